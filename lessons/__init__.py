@@ -1,0 +1,1 @@
+"""The Lessonbank domain: records, services and domain errors. Knows nothing of HTTP."""

@@ -1,0 +1,83 @@
+"""Who may see which lessons. Every path that returns lessons starts from `visible_lessons`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from lessons.models import Lesson, LessonStatus, LessonTag, Project, Sensitivity
+from lessons.schemas import SearchFilters
+
+# What retrieval shows unless a curator asks for more (DESIGN.md, lifecycle).
+TRUSTED_STATUSES = (LessonStatus.VALIDATED, LessonStatus.ACTIONED, LessonStatus.LEARNED)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The reader a query runs for.
+
+    `sensitivities` are the levels seen everywhere; restricted lessons are seen by curators
+    and, on their own projects, by members (`project_ids`).
+    """
+
+    name: str = ""
+    sensitivities: frozenset[str] = frozenset({Sensitivity.PUBLIC})
+    project_ids: frozenset[int] = field(default_factory=frozenset)
+    is_curator: bool = False
+
+    def can_see(self, lesson: Lesson) -> bool:
+        if self.is_curator or lesson.sensitivity in self.sensitivities:
+            return True
+        return lesson.sensitivity == Sensitivity.RESTRICTED and lesson.project_id in self.project_ids
+
+
+PUBLIC = Viewer(name="anonymous")
+STAFF = Viewer(name="staff", sensitivities=frozenset({Sensitivity.PUBLIC, Sensitivity.INTERNAL}))
+CURATOR = Viewer(
+    name="curator",
+    sensitivities=frozenset(Sensitivity),
+    is_curator=True,
+)
+
+
+def sensitivity_clause(viewer: Viewer) -> ColumnElement[bool]:
+    """The SQL condition for the lessons `viewer` may see."""
+    if viewer.is_curator:
+        return true()
+    clauses = [col(Lesson.sensitivity).in_(sorted(viewer.sensitivities))]
+    if viewer.project_ids:
+        clauses.append(
+            and_(
+                col(Lesson.sensitivity) == Sensitivity.RESTRICTED,
+                col(Lesson.project_id).in_(sorted(viewer.project_ids)),
+            )
+        )
+    return or_(*clauses) if clauses else false()
+
+
+def visible_lessons(
+    viewer: Viewer, filters: SearchFilters | None = None
+) -> SelectOfScalar[Lesson]:
+    """Lessons `viewer` may see, narrowed by `filters` (trusted statuses by default)."""
+    filters = filters or SearchFilters()
+    statuses = filters.status or list(TRUSTED_STATUSES)
+    query = select(Lesson).where(sensitivity_clause(viewer), col(Lesson.status).in_(statuses))
+    if filters.tags:
+        for tag in filters.tags:
+            query = query.where(
+                col(Lesson.id).in_(select(LessonTag.lesson_id).where(LessonTag.tag == tag))
+            )
+    if filters.polarity:
+        query = query.where(Lesson.polarity == filters.polarity)
+    if filters.perspective:
+        query = query.where(Lesson.perspective == filters.perspective)
+    if filters.project_id is not None:
+        query = query.where(Lesson.project_id == filters.project_id)
+    if filters.unit:
+        query = query.where(
+            col(Lesson.project_id).in_(select(Project.id).where(Project.unit == filters.unit))
+        )
+    return query

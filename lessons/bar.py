@@ -1,0 +1,92 @@
+"""Before action reviews: the brief, the lessons surfaced for it, and what the team decided."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from lessons import projects
+from lessons.access import Viewer
+from lessons.errors import NotFound, ValidationFailed
+from lessons.models import BarItem, BeforeActionReview, utcnow
+from lessons.schemas import BarIn, DecisionIn
+
+
+@dataclass(frozen=True)
+class Surfaced:
+    """A lesson as ranked for a brief, before it is recorded."""
+
+    lesson_id: int
+    score: float
+
+
+def record(
+    session: Session, *, payload: BarIn, surfaced: Sequence[Surfaced], model: str
+) -> BeforeActionReview:
+    """Save a BAR with the lessons it surfaced, each with the rank and score it had then."""
+    project = projects.resolve(session, ref=payload.project) if payload.project else None
+    bar = BeforeActionReview(
+        brief=payload.brief,
+        project_id=project.id if project else None,
+        run_by=payload.run_by,
+        model=model,
+        filters=payload.filters.model_dump(mode="json", exclude_none=True)
+        if payload.filters
+        else {},
+    )
+    session.add(bar)
+    session.flush()
+    assert bar.id is not None
+    for rank, hit in enumerate(surfaced, start=1):
+        session.add(BarItem(bar_id=bar.id, lesson_id=hit.lesson_id, rank=rank, score=hit.score))
+    session.flush()
+    session.refresh(bar)
+    return bar
+
+
+def get(session: Session, *, bar_id: int) -> BeforeActionReview:
+    """One BAR, or NotFound."""
+    bar = session.get(BeforeActionReview, bar_id)
+    if bar is None:
+        raise NotFound(f"No before action review with id {bar_id}.")
+    return bar
+
+
+def visible_items(bar: BeforeActionReview, viewer: Viewer) -> list[BarItem]:
+    """The BAR's surfaced lessons the viewer may see (a lesson's access can change later)."""
+    return [item for item in bar.items if item.lesson is not None and viewer.can_see(item.lesson)]
+
+
+def decide(
+    session: Session, *, bar: BeforeActionReview, decisions: Sequence[DecisionIn], viewer: Viewer
+) -> BeforeActionReview:
+    """Record apply / not relevant / note for lessons the BAR surfaced."""
+    items = {item.lesson_id: item for item in visible_items(bar, viewer)}
+    unknown = {
+        f"decisions.{i}.lesson_id": "this lesson was not surfaced by this review"
+        for i, d in enumerate(decisions)
+        if d.lesson_id not in items
+    }
+    if unknown:
+        raise ValidationFailed("Decisions name lessons this review did not surface.", unknown)
+    now = utcnow()
+    for decision in decisions:
+        item = items[decision.lesson_id]
+        item.decision = decision.decision
+        item.note = decision.note
+        item.decided_at = now
+        session.add(item)
+    session.flush()
+    return bar
+
+
+def list_bars(session: Session, *, project_id: int | None = None) -> list[BeforeActionReview]:
+    """BARs, newest first, optionally of one project."""
+    query = select(BeforeActionReview).order_by(
+        col(BeforeActionReview.created_at).desc(), col(BeforeActionReview.id).desc()
+    )
+    if project_id is not None:
+        query = query.where(BeforeActionReview.project_id == project_id)
+    return list(session.exec(query))

@@ -1,0 +1,131 @@
+"""Capture: log a review with its answers, and turn it into lessons and actions."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from lessons import lifecycle, people, projects, questions
+from lessons.errors import ValidationFailed
+from lessons.models import Action, Lesson, LessonStatus, LessonTag, Person, Project, Review
+from lessons.schemas import ActionIn, LessonIn, ReviewIn
+
+
+def check_answers(kind: str, answers: dict[str, str | int]) -> dict[str, str]:
+    """Answers keyed by the kind's question ids, blanks dropped; refuse unknown ids and bad scores."""
+    question_set = questions.current(kind)
+    problems: dict[str, str] = {}
+    cleaned: dict[str, str] = {}
+    for question_id, raw in answers.items():
+        question = question_set.question(question_id)
+        text = str(raw).strip()
+        if question is None:
+            problems[f"answers.{question_id}"] = f"not a question of a {kind} review"
+        elif question.is_score and text:
+            if not text.isdigit() or not 0 <= int(text) <= 10:
+                problems[f"answers.{question_id}"] = "a whole number from 0 to 10"
+            else:
+                cleaned[question_id] = str(int(text))
+        elif text:
+            cleaned[question_id] = text
+    if not problems and not cleaned:
+        first = question_set.questions[0].id
+        problems[f"answers.{first}"] = "answer at least one question"
+    if problems:
+        raise ValidationFailed("Some answers are not valid.", problems)
+    return cleaned
+
+
+def log_review(session: Session, *, payload: ReviewIn) -> Review:
+    """Record a review with its lessons (status identified) and actions; flushes, never commits."""
+    answers = check_answers(payload.kind, payload.answers)
+    project = projects.resolve(session, ref=payload.project)
+    author = people.find_or_create(session, name=payload.author)
+    review = Review(
+        project_id=project.id,  # type: ignore[arg-type]
+        kind=payload.kind,
+        question_set_version=questions.current(payload.kind).version,
+        held_on=payload.held_on,
+        author_id=author.id if author else None,
+        answers=answers,
+    )
+    session.add(review)
+    session.flush()
+    actor = author.name if author else ""
+    new_lessons = [
+        add_lesson(session, data=data, project=project, review=review, author=author, actor=actor)
+        for data in payload.lessons
+    ]
+    for data in payload.actions:
+        lesson = new_lessons[data.lesson_index] if data.lesson_index is not None else None
+        add_action(session, data=data, project=project, review=review, lesson=lesson)
+    session.flush()
+    session.refresh(review)
+    return review
+
+
+def add_lesson(
+    session: Session,
+    *,
+    data: LessonIn,
+    project: Project | None,
+    review: Review | None,
+    author: Person | None,
+    actor: str,
+    status: LessonStatus = LessonStatus.IDENTIFIED,
+    external_id: str | None = None,
+    source_url: str | None = None,
+) -> Lesson:
+    """Create one lesson with its tags and its first lifecycle event."""
+    lesson = Lesson(
+        title=data.title,
+        observation=data.observation,
+        insight=data.insight,
+        recommendation=data.recommendation,
+        polarity=data.polarity,
+        perspective=data.perspective,
+        sensitivity=data.sensitivity,
+        review_due=data.review_due,
+        status=status,
+        project_id=project.id if project else None,
+        review_id=review.id if review else None,
+        author_id=author.id if author else None,
+        external_id=external_id,
+        source_url=source_url,
+    )
+    session.add(lesson)
+    session.flush()
+    set_tags(session, lesson=lesson, tags=data.tags)
+    reason = f"submitted in {review.kind} review #{review.id}" if review else "created"
+    lifecycle.record_creation(session, lesson=lesson, actor=actor, reason=reason)
+    return lesson
+
+
+def set_tags(session: Session, *, lesson: Lesson, tags: list[str]) -> None:
+    """Replace a lesson's tags (already normalised by the input schema)."""
+    assert lesson.id is not None
+    lesson.tag_links = [LessonTag(lesson_id=lesson.id, tag=tag) for tag in dict.fromkeys(tags)]
+    session.add(lesson)
+    session.flush()
+
+
+def add_action(
+    session: Session,
+    *,
+    data: ActionIn,
+    project: Project | None,
+    review: Review | None,
+    lesson: Lesson | None,
+) -> Action:
+    """Create an open action, owned by a person found or created by name."""
+    owner = people.find_or_create(session, name=data.owner)
+    action = Action(
+        what=data.what,
+        owner_id=owner.id if owner else None,
+        due=data.due,
+        project_id=project.id if project else None,
+        review_id=review.id if review else None,
+        lesson_id=lesson.id if lesson else None,
+    )
+    session.add(action)
+    session.flush()
+    return action

@@ -1,0 +1,130 @@
+"""Reading and editing lessons, reviews and actions, always through the viewer's access."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from lessons import capture
+from lessons.access import Viewer, visible_lessons
+from lessons.errors import NotFound
+from lessons.models import Action, ActionStatus, Lesson, Review, utcnow
+from lessons.schemas import ActionStatusIn, LessonPatch, SearchFilters
+
+
+def get_lesson(session: Session, *, lesson_id: int, viewer: Viewer) -> Lesson:
+    """One lesson the viewer may see; otherwise NotFound (never a hint that it exists)."""
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None or not viewer.can_see(lesson):
+        raise NotFound(f"No lesson with id {lesson_id}.")
+    return lesson
+
+
+def list_lessons(
+    session: Session,
+    *,
+    viewer: Viewer,
+    filters: SearchFilters | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Lesson], int]:
+    """A page of the lessons the viewer may see, newest first, and how many match in all."""
+    query = visible_lessons(viewer, filters)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    page = session.exec(
+        query.order_by(col(Lesson.created_at).desc(), col(Lesson.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(page), int(total)
+
+
+def lessons_by_ids(session: Session, *, ids: Sequence[int], viewer: Viewer) -> dict[int, Lesson]:
+    """The visible lessons among `ids`, keyed by id."""
+    if not ids:
+        return {}
+    rows = session.exec(
+        visible_lessons(viewer, SearchFilters(status=None)).where(col(Lesson.id).in_(list(ids)))
+    )
+    return {lesson.id: lesson for lesson in rows if lesson.id is not None}
+
+
+def update_lesson(session: Session, *, lesson: Lesson, patch: LessonPatch) -> Lesson:
+    """Apply a partial edit; the caller re-embeds when the text changed."""
+    changes = patch.model_dump(exclude_unset=True)
+    tags = changes.pop("tags", None)
+    for name, value in changes.items():
+        if value is not None or name == "review_due":
+            setattr(lesson, name, value)
+    if tags is not None:
+        capture.set_tags(session, lesson=lesson, tags=tags)
+    lesson.updated_at = utcnow()
+    session.add(lesson)
+    session.flush()
+    return lesson
+
+
+def get_review(session: Session, *, review_id: int) -> Review:
+    """One review, or NotFound."""
+    review = session.get(Review, review_id)
+    if review is None:
+        raise NotFound(f"No review with id {review_id}.")
+    return review
+
+
+def list_reviews(session: Session, *, project_id: int | None = None) -> list[Review]:
+    """Reviews, newest first, optionally of one project."""
+    query = select(Review).order_by(
+        col(Review.held_on).desc().nulls_last(), col(Review.id).desc()
+    )
+    if project_id is not None:
+        query = query.where(Review.project_id == project_id)
+    return list(session.exec(query))
+
+
+def open_actions(session: Session, *, lesson_ids: Sequence[int]) -> dict[int, list[Action]]:
+    """Open actions on each of the given lessons, soonest due first."""
+    if not lesson_ids:
+        return {}
+    rows = session.exec(
+        select(Action)
+        .where(col(Action.lesson_id).in_(list(lesson_ids)), Action.status == ActionStatus.OPEN)
+        .order_by(col(Action.due).asc().nulls_last())
+    )
+    found: dict[int, list[Action]] = {}
+    for action in rows:
+        assert action.lesson_id is not None
+        found.setdefault(action.lesson_id, []).append(action)
+    return found
+
+
+def list_actions(
+    session: Session, *, project_id: int | None = None, status: str | None = None
+) -> list[Action]:
+    """Actions across projects (or one), soonest due first."""
+    query = select(Action).order_by(col(Action.due).asc().nulls_last(), col(Action.id))
+    if project_id is not None:
+        query = query.where(Action.project_id == project_id)
+    if status:
+        query = query.where(Action.status == status)
+    return list(session.exec(query))
+
+
+def set_action_status(session: Session, *, action_id: int, change: ActionStatusIn) -> Action:
+    """Close, drop or reopen an action, keeping the closure evidence."""
+    action = session.get(Action, action_id)
+    if action is None:
+        raise NotFound(f"No action with id {action_id}.")
+    action.status = change.status
+    action.closure_evidence = change.closure_evidence or action.closure_evidence
+    action.closed_at = None if change.status == ActionStatus.OPEN else utcnow()
+    session.add(action)
+    session.flush()
+    return action
+
+
+def today() -> date:
+    return utcnow().date()

@@ -1,0 +1,21 @@
+"""Alembic environment: runs on the connection `lessons.db.migrate` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import lessons.models  # noqa: F401  (registers the tables on the metadata)
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through lessons.db.migrate(engine)")
+
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs batch ALTERs
+)
+with context.begin_transaction():
+    context.run_migrations()

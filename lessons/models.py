@@ -1,0 +1,254 @@
+"""SQLModel tables: the records of DESIGN.md.
+
+Enumerated values are stored as plain strings (validated on input by `lessons.schemas`) so a
+new state or kind is a code change, not a database enum migration.
+"""
+
+import uuid
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, LargeBinary, Text
+from sqlmodel import Field, Relationship, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_uid() -> str:
+    """A stable identity that survives export and import between databases."""
+    return uuid.uuid4().hex
+
+
+class ReviewKind(StrEnum):
+    AAR = "aar"
+    RETROSPECT = "retrospect"
+    HANDOVER = "handover"
+
+
+class Polarity(StrEnum):
+    SUSTAIN = "sustain"
+    IMPROVE = "improve"
+
+
+class Perspective(StrEnum):
+    OPERATIONAL = "operational"
+    TECHNICAL_PROGRAMMATIC = "technical_programmatic"
+    PARTNERSHIP = "partnership"
+    PROGRAMME_MANAGEMENT = "programme_management"
+
+
+class Sensitivity(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    RESTRICTED = "restricted"
+
+
+class LessonStatus(StrEnum):
+    DRAFT = "draft"
+    IDENTIFIED = "identified"
+    VALIDATED = "validated"
+    ACTIONED = "actioned"
+    LEARNED = "learned"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    RETIRED = "retired"
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class Decision(StrEnum):
+    APPLY = "apply"
+    NOT_RELEVANT = "not_relevant"
+    NOTE = "note"
+
+
+def _fk(target: str, *, nullable: bool = True, ondelete: str = "SET NULL") -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey(target, ondelete=ondelete), index=True,
+                         nullable=nullable),
+    )
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True, max_length=32)
+    name: str = Field(unique=True, max_length=200)
+    unit: str = Field(default="", max_length=200)
+    role: str = Field(default="", max_length=200)
+    expertise: list[str] = Field(default_factory=list, sa_type=JSON)
+    bio: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Project(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True, max_length=32)
+    name: str = Field(unique=True, max_length=200)
+    summary: str = Field(default="", sa_type=Text)
+    unit: str = Field(default="", max_length=200)
+    start_date: date | None = None
+    end_date: date | None = None
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    reviews: list["Review"] = Relationship(back_populates="project")
+
+
+class Review(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True, max_length=32)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    kind: str = Field(max_length=20)
+    question_set_version: int = 1
+    held_on: date | None = None
+    author_id: int | None = _fk("person.id")
+    answers: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    project: Project = Relationship(back_populates="reviews")
+    author: Person | None = Relationship()
+    lessons: list["Lesson"] = Relationship(back_populates="review")
+
+
+class Lesson(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True, max_length=32)
+    external_id: str | None = Field(default=None, unique=True, max_length=100)
+    title: str = Field(max_length=500)
+    observation: str = Field(default="", sa_type=Text)
+    insight: str = Field(default="", sa_type=Text)
+    recommendation: str = Field(default="", sa_type=Text)
+    polarity: str = Field(default=Polarity.IMPROVE, max_length=20)
+    perspective: str = Field(default=Perspective.OPERATIONAL, max_length=40)
+    sensitivity: str = Field(default=Sensitivity.INTERNAL, max_length=20, index=True)
+    status: str = Field(default=LessonStatus.IDENTIFIED, max_length=20, index=True)
+    review_due: date | None = None
+    project_id: int | None = _fk("project.id")
+    review_id: int | None = _fk("review.id")
+    author_id: int | None = _fk("person.id")
+    source_url: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    project: Project | None = Relationship()
+    review: Review | None = Relationship(back_populates="lessons")
+    author: Person | None = Relationship()
+    tag_links: list["LessonTag"] = Relationship(
+        back_populates="lesson", sa_relationship_kwargs={"cascade": "all, delete-orphan"}
+    )
+    actions: list["Action"] = Relationship(back_populates="lesson")
+
+    @property
+    def tags(self) -> list[str]:
+        return sorted(link.tag for link in self.tag_links)
+
+
+class LessonTag(SQLModel, table=True):
+    __tablename__ = "lesson_tag"
+
+    lesson_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("lesson.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag: str = Field(primary_key=True, max_length=100, index=True)
+
+    lesson: Lesson = Relationship(back_populates="tag_links")
+
+
+class LessonEvent(SQLModel, table=True):
+    """One lifecycle step of a lesson: who moved it, when, from where to where, and why."""
+
+    __tablename__ = "lesson_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lesson_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("lesson.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str = Field(max_length=20)
+    actor: str = Field(default="", max_length=200)
+    reason: str = Field(default="", sa_type=Text)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Action(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True, max_length=32)
+    project_id: int | None = _fk("project.id")
+    review_id: int | None = _fk("review.id")
+    lesson_id: int | None = _fk("lesson.id")
+    what: str = Field(sa_type=Text)
+    owner_id: int | None = _fk("person.id")
+    due: date | None = None
+    status: str = Field(default=ActionStatus.OPEN, max_length=20, index=True)
+    closure_evidence: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+    project: Project | None = Relationship()
+    lesson: Lesson | None = Relationship(back_populates="actions")
+    owner: Person | None = Relationship()
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status == ActionStatus.OPEN and self.due is not None and self.due < today
+
+
+class LessonEmbedding(SQLModel, table=True):
+    """A lesson's vector, stored so a restart does not re-embed; one row per lesson."""
+
+    __tablename__ = "lesson_embedding"
+
+    lesson_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("lesson.id", ondelete="CASCADE"), primary_key=True)
+    )
+    model: str = Field(max_length=200)
+    dim: int
+    content_hash: str = Field(max_length=64)
+    vector: bytes = Field(sa_type=LargeBinary)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class BeforeActionReview(SQLModel, table=True):
+    __tablename__ = "bar"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True, max_length=32)
+    brief: str = Field(sa_type=Text)
+    project_id: int | None = _fk("project.id")
+    run_by: str = Field(default="", max_length=200)
+    model: str = Field(default="", max_length=200)
+    filters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    project: Project | None = Relationship()
+    items: list["BarItem"] = Relationship(
+        back_populates="bar",
+        sa_relationship_kwargs={"order_by": "BarItem.rank", "cascade": "all, delete-orphan"},
+    )
+
+
+class BarItem(SQLModel, table=True):
+    """A lesson surfaced by a BAR, with the rank and score it had then and the team's decision."""
+
+    __tablename__ = "bar_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bar_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("bar.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    lesson_id: int | None = _fk("lesson.id")
+    rank: int
+    score: float
+    decision: str | None = Field(default=None, max_length=20)
+    note: str = Field(default="", sa_type=Text)
+    decided_at: datetime | None = None
+
+    bar: BeforeActionReview = Relationship(back_populates="items")
+    lesson: Lesson | None = Relationship()

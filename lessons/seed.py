@@ -1,0 +1,99 @@
+"""Load a lesson bank written as nested projects -> reviews -> lessons and actions.
+
+The demo bank and the tests share this one loader, and it goes through the same capture
+service users do, so the demo exercises the real code paths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from lessons import capture, lifecycle, people
+from lessons.models import Action, ActionStatus, LessonStatus, Project, utcnow
+from lessons.schemas import Limits, ReviewIn, parse
+
+# The lifecycle path a seeded lesson walks to reach its recorded status.
+_PATH = {
+    LessonStatus.IDENTIFIED: [],
+    LessonStatus.VALIDATED: [LessonStatus.VALIDATED],
+    LessonStatus.ACTIONED: [LessonStatus.VALIDATED, LessonStatus.ACTIONED],
+    LessonStatus.LEARNED: [LessonStatus.VALIDATED, LessonStatus.ACTIONED, LessonStatus.LEARNED],
+}
+_GENEROUS = Limits(title=500, text=100_000, brief=100_000, items=1_000)
+
+
+def read_bank(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo curator") -> int:
+    """Add the bank's people, projects, reviews, lessons and actions; skips known projects.
+
+    Returns the number of lessons added. Flushes, never commits.
+    """
+    for entry in bank.get("people", []):
+        person = people.find_or_create(session, name=entry["name"])
+        assert person is not None
+        person.unit = entry.get("unit", "")
+        person.role = entry.get("role", "")
+        person.expertise = list(entry.get("expertise", []))
+        person.bio = entry.get("bio", "")
+        session.add(person)
+    added = 0
+    for project in bank.get("projects", []):
+        if session.exec(select(Project).where(Project.name == project["name"])).first():
+            continue
+        ref = {k: project[k] for k in ("name", "summary", "unit", "start_date", "end_date", "tags")
+               if k in project}
+        for review in project.get("reviews", []):
+            added += _load_review(session, review, ref, curator)
+    session.flush()
+    return added
+
+
+def _load_review(session: Session, review: dict[str, Any], ref: dict[str, Any], curator: str) -> int:
+    lessons = review.get("lessons", [])
+    actions = review.get("actions", [])
+    payload = parse(
+        ReviewIn,
+        {
+            "kind": review["kind"],
+            "project": ref,
+            "held_on": review.get("held_on"),
+            "author": review.get("author"),
+            "answers": review.get("answers", {}),
+            "lessons": [{k: v for k, v in le.items() if k != "status"} for le in lessons],
+            "actions": [
+                {k: a[k] for k in ("what", "owner", "due", "lesson_index") if k in a}
+                for a in actions
+            ],
+        },
+        _GENEROUS,
+    )
+    saved = capture.log_review(session, payload=payload)
+    by_order = sorted(saved.lessons, key=lambda le: le.id or 0)
+    for lesson, entry in zip(by_order, lessons, strict=True):
+        for step in _PATH[LessonStatus(entry.get("status", LessonStatus.IDENTIFIED))]:
+            reason = "seeded from the demo bank" if step != LessonStatus.LEARNED else (
+                "change confirmed in the demo bank"
+            )
+            lifecycle.transition(session, lesson=lesson, to=step, actor=curator, reason=reason)
+    saved_actions = session.exec(
+        select(Action).where(Action.review_id == saved.id).order_by(Action.id)  # type: ignore[arg-type]
+    ).all()
+    for action, entry in zip(saved_actions, actions, strict=True):
+        status = ActionStatus(entry.get("status", ActionStatus.OPEN))
+        if status != ActionStatus.OPEN:
+            action.status = status
+            action.closure_evidence = entry.get("closure_evidence", "")
+            action.closed_at = utcnow()
+            session.add(action)
+    return len(lessons)
+
+
+def has_projects(session: Session) -> bool:
+    return session.exec(select(Project.id).limit(1)).first() is not None

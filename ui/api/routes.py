@@ -1,0 +1,232 @@
+"""JSON endpoints. Each reads and validates input, calls services, commits, and serialises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lessons import bar as bars
+from lessons import capture, catalogue, lifecycle
+from lessons.errors import ValidationFailed
+from lessons.models import Action, Lesson
+from lessons.schemas import (
+    BarIn,
+    DecisionsIn,
+    LessonPatch,
+    ReviewIn,
+    SearchFilters,
+    TransitionIn,
+    parse,
+)
+from ui.bar_run import run_bar
+from ui.body import path_id, read_json_object
+from ui.presenters import bar_json, lesson_json, review_json
+from ui.state import app_state, session_for, viewer_for
+from ui.api.openapi import openapi
+
+
+def _int(value: str | None, name: str, default: int, *, low: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValidationFailed(f"{name} must be a whole number.", {name: "not a number"}) from None
+    if not low <= number <= high:
+        raise ValidationFailed(f"{name} must be between {low} and {high}.", {name: "out of range"})
+    return number
+
+
+async def post_review(request: Request) -> Response:
+    data = await read_json_object(request)
+    payload = parse(ReviewIn, data, app_state(request).limits)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            review = capture.log_review(session, payload=payload)
+            lessons = sorted(review.lessons, key=lambda le: le.id or 0)
+            app_state(request).retriever.embed_lessons(session, lessons)
+            actions = catalogue.list_actions(session, project_id=review.project_id)
+            own = [a for a in actions if a.review_id == review.id]
+            return review_json(review, lessons, own)
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def get_lesson(request: Request) -> Response:
+    lesson_id = path_id(request)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer_for(request))
+            return _lesson_detail(session, lesson)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+def _lesson_detail(session: Session, lesson: Lesson) -> dict[str, Any]:
+    from ui.presenters import action_json
+
+    actions: list[Action] = lesson.actions
+    return {
+        **lesson_json(lesson),
+        "actions": [action_json(a) for a in actions],
+        "history": [
+            e.model_dump(mode="json", include={"from_status", "to_status", "actor", "reason", "at"})
+            for e in lifecycle.history(session, lesson_id=lesson.id or 0)
+        ],
+        "allowed_transitions": [str(s) for s in lifecycle.allowed_next(lesson.status)],
+    }
+
+
+async def list_lessons(request: Request) -> Response:
+    params = request.query_params
+    state = app_state(request)
+    limit = _int(params.get("limit"), "limit", 20, low=1, high=state.settings.bar_max_limit * 4)
+    offset = _int(params.get("offset"), "offset", 0, low=0, high=10**9)
+    filters = parse(
+        SearchFilters,
+        {
+            "status": params.getlist("status") or None,
+            "tags": params.getlist("tag") or None,
+            "project_id": params.get("project_id") or None,
+        },
+        state.limits,
+    )
+    query = (params.get("q") or "").strip()
+    if len(query) > state.settings.max_brief_chars:
+        raise ValidationFailed("q is too long.", {"q": "too long"})
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            if query:
+                hits = state.retriever.search(
+                    session, query, viewer=viewer, filters=filters, limit=limit
+                )
+                return {
+                    "results": [
+                        {**lesson_json(h.lesson), "score": h.score,
+                         "why": {"matched_terms": h.why.matched_terms,
+                                 "best_sentence": h.why.best_sentence}}
+                        for h in hits
+                    ],
+                    "total": len(hits),
+                }
+            lessons, total = catalogue.list_lessons(
+                session, viewer=viewer, filters=filters, limit=limit, offset=offset
+            )
+            return {"results": [lesson_json(le) for le in lessons], "total": total}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def patch_lesson(request: Request) -> Response:
+    lesson_id = path_id(request)
+    patch = parse(LessonPatch, await read_json_object(request), app_state(request).limits)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer_for(request))
+            catalogue.update_lesson(session, lesson=lesson, patch=patch)
+            session.refresh(lesson)
+            app_state(request).retriever.embed_lessons(session, [lesson])
+            return _lesson_detail(session, lesson)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def transition_lesson(request: Request) -> Response:
+    lesson_id = path_id(request)
+    step = parse(TransitionIn, await read_json_object(request), app_state(request).limits)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            lifecycle.transition(
+                session, lesson=lesson, to=step.to, actor=step.actor or viewer.name,
+                reason=step.reason,
+            )
+            return _lesson_detail(session, lesson)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def similar_lessons(request: Request) -> Response:
+    lesson_id = path_id(request)
+    limit = _int(request.query_params.get("limit"), "limit", 5, low=1, high=50)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            hits = app_state(request).retriever.similar(session, lesson, viewer=viewer,
+                                                        limit=limit)
+            return {"results": [{"lesson_id": h.lesson.id, "title": h.lesson.title,
+                                 "score": h.score} for h in hits]}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def post_bar(request: Request) -> Response:
+    state = app_state(request)
+    payload = parse(BarIn, await read_json_object(request), state.limits)
+    if payload.limit is not None and payload.limit > state.settings.bar_max_limit:
+        raise ValidationFailed(
+            f"limit must be at most {state.settings.bar_max_limit}.", {"limit": "too large"}
+        )
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            return run_bar(request, session, payload)
+
+    return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+async def get_bar(request: Request) -> Response:
+    bar_id = path_id(request)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            bar = bars.get(session, bar_id=bar_id)
+            return bar_json(session, bar, bars.visible_items(bar, viewer_for(request)))
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def post_decisions(request: Request) -> Response:
+    bar_id = path_id(request)
+    payload = parse(DecisionsIn, await read_json_object(request), app_state(request).limits)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            bar = bars.get(session, bar_id=bar_id)
+            bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer)
+            return bar_json(session, bar, bars.visible_items(bar, viewer))
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def openapi_document(request: Request) -> Response:
+    return JSONResponse(openapi(app_state(request).settings))
+
+
+routes = [
+    Route("/api/openapi.json", openapi_document, methods=["GET"]),
+    Route("/api/reviews", post_review, methods=["POST"]),
+    Route("/api/lessons", list_lessons, methods=["GET"]),
+    Route("/api/lessons/{id:int}", get_lesson, methods=["GET"]),
+    Route("/api/lessons/{id:int}", patch_lesson, methods=["PATCH"]),
+    Route("/api/lessons/{id:int}/transition", transition_lesson, methods=["POST"]),
+    Route("/api/lessons/{id:int}/similar", similar_lessons, methods=["GET"]),
+    Route("/api/bar", post_bar, methods=["POST"]),
+    Route("/api/bar/{id:int}", get_bar, methods=["GET"]),
+    Route("/api/bar/{id:int}/decisions", post_decisions, methods=["POST"]),
+]

@@ -1,0 +1,96 @@
+"""The app factory: `create_app(settings) -> Starlette`. The model loads in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from data import DEMO_BANK
+from lessons.db import make_engine, migrate, transaction
+from lessons.schemas import Limits
+from lessons.seed import has_projects, load_bank, read_bank
+from lessons.settings import Settings
+from retrieval.embedder import Embedder, load_embedder
+from retrieval.service import Retriever
+from ui import filters
+from ui.api.routes import routes as api_routes
+from ui.body import LimitBodySize
+from ui.errors import HANDLERS
+from ui.pages import routes as page_routes
+from ui.state import AppState
+
+HERE = Path(__file__).parent
+log = logging.getLogger("lessonbank")
+
+
+def prepare(settings: Settings, embedder: Embedder | None = None) -> tuple[Engine, Retriever]:
+    """Migrate, load the demo bank into an empty database, and embed what is not yet embedded."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    retriever = Retriever(
+        embedder or load_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+    )
+    with transaction(engine) as session:
+        if settings.load_demo and not has_projects(session):
+            added = load_bank(session, read_bank(DEMO_BANK))
+            log.info("loaded the demo lesson bank: %d lessons", added)
+        retriever.sync(session, batch_size=settings.embed_batch_size)
+    with transaction(engine) as session:
+        retriever.refresh(session)
+    return engine, retriever
+
+
+def templates() -> Jinja2Templates:
+    env = Jinja2Templates(directory=HERE / "templates")
+    filters.install(env.env)
+    return env
+
+
+async def healthz(request: Request) -> Response:
+    state: AppState | None = getattr(request.app.state, "lessonbank", None)
+    if state is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    return JSONResponse({"status": "ok", "lessons_indexed": len(state.retriever.index),
+                         "model": state.retriever.model})
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> Starlette:
+    """A Lessonbank app. Pass an `embedder` to reuse a loaded model (tests do)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine, retriever = await run_in_threadpool(prepare, settings, embedder)
+        app.state.lessonbank = AppState(
+            settings=settings,
+            engine=engine,
+            retriever=retriever,
+            templates=templates(),
+            limits=Limits.from_settings(settings),
+        )
+        yield
+        engine.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            *api_routes,
+            *page_routes,
+            Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+        ],
+        middleware=[Middleware(LimitBodySize, max_bytes=settings.max_request_bytes)],
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

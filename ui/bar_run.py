@@ -1,0 +1,34 @@
+"""Running a before action review: rank for the brief, then record what was surfaced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+from starlette.requests import Request
+
+from lessons import bar as bars
+from lessons.bar import Surfaced
+from lessons.schemas import BarIn
+from ui.presenters import bar_json
+from ui.state import app_state, viewer_for
+
+
+def run_bar(request: Request, session: Session, payload: BarIn) -> dict[str, Any]:
+    """Rank lessons for the brief, record the BAR, and return it as the API shows it."""
+    state = app_state(request)
+    viewer = viewer_for(request)
+    hits = state.retriever.search(
+        session,
+        payload.brief,
+        viewer=viewer,
+        filters=payload.filters,
+        limit=payload.limit or state.settings.bar_default_limit,
+    )
+    bar = bars.record(
+        session,
+        payload=payload,
+        surfaced=[Surfaced(lesson_id=h.lesson.id or 0, score=h.score) for h in hits],
+        model=state.retriever.model,
+    )
+    return bar_json(session, bar, bars.visible_items(bar, viewer))

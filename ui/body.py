@@ -1,0 +1,75 @@
+"""Request bodies: a size cap for every request, and JSON parsing with clear errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lessons.errors import NotFound
+from ui.errors import RequestRejected
+
+
+def _too_large(max_bytes: int) -> RequestRejected:
+    return RequestRejected(413, "too_large", f"The request is larger than {max_bytes} bytes.")
+
+
+class LimitBodySize:
+    """Refuse bodies over the limit while they are read, whatever Content-Length claims."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        try:
+            declared_size = int(declared)
+        except ValueError:
+            declared_size = 0
+        received = 0
+        max_bytes = self.max_bytes
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            if declared_size > max_bytes:
+                raise _too_large(max_bytes)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_bytes:
+                    raise _too_large(max_bytes)
+            return message
+
+        await self.app(scope, capped_receive, send)
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON, or a 400 that says what is wrong with it."""
+    body = await request.body()
+    if not body.strip():
+        raise RequestRejected(400, "invalid_json", "The request body is empty; send JSON.")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RequestRejected(400, "invalid_json", f"The body is not valid JSON: {exc}.") from None
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise RequestRejected(400, "invalid_json", "The body must be a JSON object.")
+    return data
+
+
+def path_id(request: Request, name: str = "id") -> int:
+    """A record id from the path; ids beyond any database integer cannot exist."""
+    value = int(request.path_params[name])
+    if value > 2**63 - 1:
+        raise NotFound(f"No record with id {value}.")
+    return value

@@ -1,0 +1,62 @@
+"""One place that turns errors into responses: JSON under /api, an error page elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from lessons.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+
+log = logging.getLogger("lessonbank")
+
+STATUS = {NotFound: 404, ValidationFailed: 422, InvalidTransition: 409, Forbidden: 403}
+
+
+class RequestRejected(DomainError):
+    """A request the HTTP layer refuses before the domain sees it (bad JSON, too large)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _respond(request: Request, status: int, code: str, message: str,
+             fields: dict[str, str] | None = None) -> Response:
+    if request.url.path.startswith("/api"):
+        return JSONResponse(error_body(code, message, fields), status_code=status)
+    templates = request.app.state.lessonbank.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message, "fields": fields or {}},
+        status_code=status,
+    )
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status = exc.status if isinstance(exc, RequestRejected) else STATUS.get(type(exc), 400)
+    return _respond(request, status, exc.code, exc.message, exc.fields)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    message = {404: "Nothing here.", 405: "That method is not allowed here."}.get(
+        exc.status_code, str(exc.detail)
+    )
+    return _respond(request, exc.status_code, codes.get(exc.status_code, "http_error"), message)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _respond(request, 500, "server_error", "Something went wrong on our side.")
+
+
+HANDLERS = {DomainError: domain_error, HTTPException: http_error, Exception: server_error}

@@ -1,0 +1,47 @@
+"""Jinja filters and globals used by the templates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from jinja2 import Environment
+
+from lessons import questions
+from lessons.models import LessonStatus, Perspective, Polarity, ReviewKind, Sensitivity
+
+LABELS = {
+    "aar": "After action review",
+    "retrospect": "Retrospect",
+    "handover": "Handover",
+    "technical_programmatic": "Technical / programmatic",
+    "programme_management": "Programme management",
+    "not_relevant": "Not relevant",
+}
+
+
+def label(value: Any) -> str:
+    text = str(value or "")
+    return LABELS.get(text, text.replace("_", " ").capitalize())
+
+
+def when(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%d %b %Y, %H:%M")
+    return value.strftime("%d %b %Y")
+
+
+def install(env: Environment) -> None:
+    env.filters["label"] = label
+    env.filters["when"] = when
+    env.filters["zip"] = lambda left, right: zip(left, right, strict=False)
+    env.globals.update(
+        review_kinds=list(ReviewKind),
+        polarities=list(Polarity),
+        perspectives=list(Perspective),
+        sensitivities=list(Sensitivity),
+        statuses=list(LessonStatus),
+        question_sets=questions.all_current(),
+    )

@@ -1,0 +1,100 @@
+"""HTML forms to input dicts: dotted field names (`lessons.0.title`) become nested data, so
+a validation error's path names the very field it belongs to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+
+# Fields typed as comma-separated text in forms but lists in the input models.
+LIST_FIELDS = frozenset({"tags"})
+# Keys that mean "the form was submitted to grow, not to save".
+CONTROL_KEYS = frozenset({"add_lesson", "add_action", "csrf_token"})
+
+
+def nested(form: FormData) -> dict[str, Any]:
+    """`{"lessons.0.title": "x"}` -> `{"lessons": [{"title": "x"}]}`; keeps every typed value."""
+    root: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key in CONTROL_KEYS or not isinstance(value, str):
+            continue
+        parts = key.split(".")
+        node = root
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # a field name reused as a group: keep the first
+                break
+            node = child
+        else:
+            node[parts[-1]] = value
+    return _listify(root)
+
+
+def _listify(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {key: _listify(value) for key, value in node.items()}
+    if items and all(key.isdigit() for key in items):
+        return [items[key] for key in sorted(items, key=int)]
+    return items
+
+
+def _blank(entry: dict[str, Any], ignore: frozenset[str]) -> bool:
+    return all(not str(v).strip() for k, v in entry.items() if k not in ignore)
+
+
+def _prune(value: Any) -> Any:
+    """Drop empty strings (an empty date or id means 'not given') and split list fields."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key in LIST_FIELDS and isinstance(item, str):
+                out[key] = [t.strip() for t in item.split(",") if t.strip()]
+            elif not (isinstance(item, str) and not item.strip()):
+                out[key] = _prune(item)
+        return out
+    if isinstance(value, list):
+        return [_prune(item) for item in value]
+    return value
+
+
+SELECT_FIELDS = frozenset({"polarity", "perspective", "sensitivity", "lesson_index"})
+
+
+def review_input(values: dict[str, Any]) -> dict[str, Any]:
+    """A review form's values as ReviewIn data: blank lesson and action blocks left out."""
+    lessons = [le for le in values.get("lessons", []) if isinstance(le, dict)]
+    kept = [i for i, le in enumerate(lessons) if not _blank(le, SELECT_FIELDS)]
+    renumber = {str(old): str(new) for new, old in enumerate(kept)}
+    actions = []
+    for action in values.get("actions", []):
+        if not isinstance(action, dict) or _blank(action, SELECT_FIELDS):
+            continue
+        index = str(action.get("lesson_index", "")).strip()
+        actions.append({**action, "lesson_index": renumber.get(index, "") if index else ""})
+    project = values.get("project") if isinstance(values.get("project"), dict) else {}
+    if project and str(project.get("id", "")).strip():
+        project = {"id": project["id"]}  # an existing project was chosen: ignore new-project fields
+    data = {
+        **values,
+        "project": project,
+        "lessons": [lessons[i] for i in kept],
+        "actions": actions,
+    }
+    return dict(_prune(data))
+
+
+def bar_input(values: dict[str, Any]) -> dict[str, Any]:
+    """A BAR form's values as BarIn data."""
+    data = dict(_prune(values))
+    include = data.pop("include_unvalidated", None)
+    project = data.get("project") or {}
+    if not project.get("id") and not project.get("name"):
+        data.pop("project", None)
+    elif project.get("id"):
+        data["project"] = {"id": project["id"]}
+    if include:
+        data["filters"] = {**data.get("filters", {}),
+                           "status": ["identified", "validated", "actioned", "learned"]}
+    return data

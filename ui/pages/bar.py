@@ -1,0 +1,95 @@
+"""Before action reviews: the brief form, the ranked lessons, and the team's decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from lessons import bar as bars
+from lessons import projects
+from lessons.errors import DomainError, ValidationFailed
+from lessons.schemas import BarIn, DecisionsIn, parse
+from ui.bar_run import run_bar
+from ui.forms import bar_input, nested
+from ui.body import path_id
+from ui.pages.render import int_param, page
+from ui.presenters import bar_json
+from ui.state import app_state, session_for, viewer_for
+
+
+def _form_context(request: Request, values: dict[str, Any], errors: dict[str, str],
+                  message: str = "") -> dict[str, Any]:
+    with session_for(request) as session:
+        return {"values": values, "errors": errors, "message": message,
+                "project_choices": projects.list_projects(session)}
+
+
+def bar_form(request: Request) -> Response:
+    values = {"project": {"id": str(int_param(request, "project_id") or "")}}
+    return page(request, "bar_form.html", _form_context(request, values, {}))
+
+
+async def bar_submit(request: Request) -> Response:
+    values = nested(await request.form())
+
+    def run() -> int:
+        payload = parse(BarIn, bar_input(values), app_state(request).limits)
+        with session_for(request) as session:
+            result = run_bar(request, session, payload)
+            return int(result["id"])
+
+    try:
+        bar_id = await run_in_threadpool(run)
+    except DomainError as exc:
+        context = _form_context(request, values, exc.fields, exc.message)
+        return page(request, "bar_form.html", context, status=422)
+    return RedirectResponse(f"/bar/{bar_id}", status_code=303)
+
+
+def _bar_context(request: Request, bar_id: int) -> dict[str, Any]:
+    with session_for(request) as session:
+        bar = bars.get(session, bar_id=bar_id)
+        return {"bar": bar_json(session, bar, bars.visible_items(bar, viewer_for(request))),
+                "errors": {}, "saved": request.query_params.get("saved") == "1"}
+
+
+def bar_detail(request: Request) -> Response:
+    return page(request, "bar.html", _bar_context(request, path_id(request)))
+
+
+async def bar_decide(request: Request) -> Response:
+    bar_id = path_id(request)
+    values = nested(await request.form())
+    chosen = [d for d in values.get("decisions", []) if isinstance(d, dict) and d.get("decision")]
+    try:
+        if not chosen:
+            raise ValidationFailed("Choose apply, not relevant or note for at least one lesson.",
+                                   {"decisions": "nothing chosen"})
+        payload = parse(DecisionsIn, {"decisions": chosen}, app_state(request).limits)
+        with session_for(request) as session:
+            bar = bars.get(session, bar_id=bar_id)
+            bars.decide(session, bar=bar, decisions=payload.decisions,
+                        viewer=viewer_for(request))
+    except ValidationFailed as exc:
+        context = {**_bar_context(request, bar_id), "errors": exc.fields,
+                   "message": exc.message, "values": values}
+        return page(request, "bar.html", context, status=422)
+    return RedirectResponse(f"/bar/{bar_id}?saved=1", status_code=303)
+
+
+def bar_list(request: Request) -> Response:
+    with session_for(request) as session:
+        return page(request, "bars.html", {"bars": bars.list_bars(session)})
+
+
+routes = [
+    Route("/bar", bar_list, methods=["GET"]),
+    Route("/bar/new", bar_form, methods=["GET"]),
+    Route("/bar", bar_submit, methods=["POST"]),
+    Route("/bar/{id:int}", bar_detail, methods=["GET"]),
+    Route("/bar/{id:int}/decisions", bar_decide, methods=["POST"]),
+]

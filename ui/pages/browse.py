@@ -1,0 +1,161 @@
+"""Browsing: home, projects, lessons, people and actions."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from lessons import bar as bars
+from lessons import catalogue, lifecycle, people, projects
+from lessons.errors import InvalidTransition, ValidationFailed
+from lessons.models import ActionStatus, LessonStatus
+from lessons.schemas import SearchFilters, TransitionIn, parse
+from ui.forms import nested
+from ui.body import path_id
+from ui.pages.render import int_param, page
+from ui.state import app_state, session_for, viewer_for
+
+PAGE_SIZE = 20
+
+
+def home(request: Request) -> Response:
+    with session_for(request) as session:
+        viewer = viewer_for(request)
+        recent, total = catalogue.list_lessons(session, viewer=viewer, limit=6)
+        open_actions = catalogue.list_actions(session, status=ActionStatus.OPEN)
+        return page(request, "home.html", {
+            "recent": recent,
+            "lesson_count": total,
+            "project_count": len(projects.list_projects(session)),
+            "open_actions": open_actions[:5],
+            "open_action_count": len(open_actions),
+            "today": catalogue.today(),
+        })
+
+
+def project_list(request: Request) -> Response:
+    with session_for(request) as session:
+        return page(request, "projects.html", {"projects": projects.list_projects(session)})
+
+
+def project_detail(request: Request) -> Response:
+    project_id = path_id(request)
+    with session_for(request) as session:
+        project = projects.get(session, project_id=project_id)
+        lessons, _ = catalogue.list_lessons(
+            session, viewer=viewer_for(request),
+            filters=SearchFilters(project_id=project_id, status=list(LessonStatus)), limit=500,
+        )
+        return page(request, "project.html", {
+            "project": project,
+            "reviews": catalogue.list_reviews(session, project_id=project_id),
+            "lessons": lessons,
+            "actions": catalogue.list_actions(session, project_id=project_id),
+            "bars": bars.list_bars(session, project_id=project_id),
+            "today": catalogue.today(),
+        })
+
+
+def lesson_list(request: Request) -> Response:
+    params = request.query_params
+    query = params.get("q", "").strip()[: app_state(request).settings.max_brief_chars]
+    tag = params.get("tag", "").strip()
+    status = params.get("status", "")
+    pageno = max(int_param(request, "page") or 1, 1)
+    try:
+        filters = SearchFilters.model_validate({
+            "tags": [tag] if tag else None,
+            "status": list(LessonStatus) if status == "all" else ([status] if status else None),
+        })
+    except ValueError:
+        filters = SearchFilters()
+    with session_for(request) as session:
+        viewer = viewer_for(request)
+        if query:
+            hits = app_state(request).retriever.search(
+                session, query, viewer=viewer, filters=filters, limit=PAGE_SIZE
+            )
+            lessons, total = [h.lesson for h in hits], len(hits)
+            why = {h.lesson.id: h.why for h in hits}
+            scores = {h.lesson.id: h.score for h in hits}
+        else:
+            lessons, total = catalogue.list_lessons(
+                session, viewer=viewer, filters=filters, limit=PAGE_SIZE,
+                offset=(pageno - 1) * PAGE_SIZE,
+            )
+            why, scores = {}, {}
+        return page(request, "lessons.html", {
+            "lessons": lessons, "total": total, "q": query, "tag": tag, "status": status,
+            "why": why, "scores": scores, "page": pageno,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+        })
+
+
+def _lesson_page(request: Request, lesson_id: int, status: int = 200,
+                 **extra: object) -> Response:
+    with session_for(request) as session:
+        viewer = viewer_for(request)
+        lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
+        similar = app_state(request).retriever.similar(session, lesson, viewer=viewer, limit=5)
+        context = {
+            "lesson": lesson,
+            "actions": lesson.actions,
+            "history": lifecycle.history(session, lesson_id=lesson_id),
+            "allowed": lifecycle.allowed_next(lesson.status),
+            "similar": similar,
+            "today": catalogue.today(),
+            "errors": {},
+            "values": {},
+            **extra,
+        }
+        return page(request, "lesson.html", context, status=status)
+
+
+def lesson_detail(request: Request) -> Response:
+    return _lesson_page(request, path_id(request))
+
+
+async def lesson_transition(request: Request) -> Response:
+    lesson_id = path_id(request)
+    values = nested(await request.form())
+    try:
+        step = parse(TransitionIn, values, app_state(request).limits)
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            lifecycle.transition(session, lesson=lesson, to=step.to,
+                                 actor=step.actor or viewer.name, reason=step.reason)
+    except (ValidationFailed, InvalidTransition) as exc:
+        status = 409 if isinstance(exc, InvalidTransition) else 422
+        return _lesson_page(request, lesson_id, status, errors=exc.fields, values=values,
+                            message=exc.message)
+    return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
+
+
+def action_list(request: Request) -> Response:
+    status = request.query_params.get("status", "open")
+    with session_for(request) as session:
+        actions = catalogue.list_actions(
+            session, status=status if status in set(ActionStatus) else None
+        )
+        return page(request, "actions.html", {
+            "actions": actions, "status": status, "today": catalogue.today()
+        })
+
+
+def people_list(request: Request) -> Response:
+    with session_for(request) as session:
+        return page(request, "people.html", {"people": people.list_people(session)})
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/projects", project_list, methods=["GET"]),
+    Route("/projects/{id:int}", project_detail, methods=["GET"]),
+    Route("/lessons", lesson_list, methods=["GET"]),
+    Route("/lessons/{id:int}", lesson_detail, methods=["GET"]),
+    Route("/lessons/{id:int}/transition", lesson_transition, methods=["POST"]),
+    Route("/actions", action_list, methods=["GET"]),
+    Route("/people", people_list, methods=["GET"]),
+]
