@@ -31,7 +31,9 @@ class Viewer:
     def can_see(self, lesson: Lesson) -> bool:
         if self.is_curator or lesson.sensitivity in self.sensitivities:
             return True
-        return lesson.sensitivity == Sensitivity.RESTRICTED and lesson.project_id in self.project_ids
+        return (
+            lesson.sensitivity == Sensitivity.RESTRICTED and lesson.project_id in self.project_ids
+        )
 
 
 PUBLIC = Viewer(name="anonymous")
@@ -47,7 +49,7 @@ def sensitivity_clause(viewer: Viewer) -> ColumnElement[bool]:
     """The SQL condition for the lessons `viewer` may see."""
     if viewer.is_curator:
         return true()
-    clauses = [col(Lesson.sensitivity).in_(sorted(viewer.sensitivities))]
+    clauses: list[ColumnElement[bool]] = [col(Lesson.sensitivity).in_(sorted(viewer.sensitivities))]
     if viewer.project_ids:
         clauses.append(
             and_(
@@ -58,26 +60,34 @@ def sensitivity_clause(viewer: Viewer) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-def visible_lessons(
-    viewer: Viewer, filters: SearchFilters | None = None
-) -> SelectOfScalar[Lesson]:
-    """Lessons `viewer` may see, narrowed by `filters` (trusted statuses by default)."""
+def _conditions(viewer: Viewer, filters: SearchFilters | None) -> list[ColumnElement[bool]]:
     filters = filters or SearchFilters()
     statuses = filters.status or list(TRUSTED_STATUSES)
-    query = select(Lesson).where(sensitivity_clause(viewer), col(Lesson.status).in_(statuses))
-    if filters.tags:
-        for tag in filters.tags:
-            query = query.where(
-                col(Lesson.id).in_(select(LessonTag.lesson_id).where(LessonTag.tag == tag))
-            )
+    conditions = [sensitivity_clause(viewer), col(Lesson.status).in_(statuses)]
+    for tag in filters.tags or []:
+        conditions.append(
+            col(Lesson.id).in_(select(LessonTag.lesson_id).where(LessonTag.tag == tag))
+        )
     if filters.polarity:
-        query = query.where(Lesson.polarity == filters.polarity)
+        conditions.append(col(Lesson.polarity) == filters.polarity)
     if filters.perspective:
-        query = query.where(Lesson.perspective == filters.perspective)
+        conditions.append(col(Lesson.perspective) == filters.perspective)
     if filters.project_id is not None:
-        query = query.where(Lesson.project_id == filters.project_id)
+        conditions.append(col(Lesson.project_id) == filters.project_id)
     if filters.unit:
-        query = query.where(
+        conditions.append(
             col(Lesson.project_id).in_(select(Project.id).where(Project.unit == filters.unit))
         )
-    return query
+    return conditions
+
+
+def visible_lessons(viewer: Viewer, filters: SearchFilters | None = None) -> SelectOfScalar[Lesson]:
+    """Lessons `viewer` may see, narrowed by `filters` (trusted statuses by default)."""
+    return select(Lesson).where(*_conditions(viewer, filters))
+
+
+def visible_lesson_ids(
+    viewer: Viewer, filters: SearchFilters | None = None
+) -> SelectOfScalar[int | None]:
+    """The ids of `visible_lessons`: what ranking may look at, decided before it ranks."""
+    return select(col(Lesson.id)).where(*_conditions(viewer, filters))

@@ -11,7 +11,7 @@ from lessons.schemas import ActionIn, LessonIn, ReviewIn
 
 
 def check_answers(kind: str, answers: dict[str, str | int]) -> dict[str, str]:
-    """Answers keyed by the kind's question ids, blanks dropped; refuse unknown ids and bad scores."""
+    """Answers by question id, blanks dropped; refuses unknown ids and bad scores."""
     question_set = questions.current(kind)
     problems: dict[str, str] = {}
     cleaned: dict[str, str] = {}

@@ -77,9 +77,7 @@ def get_review(session: Session, *, review_id: int) -> Review:
 
 def list_reviews(session: Session, *, project_id: int | None = None) -> list[Review]:
     """Reviews, newest first, optionally of one project."""
-    query = select(Review).order_by(
-        col(Review.held_on).desc().nulls_last(), col(Review.id).desc()
-    )
+    query = select(Review).order_by(col(Review.held_on).desc().nulls_last(), col(Review.id).desc())
     if project_id is not None:
         query = query.where(Review.project_id == project_id)
     return list(session.exec(query))

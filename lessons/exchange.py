@@ -41,25 +41,64 @@ class Section:
 
 
 SECTIONS = (
-    Section("people", Person, ("name", "unit", "role", "expertise", "bio", "created_at"), {},
-            "name"),
-    Section("projects", Project,
-            ("name", "summary", "unit", "start_date", "end_date", "tags", "created_at"), {}, "name"),
-    Section("reviews", Review,
-            ("kind", "question_set_version", "held_on", "answers", "created_at"),
-            {"project": (Project, "project_id"), "author": (Person, "author_id")}),
-    Section("lessons", Lesson,
-            ("external_id", "title", "observation", "insight", "recommendation", "polarity",
-             "perspective", "sensitivity", "status", "review_due", "source_url", "created_at",
-             "updated_at"),
-            {"project": (Project, "project_id"), "review": (Review, "review_id"),
-             "author": (Person, "author_id")}, "external_id"),
-    Section("actions", Action,
-            ("what", "due", "status", "closure_evidence", "created_at", "closed_at"),
-            {"project": (Project, "project_id"), "review": (Review, "review_id"),
-             "lesson": (Lesson, "lesson_id"), "owner": (Person, "owner_id")}),
-    Section("bars", BeforeActionReview, ("brief", "run_by", "model", "filters", "created_at"),
-            {"project": (Project, "project_id")}),
+    Section(
+        "people", Person, ("name", "unit", "role", "expertise", "bio", "created_at"), {}, "name"
+    ),
+    Section(
+        "projects",
+        Project,
+        ("name", "summary", "unit", "start_date", "end_date", "tags", "created_at"),
+        {},
+        "name",
+    ),
+    Section(
+        "reviews",
+        Review,
+        ("kind", "question_set_version", "held_on", "answers", "created_at"),
+        {"project": (Project, "project_id"), "author": (Person, "author_id")},
+    ),
+    Section(
+        "lessons",
+        Lesson,
+        (
+            "external_id",
+            "title",
+            "observation",
+            "insight",
+            "recommendation",
+            "polarity",
+            "perspective",
+            "sensitivity",
+            "status",
+            "review_due",
+            "source_url",
+            "created_at",
+            "updated_at",
+        ),
+        {
+            "project": (Project, "project_id"),
+            "review": (Review, "review_id"),
+            "author": (Person, "author_id"),
+        },
+        "external_id",
+    ),
+    Section(
+        "actions",
+        Action,
+        ("what", "due", "status", "closure_evidence", "created_at", "closed_at"),
+        {
+            "project": (Project, "project_id"),
+            "review": (Review, "review_id"),
+            "lesson": (Lesson, "lesson_id"),
+            "owner": (Person, "owner_id"),
+        },
+    ),
+    Section(
+        "bars",
+        BeforeActionReview,
+        ("brief", "run_by", "model", "filters", "created_at"),
+        {"project": (Project, "project_id")},
+    ),
 )
 
 
@@ -69,8 +108,11 @@ def export_bank(session: Session) -> dict[str, Any]:
     for section in SECTIONS:
         for row in session.exec(select(section.model)):
             uids[(section.model, row.id)] = row.uid  # type: ignore[attr-defined]
-    document: dict[str, Any] = {"format": FORMAT, "version": VERSION,
-                                "exported_at": utcnow().isoformat()}
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": utcnow().isoformat(),
+    }
     for section in SECTIONS:
         records = []
         for row in session.exec(select(section.model).order_by(section.model.id)):  # type: ignore[attr-defined]
@@ -92,15 +134,19 @@ def _export_children(
         record["events"] = [
             e.model_dump(mode="json", include={"from_status", "to_status", "actor", "reason", "at"})
             for e in session.exec(
-                select(LessonEvent).where(LessonEvent.lesson_id == row.id).order_by(
-                    col(LessonEvent.id))
+                select(LessonEvent)
+                .where(LessonEvent.lesson_id == row.id)
+                .order_by(col(LessonEvent.id))
             )
         ]
     elif isinstance(row, BeforeActionReview):
         record["items"] = [
-            {**item.model_dump(mode="json", include={"rank", "score", "decision", "note",
-                                                     "decided_at"}),
-             "lesson": uids.get((Lesson, item.lesson_id)) if item.lesson_id else None}
+            {
+                **item.model_dump(
+                    mode="json", include={"rank", "score", "decision", "note", "decided_at"}
+                ),
+                "lesson": uids.get((Lesson, item.lesson_id)) if item.lesson_id else None,
+            }
             for item in row.items
         ]
 
@@ -148,9 +194,7 @@ def import_bank(
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
     if isinstance(exc, IntegrityError):
         return f"conflicts with an existing record ({exc.orig})"
     return f"{type(exc).__name__}: {exc}"
@@ -187,9 +231,7 @@ def _upsert(
     return row_id, added
 
 
-def _resolve_ref(
-    session: Session, target: type[SQLModel], uid: str, by_uid: dict[Any, int]
-) -> int:
+def _resolve_ref(session: Session, target: type[SQLModel], uid: str, by_uid: dict[Any, int]) -> int:
     if (target, uid) in by_uid:
         return by_uid[(target, uid)]
     found = session.exec(select(target.id).where(target.uid == uid)).first()  # type: ignore[attr-defined]
@@ -218,5 +260,7 @@ def _import_children(
             lesson_uid = item.get("lesson")
             lesson_id = _resolve_ref(session, Lesson, lesson_uid, by_uid) if lesson_uid else None
             fields = {k: v for k, v in item.items() if k != "lesson"}
-            session.add(BarItem.model_validate({**fields, "bar_id": row.id, "lesson_id": lesson_id}))
+            session.add(
+                BarItem.model_validate({**fields, "bar_id": row.id, "lesson_id": lesson_id})
+            )
     session.flush()

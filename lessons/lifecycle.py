@@ -36,8 +36,13 @@ def record_creation(session: Session, *, lesson: Lesson, actor: str, reason: str
     """Log how a lesson came to exist (its first lifecycle event)."""
     assert lesson.id is not None
     session.add(
-        LessonEvent(lesson_id=lesson.id, from_status=None, to_status=lesson.status,
-                    actor=actor, reason=reason)
+        LessonEvent(
+            lesson_id=lesson.id,
+            from_status=None,
+            to_status=lesson.status,
+            actor=actor,
+            reason=reason,
+        )
     )
 
 

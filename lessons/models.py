@@ -72,8 +72,9 @@ class Decision(StrEnum):
 def _fk(target: str, *, nullable: bool = True, ondelete: str = "SET NULL") -> Any:
     return Field(
         default=None,
-        sa_column=Column(Integer, ForeignKey(target, ondelete=ondelete), index=True,
-                         nullable=nullable),
+        sa_column=Column(
+            Integer, ForeignKey(target, ondelete=ondelete), index=True, nullable=nullable
+        ),
     )
 
 
@@ -169,7 +170,9 @@ class LessonEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     lesson_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("lesson.id", ondelete="CASCADE"), index=True, nullable=False)
+        sa_column=Column(
+            Integer, ForeignKey("lesson.id", ondelete="CASCADE"), index=True, nullable=False
+        )
     )
     from_status: str | None = Field(default=None, max_length=20)
     to_status: str = Field(max_length=20)
@@ -241,7 +244,9 @@ class BarItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     bar_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("bar.id", ondelete="CASCADE"), index=True, nullable=False)
+        sa_column=Column(
+            Integer, ForeignKey("bar.id", ondelete="CASCADE"), index=True, nullable=False
+        )
     )
     lesson_id: int | None = _fk("lesson.id")
     rank: int

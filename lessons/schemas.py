@@ -14,8 +14,15 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lessons.errors import ValidationFailed
-from lessons.models import ActionStatus, Decision, LessonStatus, Perspective, Polarity
-from lessons.models import ReviewKind, Sensitivity
+from lessons.models import (
+    ActionStatus,
+    Decision,
+    LessonStatus,
+    Perspective,
+    Polarity,
+    ReviewKind,
+    Sensitivity,
+)
 from lessons.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -171,8 +178,12 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
-        return cls(settings.max_title_chars, settings.max_text_chars, settings.max_brief_chars,
-                   settings.max_items)
+        return cls(
+            settings.max_title_chars,
+            settings.max_text_chars,
+            settings.max_brief_chars,
+            settings.max_items,
+        )
 
 
 def enforce_limits(payload: BaseModel, limits: Limits) -> None:

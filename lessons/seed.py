@@ -47,15 +47,20 @@ def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo cu
     for project in bank.get("projects", []):
         if session.exec(select(Project).where(Project.name == project["name"])).first():
             continue
-        ref = {k: project[k] for k in ("name", "summary", "unit", "start_date", "end_date", "tags")
-               if k in project}
+        ref = {
+            k: project[k]
+            for k in ("name", "summary", "unit", "start_date", "end_date", "tags")
+            if k in project
+        }
         for review in project.get("reviews", []):
             added += _load_review(session, review, ref, curator)
     session.flush()
     return added
 
 
-def _load_review(session: Session, review: dict[str, Any], ref: dict[str, Any], curator: str) -> int:
+def _load_review(
+    session: Session, review: dict[str, Any], ref: dict[str, Any], curator: str
+) -> int:
     lessons = review.get("lessons", [])
     actions = review.get("actions", [])
     payload = parse(
@@ -78,8 +83,10 @@ def _load_review(session: Session, review: dict[str, Any], ref: dict[str, Any], 
     by_order = sorted(saved.lessons, key=lambda le: le.id or 0)
     for lesson, entry in zip(by_order, lessons, strict=True):
         for step in _PATH[LessonStatus(entry.get("status", LessonStatus.IDENTIFIED))]:
-            reason = "seeded from the demo bank" if step != LessonStatus.LEARNED else (
-                "change confirmed in the demo bank"
+            reason = (
+                "seeded from the demo bank"
+                if step != LessonStatus.LEARNED
+                else ("change confirmed in the demo bank")
             )
             lifecycle.transition(session, lesson=lesson, to=step, actor=curator, reason=reason)
     saved_actions = session.exec(

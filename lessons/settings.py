@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=2_000_000, ge=1_000, description="Largest request body accepted, in bytes."
     )
-    bar_default_limit: int = Field(default=10, ge=1, description="Lessons a BAR returns by default.")
+    bar_default_limit: int = Field(
+        default=10, ge=1, description="Lessons a BAR returns by default."
+    )
     bar_max_limit: int = Field(default=50, ge=1, description="Most lessons one BAR may return.")
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Protocol
@@ -28,14 +29,19 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded once from local files (never from a hub)."""
 
     def __init__(self, name: str, path: Path, *, batch_size: int = 32) -> None:
+        # Never reach for a hub: the model is a local folder (DESIGN.md, no network at run time).
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer  # 4 s import: load lazily
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.name = name
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.dim = int(self.model.get_sentence_embedding_dimension() or 0)
+        self.dim = int(self.model.get_embedding_dimension() or 0)
         self.batch_size = batch_size
         # Words the model reads before it truncates; callers chunk longer text.
-        self.max_words = max(32, int(self.model.max_seq_length * 0.6))
+        self.max_words = max(32, int((self.model.max_seq_length or 256) * 0.6))
 
     def encode(self, texts: list[str]) -> Vectors:
         vectors = self.model.encode(
@@ -63,10 +69,12 @@ class HashingEmbedder:
                 digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
                 out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1.0, norms)
+        return (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
-def load_embedder(name: str, *, batch_size: int = 32) -> SentenceTransformerEmbedder | HashingEmbedder:
+def load_embedder(
+    name: str, *, batch_size: int = 32
+) -> SentenceTransformerEmbedder | HashingEmbedder:
     """The embedder a setting names: the shipped model, a local model folder, or `hashing`."""
     if name == HASHING:
         return HashingEmbedder()

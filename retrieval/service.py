@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 from tqdm import tqdm
 
-from lessons.access import Viewer, visible_lessons
+from lessons.access import Viewer, visible_lesson_ids
 from lessons.models import Lesson, LessonEmbedding, utcnow
 from lessons.schemas import SearchFilters
 from retrieval.embedder import Embedder, Vectors
@@ -50,19 +50,24 @@ class Retriever:
         vectors = self.embedder.encode(pieces)
         pooled = vectors.mean(axis=0)
         norm = float(np.linalg.norm(pooled))
-        return (pooled / norm if norm else pooled).astype(np.float32)
+        unit: Vectors = (pooled / norm if norm else pooled).astype(np.float32)
+        return unit
 
     def embed_lessons(self, session: Session, lessons: Iterable[Lesson]) -> int:
         """Store vectors for lessons whose text or model changed; returns how many were embedded."""
         todo: list[tuple[Lesson, str, str]] = []
-        stored = {
-            row.lesson_id: row
-            for row in session.exec(
-                select(LessonEmbedding).where(
-                    col(LessonEmbedding.lesson_id).in_([le.id for le in lessons])
+        stored = (
+            {
+                row.lesson_id: row
+                for row in session.exec(
+                    select(LessonEmbedding).where(
+                        col(LessonEmbedding.lesson_id).in_([le.id for le in lessons])
+                    )
                 )
-            )
-        } if lessons else {}
+            }
+            if lessons
+            else {}
+        )
         for lesson in lessons:
             text = lesson_text(lesson)
             digest = content_hash(self.model, text)
@@ -76,7 +81,10 @@ class Retriever:
         for (lesson, _, digest), vector in zip(todo, vectors, strict=True):
             assert lesson.id is not None
             row = stored.get(lesson.id) or LessonEmbedding(
-                lesson_id=lesson.id, model=self.model, dim=self.embedder.dim, content_hash="",
+                lesson_id=lesson.id,
+                model=self.model,
+                dim=self.embedder.dim,
+                content_hash="",
                 vector=b"",
             )
             row.model, row.dim, row.content_hash = self.model, self.embedder.dim, digest
@@ -96,8 +104,9 @@ class Retriever:
         ids = list(session.exec(stale))
         ids += list(self._changed_text_ids(session))
         done = 0
-        with tqdm(total=len(ids), desc="Embedding lessons", unit="lesson",
-                  disable=not progress) as bar:
+        with tqdm(
+            total=len(ids), desc="Embedding lessons", unit="lesson", disable=not progress
+        ) as bar:
             for start in range(0, len(ids), batch_size):
                 batch = list(
                     session.exec(
@@ -159,7 +168,7 @@ class Retriever:
         """Lessons the viewer may see, filtered first, then ranked by meaning against `text`."""
         self.refresh(session)
         allowed = np.fromiter(
-            session.exec(visible_lessons(viewer, filters).with_only_columns(col(Lesson.id))),
+            session.exec(visible_lesson_ids(viewer, filters)),
             dtype=np.int64,
         )
         ranked = self.index.search(self.embed_query(text), limit, allowed=allowed)
@@ -174,11 +183,7 @@ class Retriever:
         if vector is None:
             vector = self.embed_query(lesson_text(lesson))
         allowed = np.fromiter(
-            (
-                i
-                for i in session.exec(visible_lessons(viewer).with_only_columns(col(Lesson.id)))
-                if i != lesson.id
-            ),
+            (i for i in session.exec(visible_lesson_ids(viewer)) if i != lesson.id),
             dtype=np.int64,
         )
         ranked = self.index.search(vector, limit, allowed=allowed)

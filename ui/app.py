@@ -62,8 +62,13 @@ async def healthz(request: Request) -> Response:
     state: AppState | None = getattr(request.app.state, "lessonbank", None)
     if state is None:
         return JSONResponse({"status": "starting"}, status_code=503)
-    return JSONResponse({"status": "ok", "lessons_indexed": len(state.retriever.index),
-                         "model": state.retriever.model})
+    return JSONResponse(
+        {
+            "status": "ok",
+            "lessons_indexed": len(state.retriever.index),
+            "model": state.retriever.model,
+        }
+    )
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> Starlette:
@@ -91,6 +96,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ],
         middleware=[Middleware(LimitBodySize, max_bytes=settings.max_request_bytes)],
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         lifespan=lifespan,
     )

@@ -28,15 +28,19 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def _respond(request: Request, status: int, code: str, message: str,
-             fields: dict[str, str] | None = None) -> Response:
+def _respond(
+    request: Request, status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> Response:
     if request.url.path.startswith("/api"):
         return JSONResponse(error_body(code, message, fields), status_code=status)
     templates = request.app.state.lessonbank.templates
-    return templates.TemplateResponse(
-        request, "error.html", {"status": status, "message": message, "fields": fields or {}},
+    response: Response = templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "fields": fields or {}},
         status_code=status,
     )
+    return response
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:

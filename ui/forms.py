@@ -28,7 +28,8 @@ def nested(form: FormData) -> dict[str, Any]:
             node = child
         else:
             node[parts[-1]] = value
-    return _listify(root)
+    result: dict[str, Any] = _listify(root)
+    return result
 
 
 def _listify(node: Any) -> Any:
@@ -95,6 +96,8 @@ def bar_input(values: dict[str, Any]) -> dict[str, Any]:
     elif project.get("id"):
         data["project"] = {"id": project["id"]}
     if include:
-        data["filters"] = {**data.get("filters", {}),
-                           "status": ["identified", "validated", "actioned", "learned"]}
+        data["filters"] = {
+            **data.get("filters", {}),
+            "status": ["identified", "validated", "actioned", "learned"],
+        }
     return data

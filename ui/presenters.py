@@ -61,7 +61,9 @@ def action_json(action: Action, today: date | None = None) -> dict[str, Any]:
     }
 
 
-def review_json(review: Review, lessons: Sequence[Lesson], actions: Sequence[Action]) -> dict[str, Any]:
+def review_json(
+    review: Review, lessons: Sequence[Lesson], actions: Sequence[Action]
+) -> dict[str, Any]:
     return {
         "id": review.id,
         "kind": review.kind,
@@ -79,7 +81,9 @@ def review_json(review: Review, lessons: Sequence[Lesson], actions: Sequence[Act
 def lesson_people(lesson: Lesson, actions: Sequence[Action]) -> list[dict[str, Any]]:
     """People to talk to about a lesson: who wrote it and who owns its open actions."""
     found: dict[int, dict[str, Any]] = {}
-    for person, why in [(lesson.author, "wrote it")] + [(a.owner, "owns an action") for a in actions]:
+    for person, why in [(lesson.author, "wrote it")] + [
+        (a.owner, "owns an action") for a in actions
+    ]:
         if person is not None and person.id is not None and person.id not in found:
             found[person.id] = {**(person_ref(person) or {}), "why": why}
     return list(found.values())
@@ -101,24 +105,30 @@ def bar_json(session: Session, bar: BeforeActionReview, items: Sequence[Any]) ->
         for person in people:
             everyone[person["id"]] += 1
             people_by_id[person["id"]] = person
-        results.append({
-            "lesson_id": lesson.id,
-            "rank": item.rank,
-            "title": lesson.title,
-            "score": round(item.score, 4),
-            "snippet": why.best_sentence,
-            "why": {"matched_terms": why.matched_terms, "best_sentence": why.best_sentence,
-                    "dense": round(item.score, 4)},
-            "status": lesson.status,
-            "polarity": lesson.polarity,
-            "tags": lesson.tags,
-            "project": {"id": lesson.project.id, "name": lesson.project.name}
-            if lesson.project else None,
-            "people": people,
-            "open_actions": [action_json(a, today) for a in open_actions],
-            "decision": item.decision,
-            "note": item.note,
-        })
+        results.append(
+            {
+                "lesson_id": lesson.id,
+                "rank": item.rank,
+                "title": lesson.title,
+                "score": round(item.score, 4),
+                "snippet": why.best_sentence,
+                "why": {
+                    "matched_terms": why.matched_terms,
+                    "best_sentence": why.best_sentence,
+                    "dense": round(item.score, 4),
+                },
+                "status": lesson.status,
+                "polarity": lesson.polarity,
+                "tags": lesson.tags,
+                "project": {"id": lesson.project.id, "name": lesson.project.name}
+                if lesson.project
+                else None,
+                "people": people,
+                "open_actions": [action_json(a, today) for a in open_actions],
+                "decision": item.decision,
+                "note": item.note,
+            }
+        )
     return {
         "id": bar.id,
         "brief": bar.brief,

@@ -31,14 +31,15 @@ OBJECT = {"type": "object"}
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {"required": True,
-            "content": {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}}}
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}},
+    }
 
 
 def _responses(ok: int, description: str, *errors: int) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        str(ok): {"description": description,
-                  "content": {"application/json": {"schema": OBJECT}}}
+        str(ok): {"description": description, "content": {"application/json": {"schema": OBJECT}}}
     }
     for status in errors:
         responses[str(status)] = {
@@ -48,8 +49,12 @@ def _responses(ok: int, description: str, *errors: int) -> dict[str, Any]:
     return responses
 
 
-_ID = {"name": "id", "in": "path", "required": True,
-       "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+}
 
 
 def openapi(settings: Settings) -> dict[str, Any]:
@@ -57,58 +62,117 @@ def openapi(settings: Settings) -> dict[str, Any]:
     models: list[type[BaseModel]] = [ReviewIn, LessonPatch, TransitionIn, BarIn, DecisionsIn]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
-    limit = {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": settings.bar_max_limit * 4}}
+    limit = {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": settings.bar_max_limit * 4},
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "Lessonbank API", "version": "1"},
         "paths": {
-            "/api/reviews": {"post": {
-                "summary": "Log a review with its lessons and actions",
-                "requestBody": _body(ReviewIn),
-                "responses": _responses(201, "The review, its lessons and actions", 400, 404,
-                                        413, 422)}},
-            "/api/lessons": {"get": {
-                "summary": "List lessons, or search them by meaning with q",
-                "parameters": [
-                    {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}},
-                    {"name": "tag", "in": "query", "required": False,
-                     "schema": {"type": "string"}},
-                    {"name": "status", "in": "query", "required": False,
-                     "schema": {"type": "string"}},
-                    {"name": "project_id", "in": "query", "required": False,
-                     "schema": {"type": "integer"}},
-                    limit,
-                    {"name": "offset", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 0}},
-                ],
-                "responses": _responses(200, "Lessons", 422)}},
+            "/api/reviews": {
+                "post": {
+                    "summary": "Log a review with its lessons and actions",
+                    "requestBody": _body(ReviewIn),
+                    "responses": _responses(
+                        201, "The review, its lessons and actions", 400, 404, 413, 422
+                    ),
+                }
+            },
+            "/api/lessons": {
+                "get": {
+                    "summary": "List lessons, or search them by meaning with q",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "tag",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "project_id",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer"},
+                        },
+                        limit,
+                        {
+                            "name": "offset",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
+                    ],
+                    "responses": _responses(200, "Lessons", 422),
+                }
+            },
             "/api/lessons/{id}": {
-                "get": {"summary": "One lesson with its actions and history",
-                        "parameters": [_ID], "responses": _responses(200, "The lesson", 404)},
-                "patch": {"summary": "Edit a lesson's wording or classification",
-                          "parameters": [_ID], "requestBody": _body(LessonPatch),
-                          "responses": _responses(200, "The lesson", 400, 404, 413, 422)}},
-            "/api/lessons/{id}/transition": {"post": {
-                "summary": "Move a lesson along its lifecycle",
-                "parameters": [_ID], "requestBody": _body(TransitionIn),
-                "responses": _responses(200, "The lesson", 400, 404, 409, 413, 422)}},
-            "/api/lessons/{id}/similar": {"get": {
-                "summary": "Lessons closest in meaning to this one",
-                "parameters": [_ID, {**limit, "schema": {"type": "integer", "minimum": 1,
-                                                         "maximum": 50}}],
-                "responses": _responses(200, "Similar lessons", 404, 422)}},
-            "/api/bar": {"post": {
-                "summary": "Run and record a before action review",
-                "requestBody": _body(BarIn),
-                "responses": _responses(201, "The BAR with ranked lessons", 400, 404, 413, 422)}},
-            "/api/bar/{id}": {"get": {
-                "summary": "A recorded before action review", "parameters": [_ID],
-                "responses": _responses(200, "The BAR", 404)}},
-            "/api/bar/{id}/decisions": {"post": {
-                "summary": "Record apply / not relevant / note per surfaced lesson",
-                "parameters": [_ID], "requestBody": _body(DecisionsIn),
-                "responses": _responses(200, "The BAR", 400, 404, 413, 422)}},
+                "get": {
+                    "summary": "One lesson with its actions and history",
+                    "parameters": [_ID],
+                    "responses": _responses(200, "The lesson", 404),
+                },
+                "patch": {
+                    "summary": "Edit a lesson's wording or classification",
+                    "parameters": [_ID],
+                    "requestBody": _body(LessonPatch),
+                    "responses": _responses(200, "The lesson", 400, 404, 413, 422),
+                },
+            },
+            "/api/lessons/{id}/transition": {
+                "post": {
+                    "summary": "Move a lesson along its lifecycle",
+                    "parameters": [_ID],
+                    "requestBody": _body(TransitionIn),
+                    "responses": _responses(200, "The lesson", 400, 404, 409, 413, 422),
+                }
+            },
+            "/api/lessons/{id}/similar": {
+                "get": {
+                    "summary": "Lessons closest in meaning to this one",
+                    "parameters": [
+                        _ID,
+                        {**limit, "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+                    ],
+                    "responses": _responses(200, "Similar lessons", 404, 422),
+                }
+            },
+            "/api/bar": {
+                "post": {
+                    "summary": "Run and record a before action review",
+                    "requestBody": _body(BarIn),
+                    "responses": _responses(201, "The BAR with ranked lessons", 400, 404, 413, 422),
+                }
+            },
+            "/api/bar/{id}": {
+                "get": {
+                    "summary": "A recorded before action review",
+                    "parameters": [_ID],
+                    "responses": _responses(200, "The BAR", 404),
+                }
+            },
+            "/api/bar/{id}/decisions": {
+                "post": {
+                    "summary": "Record apply / not relevant / note per surfaced lesson",
+                    "parameters": [_ID],
+                    "requestBody": _body(DecisionsIn),
+                    "responses": _responses(200, "The BAR", 400, 404, 413, 422),
+                }
+            },
         },
         "components": {"schemas": schemas},
     }

@@ -23,11 +23,11 @@ from lessons.schemas import (
     TransitionIn,
     parse,
 )
+from ui.api.openapi import openapi
 from ui.bar_run import run_bar
 from ui.body import path_id, read_json_object
 from ui.presenters import bar_json, lesson_json, review_json
 from ui.state import app_state, session_for, viewer_for
-from ui.api.openapi import openapi
 
 
 def _int(value: str | None, name: str, default: int, *, low: int, high: int) -> int:
@@ -111,9 +111,14 @@ async def list_lessons(request: Request) -> Response:
                 )
                 return {
                     "results": [
-                        {**lesson_json(h.lesson), "score": h.score,
-                         "why": {"matched_terms": h.why.matched_terms,
-                                 "best_sentence": h.why.best_sentence}}
+                        {
+                            **lesson_json(h.lesson),
+                            "score": h.score,
+                            "why": {
+                                "matched_terms": h.why.matched_terms,
+                                "best_sentence": h.why.best_sentence,
+                            },
+                        }
                         for h in hits
                     ],
                     "total": len(hits),
@@ -150,7 +155,10 @@ async def transition_lesson(request: Request) -> Response:
             viewer = viewer_for(request)
             lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
             lifecycle.transition(
-                session, lesson=lesson, to=step.to, actor=step.actor or viewer.name,
+                session,
+                lesson=lesson,
+                to=step.to,
+                actor=step.actor or viewer.name,
                 reason=step.reason,
             )
             return _lesson_detail(session, lesson)
@@ -166,10 +174,13 @@ async def similar_lessons(request: Request) -> Response:
         with session_for(request) as session:
             viewer = viewer_for(request)
             lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
-            hits = app_state(request).retriever.similar(session, lesson, viewer=viewer,
-                                                        limit=limit)
-            return {"results": [{"lesson_id": h.lesson.id, "title": h.lesson.title,
-                                 "score": h.score} for h in hits]}
+            hits = app_state(request).retriever.similar(session, lesson, viewer=viewer, limit=limit)
+            return {
+                "results": [
+                    {"lesson_id": h.lesson.id, "title": h.lesson.title, "score": h.score}
+                    for h in hits
+                ]
+            }
 
     return JSONResponse(await run_in_threadpool(work))
 

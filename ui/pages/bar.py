@@ -14,18 +14,23 @@ from lessons import projects
 from lessons.errors import DomainError, ValidationFailed
 from lessons.schemas import BarIn, DecisionsIn, parse
 from ui.bar_run import run_bar
-from ui.forms import bar_input, nested
 from ui.body import path_id
+from ui.forms import bar_input, nested
 from ui.pages.render import int_param, page
 from ui.presenters import bar_json
 from ui.state import app_state, session_for, viewer_for
 
 
-def _form_context(request: Request, values: dict[str, Any], errors: dict[str, str],
-                  message: str = "") -> dict[str, Any]:
+def _form_context(
+    request: Request, values: dict[str, Any], errors: dict[str, str], message: str = ""
+) -> dict[str, Any]:
     with session_for(request) as session:
-        return {"values": values, "errors": errors, "message": message,
-                "project_choices": projects.list_projects(session)}
+        return {
+            "values": values,
+            "errors": errors,
+            "message": message,
+            "project_choices": projects.list_projects(session),
+        }
 
 
 def bar_form(request: Request) -> Response:
@@ -53,8 +58,11 @@ async def bar_submit(request: Request) -> Response:
 def _bar_context(request: Request, bar_id: int) -> dict[str, Any]:
     with session_for(request) as session:
         bar = bars.get(session, bar_id=bar_id)
-        return {"bar": bar_json(session, bar, bars.visible_items(bar, viewer_for(request))),
-                "errors": {}, "saved": request.query_params.get("saved") == "1"}
+        return {
+            "bar": bar_json(session, bar, bars.visible_items(bar, viewer_for(request))),
+            "errors": {},
+            "saved": request.query_params.get("saved") == "1",
+        }
 
 
 def bar_detail(request: Request) -> Response:
@@ -67,16 +75,21 @@ async def bar_decide(request: Request) -> Response:
     chosen = [d for d in values.get("decisions", []) if isinstance(d, dict) and d.get("decision")]
     try:
         if not chosen:
-            raise ValidationFailed("Choose apply, not relevant or note for at least one lesson.",
-                                   {"decisions": "nothing chosen"})
+            raise ValidationFailed(
+                "Choose apply, not relevant or note for at least one lesson.",
+                {"decisions": "nothing chosen"},
+            )
         payload = parse(DecisionsIn, {"decisions": chosen}, app_state(request).limits)
         with session_for(request) as session:
             bar = bars.get(session, bar_id=bar_id)
-            bars.decide(session, bar=bar, decisions=payload.decisions,
-                        viewer=viewer_for(request))
+            bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer_for(request))
     except ValidationFailed as exc:
-        context = {**_bar_context(request, bar_id), "errors": exc.fields,
-                   "message": exc.message, "values": values}
+        context = {
+            **_bar_context(request, bar_id),
+            "errors": exc.fields,
+            "message": exc.message,
+            "values": values,
+        }
         return page(request, "bar.html", context, status=422)
     return RedirectResponse(f"/bar/{bar_id}?saved=1", status_code=303)
 

@@ -11,8 +11,8 @@ from lessons import catalogue, lifecycle, people, projects
 from lessons.errors import InvalidTransition, ValidationFailed
 from lessons.models import ActionStatus, LessonStatus
 from lessons.schemas import SearchFilters, TransitionIn, parse
-from ui.forms import nested
 from ui.body import path_id
+from ui.forms import nested
 from ui.pages.render import int_param, page
 from ui.state import app_state, session_for, viewer_for
 
@@ -24,14 +24,18 @@ def home(request: Request) -> Response:
         viewer = viewer_for(request)
         recent, total = catalogue.list_lessons(session, viewer=viewer, limit=6)
         open_actions = catalogue.list_actions(session, status=ActionStatus.OPEN)
-        return page(request, "home.html", {
-            "recent": recent,
-            "lesson_count": total,
-            "project_count": len(projects.list_projects(session)),
-            "open_actions": open_actions[:5],
-            "open_action_count": len(open_actions),
-            "today": catalogue.today(),
-        })
+        return page(
+            request,
+            "home.html",
+            {
+                "recent": recent,
+                "lesson_count": total,
+                "project_count": len(projects.list_projects(session)),
+                "open_actions": open_actions[:5],
+                "open_action_count": len(open_actions),
+                "today": catalogue.today(),
+            },
+        )
 
 
 def project_list(request: Request) -> Response:
@@ -44,17 +48,23 @@ def project_detail(request: Request) -> Response:
     with session_for(request) as session:
         project = projects.get(session, project_id=project_id)
         lessons, _ = catalogue.list_lessons(
-            session, viewer=viewer_for(request),
-            filters=SearchFilters(project_id=project_id, status=list(LessonStatus)), limit=500,
+            session,
+            viewer=viewer_for(request),
+            filters=SearchFilters(project_id=project_id, status=list(LessonStatus)),
+            limit=500,
         )
-        return page(request, "project.html", {
-            "project": project,
-            "reviews": catalogue.list_reviews(session, project_id=project_id),
-            "lessons": lessons,
-            "actions": catalogue.list_actions(session, project_id=project_id),
-            "bars": bars.list_bars(session, project_id=project_id),
-            "today": catalogue.today(),
-        })
+        return page(
+            request,
+            "project.html",
+            {
+                "project": project,
+                "reviews": catalogue.list_reviews(session, project_id=project_id),
+                "lessons": lessons,
+                "actions": catalogue.list_actions(session, project_id=project_id),
+                "bars": bars.list_bars(session, project_id=project_id),
+                "today": catalogue.today(),
+            },
+        )
 
 
 def lesson_list(request: Request) -> Response:
@@ -64,10 +74,12 @@ def lesson_list(request: Request) -> Response:
     status = params.get("status", "")
     pageno = max(int_param(request, "page") or 1, 1)
     try:
-        filters = SearchFilters.model_validate({
-            "tags": [tag] if tag else None,
-            "status": list(LessonStatus) if status == "all" else ([status] if status else None),
-        })
+        filters = SearchFilters.model_validate(
+            {
+                "tags": [tag] if tag else None,
+                "status": list(LessonStatus) if status == "all" else ([status] if status else None),
+            }
+        )
     except ValueError:
         filters = SearchFilters()
     with session_for(request) as session:
@@ -81,19 +93,31 @@ def lesson_list(request: Request) -> Response:
             scores = {h.lesson.id: h.score for h in hits}
         else:
             lessons, total = catalogue.list_lessons(
-                session, viewer=viewer, filters=filters, limit=PAGE_SIZE,
+                session,
+                viewer=viewer,
+                filters=filters,
+                limit=PAGE_SIZE,
                 offset=(pageno - 1) * PAGE_SIZE,
             )
             why, scores = {}, {}
-        return page(request, "lessons.html", {
-            "lessons": lessons, "total": total, "q": query, "tag": tag, "status": status,
-            "why": why, "scores": scores, "page": pageno,
-            "pages": max(1, -(-total // PAGE_SIZE)),
-        })
+        return page(
+            request,
+            "lessons.html",
+            {
+                "lessons": lessons,
+                "total": total,
+                "q": query,
+                "tag": tag,
+                "status": status,
+                "why": why,
+                "scores": scores,
+                "page": pageno,
+                "pages": max(1, -(-total // PAGE_SIZE)),
+            },
+        )
 
 
-def _lesson_page(request: Request, lesson_id: int, status: int = 200,
-                 **extra: object) -> Response:
+def _lesson_page(request: Request, lesson_id: int, status: int = 200, **extra: object) -> Response:
     with session_for(request) as session:
         viewer = viewer_for(request)
         lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
@@ -124,12 +148,18 @@ async def lesson_transition(request: Request) -> Response:
         with session_for(request) as session:
             viewer = viewer_for(request)
             lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
-            lifecycle.transition(session, lesson=lesson, to=step.to,
-                                 actor=step.actor or viewer.name, reason=step.reason)
+            lifecycle.transition(
+                session,
+                lesson=lesson,
+                to=step.to,
+                actor=step.actor or viewer.name,
+                reason=step.reason,
+            )
     except (ValidationFailed, InvalidTransition) as exc:
         status = 409 if isinstance(exc, InvalidTransition) else 422
-        return _lesson_page(request, lesson_id, status, errors=exc.fields, values=values,
-                            message=exc.message)
+        return _lesson_page(
+            request, lesson_id, status, errors=exc.fields, values=values, message=exc.message
+        )
     return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
 
 
@@ -139,9 +169,11 @@ def action_list(request: Request) -> Response:
         actions = catalogue.list_actions(
             session, status=status if status in set(ActionStatus) else None
         )
-        return page(request, "actions.html", {
-            "actions": actions, "status": status, "today": catalogue.today()
-        })
+        return page(
+            request,
+            "actions.html",
+            {"actions": actions, "status": status, "today": catalogue.today()},
+        )
 
 
 def people_list(request: Request) -> Response:

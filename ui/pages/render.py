@@ -20,4 +20,3 @@ def int_param(request: Request, name: str) -> int | None:
     """A whole-number query parameter, or None when absent or not a number."""
     raw = request.query_params.get(name, "")
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
-

@@ -13,17 +13,21 @@ from lessons import capture, catalogue, projects, questions
 from lessons.errors import DomainError
 from lessons.models import ReviewKind
 from lessons.schemas import ReviewIn, parse
-from ui.forms import nested, review_input
 from ui.body import path_id
+from ui.forms import nested, review_input
 from ui.pages.render import int_param, page
 from ui.state import app_state, session_for
 
 
-def _form_context(request: Request, values: dict[str, Any], errors: dict[str, str],
-                  message: str = "") -> dict[str, Any]:
-    kind = values.get("kind") if values.get("kind") in set(ReviewKind) else ReviewKind.AAR
-    lessons = values.get("lessons") if isinstance(values.get("lessons"), list) else []
-    actions = values.get("actions") if isinstance(values.get("actions"), list) else []
+def _form_context(
+    request: Request, values: dict[str, Any], errors: dict[str, str], message: str = ""
+) -> dict[str, Any]:
+    kind = str(values.get("kind") or "")
+    kind = kind if kind in set(ReviewKind) else ReviewKind.AAR
+    lessons = values.get("lessons")
+    actions = values.get("actions")
+    lessons = lessons if isinstance(lessons, list) else []
+    actions = actions if isinstance(actions, list) else []
     with session_for(request) as session:
         project_choices = projects.list_projects(session)
     return {
@@ -51,8 +55,9 @@ async def review_submit(request: Request) -> Response:
     if "add_lesson" in form or "add_action" in form:
         # Grow the form without saving; everything typed so far comes back.
         key = "lessons" if "add_lesson" in form else "actions"
-        values[key] = [*(values.get(key) or [{}]), {}] if isinstance(values.get(key), list) \
-            else [{}, {}]
+        values[key] = (
+            [*(values.get(key) or [{}]), {}] if isinstance(values.get(key), list) else [{}, {}]
+        )
         return page(request, "review_form.html", _form_context(request, values, {}))
 
     def save() -> int:
@@ -77,14 +82,21 @@ def review_detail(request: Request) -> Response:
         from ui.state import viewer_for
 
         viewer = viewer_for(request)
-        return page(request, "review.html", {
-            "review": review,
-            "question_set": questions.get(review.kind, review.question_set_version),
-            "lessons": [le for le in review.lessons if viewer.can_see(le)],
-            "actions": [a for a in catalogue.list_actions(session, project_id=review.project_id)
-                        if a.review_id == review.id],
-            "today": catalogue.today(),
-        })
+        return page(
+            request,
+            "review.html",
+            {
+                "review": review,
+                "question_set": questions.get(review.kind, review.question_set_version),
+                "lessons": [le for le in review.lessons if viewer.can_see(le)],
+                "actions": [
+                    a
+                    for a in catalogue.list_actions(session, project_id=review.project_id)
+                    if a.review_id == review.id
+                ],
+                "today": catalogue.today(),
+            },
+        )
 
 
 routes = [

@@ -1,0 +1,29 @@
+# Two commands: `make run` (set up and serve the demo bank) and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format clean
+
+$(BIN)/lessonbank: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: 2.13.0 is the local CPU build; anything else pulls CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/lessonbank
+	$(BIN)/lessonbank serve
+
+test: $(BIN)/lessonbank
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+format: $(BIN)/lessonbank
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) data/*.db data/*.db-wal data/*.db-shm

@@ -1,0 +1,123 @@
+"""The retriever's bookkeeping (what gets embedded, when the index refreshes, filtering before
+ranking). Ranking quality with the real model is tested in test_bar_model.py."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from lessons import access, capture, catalogue, lifecycle
+from lessons.models import LessonEmbedding, LessonStatus
+from lessons.schemas import LessonIn, LessonPatch
+from retrieval.embedder import HashingEmbedder
+from retrieval.service import Retriever
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts = 0
+
+    def encode(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        self.texts += len(texts)
+        return super().encode(texts)
+
+
+def _add(session: Session, title: str, **kw: object) -> object:
+    status = kw.pop("status", LessonStatus.VALIDATED)
+    return capture.add_lesson(
+        session,
+        data=LessonIn(title=title, **kw),
+        project=None,
+        review=None,
+        author=None,  # type: ignore[arg-type]
+        actor="t",
+        status=status,  # type: ignore[arg-type]
+    )
+
+
+def test_sync_embeds_once_and_again_only_when_text_changes(engine: Engine) -> None:
+    embedder = CountingEmbedder()
+    retriever = Retriever(embedder)
+    with Session(engine) as session:
+        lesson = _add(session, "Order fridges early", observation="Fridges came late.")
+        _add(session, "Brief councillors early")
+        assert retriever.sync(session) == 2
+        assert retriever.sync(session) == 0
+        lifecycle.transition(session, lesson=lesson, to=LessonStatus.ACTIONED, actor="t")  # type: ignore[arg-type]
+        assert retriever.sync(session) == 0  # a status change is not a text change
+        catalogue.update_lesson(session, lesson=lesson, patch=LessonPatch(insight="Lead time."))  # type: ignore[arg-type]
+        assert retriever.sync(session) == 1
+        session.commit()
+    assert embedder.texts == 3
+    # A new process with the same model finds every vector already stored.
+    fresh = Retriever(CountingEmbedder())
+    with Session(engine) as session:
+        assert fresh.sync(session) == 0
+        fresh.refresh(session)
+    assert len(fresh.index) == 2
+
+
+def test_model_change_re_embeds(engine: Engine) -> None:
+    with Session(engine) as session:
+        _add(session, "Order fridges early")
+        Retriever(HashingEmbedder(dim=64)).sync(session)
+        other = HashingEmbedder(dim=32)
+        other.name = "another-model"
+        assert Retriever(other).sync(session) == 1
+        rows = session.exec(select(LessonEmbedding)).all()
+        assert [(r.model, r.dim) for r in rows] == [("another-model", 32)]
+
+
+def test_refresh_sees_lessons_added_by_another_session(engine: Engine) -> None:
+    retriever = Retriever(HashingEmbedder())
+    with Session(engine) as session:
+        retriever.refresh(session)
+        assert len(retriever.index) == 0
+    with Session(engine) as writer:  # e.g. a CLI import while the app serves
+        lesson = _add(writer, "Sandbags must be pre-positioned before the flood season")
+        Retriever(HashingEmbedder()).embed_lessons(writer, [lesson])  # type: ignore[list-item]
+        writer.commit()
+    with Session(engine) as session:
+        hits = retriever.search(session, "sandbags flood", viewer=access.STAFF)
+    assert [h.lesson.title for h in hits] == [
+        "Sandbags must be pre-positioned before the flood season"
+    ]
+
+
+def test_restricted_lesson_that_would_rank_first_is_never_returned(engine: Engine) -> None:
+    retriever = Retriever(HashingEmbedder())
+    with Session(engine) as session:
+        _add(session, "Vaccine fridges cold chain procurement", sensitivity="restricted")
+        _add(session, "Vaccine outreach volunteers", sensitivity="internal")
+        _add(session, "Vaccine outreach radio", sensitivity="public")
+        retriever.sync(session)
+        session.commit()
+        query = "vaccine fridges cold chain procurement"
+        staff = [h.lesson.title for h in retriever.search(session, query, viewer=access.STAFF)]
+        public = [h.lesson.title for h in retriever.search(session, query, viewer=access.PUBLIC)]
+        curator = [h.lesson.title for h in retriever.search(session, query, viewer=access.CURATOR)]
+    assert "Vaccine fridges cold chain procurement" not in staff
+    assert public == ["Vaccine outreach radio"]
+    assert curator[0] == "Vaccine fridges cold chain procurement"
+
+
+def test_search_defaults_to_trusted_statuses(engine: Engine) -> None:
+    retriever = Retriever(HashingEmbedder())
+    with Session(engine) as session:
+        _add(session, "Fresh fridge lesson", status=LessonStatus.IDENTIFIED)
+        _add(session, "Rejected fridge lesson", status=LessonStatus.REJECTED)
+        _add(session, "Validated fridge lesson")
+        retriever.sync(session)
+        titles = [h.lesson.title for h in retriever.search(session, "fridge", viewer=access.STAFF)]
+    assert titles == ["Validated fridge lesson"]
+
+
+def test_similar_excludes_the_lesson_itself(engine: Engine) -> None:
+    retriever = Retriever(HashingEmbedder())
+    with Session(engine) as session:
+        first = _add(session, "Order fridges early for the vaccine campaign")
+        _add(session, "Order vaccine fridges early")
+        retriever.sync(session)
+        hits = retriever.similar(session, first, viewer=access.STAFF)  # type: ignore[arg-type]
+    assert [h.lesson.title for h in hits] == ["Order vaccine fridges early"]
