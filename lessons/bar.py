@@ -56,7 +56,9 @@ def get(session: Session, *, bar_id: int) -> BeforeActionReview:
 
 def visible_items(bar: BeforeActionReview, viewer: Viewer) -> list[BarItem]:
     """The BAR's surfaced lessons the viewer may see (a lesson's access can change later)."""
-    return [item for item in bar.items if item.lesson is not None and viewer.can_see(item.lesson)]
+    return [
+        item for item in bar.bar_items if item.lesson is not None and viewer.can_see(item.lesson)
+    ]
 
 
 def decide(

@@ -147,7 +147,7 @@ def _export_children(
                 ),
                 "lesson": uids.get((Lesson, item.lesson_id)) if item.lesson_id else None,
             }
-            for item in row.items
+            for item in row.bar_items
         ]
 
 
@@ -255,7 +255,7 @@ def _import_children(
     elif isinstance(row, BeforeActionReview):
         assert row.id is not None
         session.exec(delete(BarItem).where(col(BarItem.bar_id) == row.id))
-        session.expire(row, ["items"])
+        session.expire(row, ["bar_items"])
         for item in record.get("items") or []:
             lesson_uid = item.get("lesson")
             lesson_id = _resolve_ref(session, Lesson, lesson_uid, by_uid) if lesson_uid else None

@@ -231,7 +231,8 @@ class BeforeActionReview(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
     project: Project | None = Relationship()
-    items: list["BarItem"] = Relationship(
+    # Not "items": SQLModel reads relationships off dicts by name, and dict.items exists.
+    bar_items: list["BarItem"] = Relationship(
         back_populates="bar",
         sa_relationship_kwargs={"order_by": "BarItem.rank", "cascade": "all, delete-orphan"},
     )
@@ -255,5 +256,5 @@ class BarItem(SQLModel, table=True):
     note: str = Field(default="", sa_type=Text)
     decided_at: datetime | None = None
 
-    bar: BeforeActionReview = Relationship(back_populates="items")
+    bar: BeforeActionReview = Relationship(back_populates="bar_items")
     lesson: Lesson | None = Relationship()

@@ -1,0 +1,107 @@
+"""End to end with the real shipped model: log an AAR through the API, then find its lesson in
+a before action review among the whole demo bank."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from lessons.settings import Settings
+from retrieval.embedder import SentenceTransformerEmbedder
+from ui.app import create_app
+
+pytestmark = pytest.mark.model
+
+COLD_CHAIN_AAR = {
+    "kind": "aar",
+    "project": {"name": "Polio campaign, eastern province 2025", "unit": "Public Health"},
+    "author": "Grace Mwangi",
+    "answers": {
+        "planned": "Vaccinate 120,000 children under five in a two-week campaign in March.",
+        "actual": "The campaign started five weeks late.",
+        "differences": "The cold-chain fridges were procured late and arrived after the "
+        "planned start date.",
+    },
+    "lessons": [
+        {
+            "title": "Late procurement of cold-chain fridges delayed the vaccination campaign",
+            "observation": "The vaccine refrigerators were ordered only after the campaign "
+            "budget was approved. Suppliers needed ten weeks, so the fridges arrived five weeks "
+            "after the planned start and the vaccination campaign was postponed.",
+            "insight": "Procurement lead times for cold-chain equipment were not in the plan.",
+            "recommendation": "Start procurement of vaccine fridges and cold boxes as soon as a "
+            "campaign is likely, and track supplier lead times in the campaign plan.",
+            "polarity": "improve",
+            "tags": ["procurement", "cold-chain", "immunisation"],
+        }
+    ],
+}
+
+
+@pytest.fixture
+def model_client(
+    settings: Settings, real_embedder: SentenceTransformerEmbedder
+) -> Iterator[TestClient]:
+    demo = settings.model_copy(update={"load_demo": True, "embedding_model": real_embedder.name})
+    with TestClient(create_app(demo, embedder=real_embedder)) as client:
+        yield client
+
+
+def _post_validated_lesson(client: TestClient) -> int:
+    review = client.post("/api/reviews", json=COLD_CHAIN_AAR)
+    assert review.status_code == 201, review.text
+    lesson_id = int(review.json()["lessons"][0]["id"])
+    step = client.post(
+        f"/api/lessons/{lesson_id}/transition", json={"to": "validated", "reason": "checked"}
+    )
+    assert step.status_code == 200
+    return lesson_id
+
+
+def test_bar_on_immunisation_outreach_finds_the_cold_chain_lesson(
+    model_client: TestClient,
+) -> None:
+    lesson_id = _post_validated_lesson(model_client)
+    bar = model_client.post(
+        "/api/bar",
+        json={
+            "brief": "We are planning a new immunisation outreach to reach children in remote "
+            "villages next spring, with mobile vaccination teams.",
+            "limit": 10,
+        },
+    )
+    assert bar.status_code == 201
+    ranked = [r["lesson_id"] for r in bar.json()["results"]]
+    assert lesson_id in ranked[:3], [r["title"] for r in bar.json()["results"][:5]]
+    hit = bar.json()["results"][ranked.index(lesson_id)]
+    assert hit["people"][0]["name"] == "Grace Mwangi"
+
+
+@pytest.mark.parametrize(
+    "brief",
+    [
+        "Migrating the council's case-management system to a new cloud database.",
+        "Restoring a wetland and controlling invasive plants with volunteer work parties.",
+    ],
+)
+def test_bar_on_unrelated_work_does_not_rank_the_cold_chain_lesson_first(
+    model_client: TestClient, brief: str
+) -> None:
+    lesson_id = _post_validated_lesson(model_client)
+    bar = model_client.post("/api/bar", json={"brief": brief})
+    assert bar.status_code == 201
+    results = bar.json()["results"]
+    assert results, "the demo bank should offer something for any brief"
+    assert results[0]["lesson_id"] != lesson_id
+
+
+def test_long_brief_is_pooled_not_truncated(model_client: TestClient) -> None:
+    lesson_id = _post_validated_lesson(model_client)
+    # The immunisation need sits after 600 words of preamble, far past the model's 256 tokens.
+    preamble = " ".join(["The programme office has moved buildings this year."] * 75)
+    brief = preamble + " We must plan vaccine fridges and cold chain supply for a campaign."
+    bar = model_client.post("/api/bar", json={"brief": brief, "limit": 10})
+    assert bar.status_code == 201
+    assert lesson_id in [r["lesson_id"] for r in bar.json()["results"]]

@@ -1,0 +1,154 @@
+"""The `lessonbank` command, run as a real process (hashing embedder to stay quick)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LESSONBANK_EMBEDDING_MODEL": "hashing", **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ui.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def demo_db(tmp_path: Path) -> str:
+    """A database with the demo bank, made the way `serve` makes it on first start."""
+    from lessons.settings import Settings
+    from retrieval.embedder import HashingEmbedder
+    from ui.app import prepare
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    engine, _ = prepare(Settings(database_url=url, embedding_model="hashing"), HashingEmbedder())
+    engine.dispose()
+    return url
+
+
+def test_export_then_import_round_trips_and_reimport_does_not_duplicate(
+    demo_db: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "bank.json"
+    assert _run("export", str(out), "--database-url", demo_db).returncode == 0
+    copy_url = f"sqlite:///{tmp_path / 'copy.db'}"
+    first = _run("import", "lessonbank-json", str(out), "--database-url", copy_url)
+    assert first.returncode == 0, first.stderr
+    assert "Added" in first.stdout
+    second = _run("import", "lessonbank-json", str(out), "--database-url", copy_url)
+    assert second.returncode == 0
+    assert "Added nothing" in second.stdout
+    again = _run("export", "--database-url", copy_url)
+    original, copied = json.loads(out.read_text()), json.loads(again.stdout)
+    for doc in (original, copied):
+        doc.pop("exported_at")
+    assert copied == original
+
+
+def test_import_unreadable_file_exits_2_with_a_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = _run(
+        "import", "lessonbank-json", str(bad), "--database-url", f"sqlite:///{tmp_path / 'x.db'}"
+    )
+    assert result.returncode == 2
+    assert "Cannot read" in result.stderr
+
+
+def test_import_with_bad_records_keeps_good_ones_and_exits_1(tmp_path: Path) -> None:
+    doc = tmp_path / "partial.json"
+    doc.write_text(
+        json.dumps(
+            {
+                "format": "lessonbank-export",
+                "version": 1,
+                "lessons": [{"uid": "a", "title": "Kept"}, {"uid": "b"}],
+            }
+        )
+    )
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    result = _run("import", "lessonbank-json", str(doc), "--database-url", url)
+    assert result.returncode == 1
+    assert "skipped lessons[1]" in result.stderr
+    exported = json.loads(_run("export", "--database-url", url).stdout)
+    assert [le["title"] for le in exported["lessons"]] == ["Kept"]
+
+
+def test_search_json_lists_ranked_lessons(demo_db: str) -> None:
+    result = _run(
+        "search",
+        "volunteers dropping out of monitoring",
+        "--json",
+        "--limit",
+        "3",
+        "--database-url",
+        demo_db,
+    )
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert len(body["results"]) == 3
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert {"lesson_id", "title", "why"} <= set(body["results"][0])
+
+
+def test_reindex_embeds_nothing_when_vectors_are_current(demo_db: str) -> None:
+    result = _run("reindex", "--database-url", demo_db)
+    assert result.returncode == 0
+    assert "Embedded 0 lessons" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_starts_on_a_fresh_database_with_the_demo_bank(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "LESSONBANK_EMBEDDING_MODEL": "hashing"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ui.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'fresh' / 'lessonbank.db'}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        health = None
+        for _ in range(240):  # bounded: up to a minute
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.25)
+        assert health is not None and health.status_code == 200
+        assert health.json()["lessons_indexed"] >= 60
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert home.status_code == 200 and "Lessonbank" in home.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
