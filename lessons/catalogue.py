@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from lessons import capture
-from lessons.access import Viewer, visible_lessons
+from lessons.access import Viewer, visible_lesson_ids, visible_lessons
 from lessons.errors import NotFound
-from lessons.models import Action, ActionStatus, Lesson, Review, utcnow
+from lessons.models import Action, ActionStatus, Lesson, LessonStatus, Review, utcnow
 from lessons.schemas import ActionStatusIn, LessonPatch, SearchFilters
 
 
@@ -100,10 +100,28 @@ def open_actions(session: Session, *, lesson_ids: Sequence[int]) -> dict[int, li
 
 
 def list_actions(
-    session: Session, *, project_id: int | None = None, status: str | None = None
+    session: Session,
+    *,
+    viewer: Viewer,
+    project_id: int | None = None,
+    review_id: int | None = None,
+    status: str | None = None,
 ) -> list[Action]:
-    """Actions across projects (or one), soonest due first."""
-    query = select(Action).order_by(col(Action.due).asc().nulls_last(), col(Action.id))
+    """Actions across projects (or one), soonest due first; actions on lessons the viewer may
+    not see are left out, since their wording would reveal the lesson."""
+    every_status = SearchFilters(status=list(LessonStatus))
+    query = (
+        select(Action)
+        .where(
+            or_(
+                col(Action.lesson_id).is_(None),
+                col(Action.lesson_id).in_(visible_lesson_ids(viewer, every_status)),
+            )
+        )
+        .order_by(col(Action.due).asc().nulls_last(), col(Action.id))
+    )
+    if review_id is not None:
+        query = query.where(Action.review_id == review_id)
     if project_id is not None:
         query = query.where(Action.project_id == project_id)
     if status:

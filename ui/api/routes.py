@@ -26,7 +26,7 @@ from lessons.schemas import (
 from ui.api.openapi import openapi
 from ui.bar_run import run_bar
 from ui.body import path_id, read_json_object
-from ui.presenters import bar_json, lesson_json, review_json
+from ui.presenters import action_json, bar_json, lesson_json, review_json
 from ui.state import app_state, session_for, viewer_for
 
 
@@ -51,9 +51,10 @@ async def post_review(request: Request) -> Response:
             review = capture.log_review(session, payload=payload)
             lessons = sorted(review.lessons, key=lambda le: le.id or 0)
             app_state(request).retriever.embed_lessons(session, lessons)
-            actions = catalogue.list_actions(session, project_id=review.project_id)
-            own = [a for a in actions if a.review_id == review.id]
-            return review_json(review, lessons, own)
+            actions = catalogue.list_actions(
+                session, viewer=viewer_for(request), review_id=review.id
+            )
+            return review_json(review, lessons, actions)
 
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 
@@ -70,8 +71,6 @@ async def get_lesson(request: Request) -> Response:
 
 
 def _lesson_detail(session: Session, lesson: Lesson) -> dict[str, Any]:
-    from ui.presenters import action_json
-
     actions: list[Action] = lesson.actions
     return {
         **lesson_json(lesson),

@@ -23,7 +23,7 @@ def home(request: Request) -> Response:
     with session_for(request) as session:
         viewer = viewer_for(request)
         recent, total = catalogue.list_lessons(session, viewer=viewer, limit=6)
-        open_actions = catalogue.list_actions(session, status=ActionStatus.OPEN)
+        open_actions = catalogue.list_actions(session, viewer=viewer, status=ActionStatus.OPEN)
         return page(
             request,
             "home.html",
@@ -60,7 +60,9 @@ def project_detail(request: Request) -> Response:
                 "project": project,
                 "reviews": catalogue.list_reviews(session, project_id=project_id),
                 "lessons": lessons,
-                "actions": catalogue.list_actions(session, project_id=project_id),
+                "actions": catalogue.list_actions(
+                    session, viewer=viewer_for(request), project_id=project_id
+                ),
                 "bars": bars.list_bars(session, project_id=project_id),
                 "today": catalogue.today(),
             },
@@ -167,7 +169,9 @@ def action_list(request: Request) -> Response:
     status = request.query_params.get("status", "open")
     with session_for(request) as session:
         actions = catalogue.list_actions(
-            session, status=status if status in set(ActionStatus) else None
+            session,
+            viewer=viewer_for(request),
+            status=status if status in set(ActionStatus) else None,
         )
         return page(
             request,

@@ -16,7 +16,7 @@ from lessons.schemas import ReviewIn, parse
 from ui.body import path_id
 from ui.forms import nested, review_input
 from ui.pages.render import int_param, page
-from ui.state import app_state, session_for
+from ui.state import app_state, session_for, viewer_for
 
 
 def _form_context(
@@ -79,8 +79,6 @@ async def review_submit(request: Request) -> Response:
 def review_detail(request: Request) -> Response:
     with session_for(request) as session:
         review = catalogue.get_review(session, review_id=path_id(request))
-        from ui.state import viewer_for
-
         viewer = viewer_for(request)
         return page(
             request,
@@ -89,11 +87,7 @@ def review_detail(request: Request) -> Response:
                 "review": review,
                 "question_set": questions.get(review.kind, review.question_set_version),
                 "lessons": [le for le in review.lessons if viewer.can_see(le)],
-                "actions": [
-                    a
-                    for a in catalogue.list_actions(session, project_id=review.project_id)
-                    if a.review_id == review.id
-                ],
+                "actions": catalogue.list_actions(session, viewer=viewer, review_id=review.id),
                 "today": catalogue.today(),
             },
         )
