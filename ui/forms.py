@@ -101,3 +101,22 @@ def bar_input(values: dict[str, Any]) -> dict[str, Any]:
             "status": ["identified", "validated", "actioned", "learned"],
         }
     return data
+
+
+def redisplay(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values in the shapes the templates expect, whatever a tampered form sent:
+    groups (`project`, `answers`) as dicts of text, repeats (`lessons`, ...) as lists of them."""
+    shaped: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in ("lessons", "actions", "decisions"):
+            items = value if isinstance(value, list) else []
+            shaped[key] = [_texts(item) for item in items if isinstance(item, dict)]
+        elif key in ("project", "answers", "filters"):
+            shaped[key] = _texts(value) if isinstance(value, dict) else {}
+        else:
+            shaped[key] = value if isinstance(value, str) else ""
+    return shaped
+
+
+def _texts(group: dict[str, Any]) -> dict[str, str]:
+    return {k: v for k, v in group.items() if isinstance(v, str)}

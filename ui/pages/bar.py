@@ -15,7 +15,7 @@ from lessons.errors import DomainError, ValidationFailed
 from lessons.schemas import BarIn, DecisionsIn, parse
 from ui.bar_run import run_bar
 from ui.body import path_id
-from ui.forms import bar_input, nested
+from ui.forms import bar_input, nested, redisplay
 from ui.pages.render import int_param, page
 from ui.presenters import bar_json
 from ui.state import app_state, session_for, viewer_for
@@ -26,7 +26,7 @@ def _form_context(
 ) -> dict[str, Any]:
     with session_for(request) as session:
         return {
-            "values": values,
+            "values": redisplay(values),
             "errors": errors,
             "message": message,
             "project_choices": projects.list_projects(session),
@@ -61,6 +61,7 @@ def _bar_context(request: Request, bar_id: int) -> dict[str, Any]:
         return {
             "bar": bar_json(session, bar, bars.visible_items(bar, viewer_for(request))),
             "errors": {},
+            "typed": {},
             "saved": request.query_params.get("saved") == "1",
         }
 
@@ -88,7 +89,8 @@ async def bar_decide(request: Request) -> Response:
             **_bar_context(request, bar_id),
             "errors": exc.fields,
             "message": exc.message,
-            "values": values,
+            # What was chosen and typed comes back, keyed by lesson, so nothing is lost.
+            "typed": {d.get("lesson_id"): d for d in redisplay(values).get("decisions", [])},
         }
         return page(request, "bar.html", context, status=422)
     return RedirectResponse(f"/bar/{bar_id}?saved=1", status_code=303)

@@ -14,7 +14,7 @@ from lessons.errors import DomainError
 from lessons.models import ReviewKind
 from lessons.schemas import ReviewIn, parse
 from ui.body import path_id
-from ui.forms import nested, review_input
+from ui.forms import nested, redisplay, review_input
 from ui.pages.render import int_param, page
 from ui.state import app_state, session_for, viewer_for
 
@@ -22,6 +22,7 @@ from ui.state import app_state, session_for, viewer_for
 def _form_context(
     request: Request, values: dict[str, Any], errors: dict[str, str], message: str = ""
 ) -> dict[str, Any]:
+    values = redisplay(values)
     kind = str(values.get("kind") or "")
     kind = kind if kind in set(ReviewKind) else ReviewKind.AAR
     lessons = values.get("lessons")
