@@ -26,6 +26,8 @@ from lessons.models import (
 from lessons.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
+# Record ids: anything larger cannot exist in any database and must not reach one.
+MAX_ID = 2**63 - 1
 
 _TAG_CHARS = re.compile(r"[^a-z0-9:/_-]+")
 
@@ -51,7 +53,7 @@ class _Input(BaseModel):
 class ProjectRef(_Input):
     """An existing project by `id`, or a project by `name` (created when new)."""
 
-    id: int | None = None
+    id: int | None = Field(default=None, ge=1, le=MAX_ID)
     name: str | None = None
     summary: str = ""
     unit: str = ""
@@ -142,8 +144,13 @@ class SearchFilters(_Input):
     tags: list[str] | None = None
     polarity: Polarity | None = None
     perspective: Perspective | None = None
-    project_id: int | None = None
+    project_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     unit: str | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _clean_tags(value)
 
 
 class BarIn(_Input):
@@ -155,7 +162,7 @@ class BarIn(_Input):
 
 
 class DecisionIn(_Input):
-    lesson_id: int
+    lesson_id: int = Field(ge=1, le=MAX_ID)
     decision: Decision
     note: str = ""
 
@@ -186,6 +193,10 @@ class Limits:
         )
 
 
+# One-line fields, stored in bounded columns: they share the title's limit.
+SHORT = frozenset({"title", "name", "author", "owner", "unit", "run_by", "actor"})
+
+
 def enforce_limits(payload: BaseModel, limits: Limits) -> None:
     """Raise ValidationFailed naming every field that is longer than the settings allow."""
     problems: dict[str, str] = {}
@@ -208,9 +219,7 @@ def _walk(value: Any, path: str, limits: Limits, problems: dict[str, str]) -> No
             _walk(item, f"{path}.{i}", limits, problems)
     elif isinstance(value, str):
         leaf = path.rsplit(".", 1)[-1]
-        cap = {"title": limits.title, "name": limits.title, "brief": limits.brief}.get(
-            leaf, limits.text
-        )
+        cap = limits.brief if leaf == "brief" else limits.title if leaf in SHORT else limits.text
         if len(value) > cap:
             problems[path] = f"at most {cap} characters (got {len(value)})"
 

@@ -33,7 +33,12 @@ class Settings(BaseSettings):
         ),
     )
     embed_batch_size: int = Field(default=32, ge=1, description="Texts embedded per batch.")
-    max_title_chars: int = Field(default=200, ge=10, description="Longest lesson title accepted.")
+    max_title_chars: int = Field(
+        default=200,
+        ge=10,
+        le=200,  # names share this limit and are stored in 200-character columns
+        description="Longest lesson title, name, unit or owner accepted.",
+    )
     max_text_chars: int = Field(
         default=20_000, ge=100, description="Longest free-text field (answer, section, note)."
     )

@@ -62,13 +62,8 @@ async def healthz(request: Request) -> Response:
     state: AppState | None = getattr(request.app.state, "lessonbank", None)
     if state is None:
         return JSONResponse({"status": "starting"}, status_code=503)
-    return JSONResponse(
-        {
-            "status": "ok",
-            "lessons_indexed": len(state.retriever.index),
-            "model": state.retriever.model,
-        }
-    )
+    # No counts: /healthz is open to anyone, and a count of lessons would reveal restricted ones.
+    return JSONResponse({"status": "ok", "model": state.retriever.model})
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> Starlette:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from lessons import bar as bars
 from lessons.bar import Surfaced
+from lessons.errors import ValidationFailed
 from lessons.schemas import BarIn
 from ui.presenters import bar_json
 from ui.state import app_state, viewer_for
@@ -17,6 +18,10 @@ from ui.state import app_state, viewer_for
 def run_bar(request: Request, session: Session, payload: BarIn) -> dict[str, Any]:
     """Rank lessons for the brief, record the BAR, and return it as the API shows it."""
     state = app_state(request)
+    if payload.limit is not None and payload.limit > state.settings.bar_max_limit:
+        raise ValidationFailed(
+            f"limit must be at most {state.settings.bar_max_limit}.", {"limit": "too large"}
+        )
     viewer = viewer_for(request)
     hits = state.retriever.search(
         session,

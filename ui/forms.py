@@ -7,6 +7,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from lessons.errors import ValidationFailed
+
 # Fields typed as comma-separated text in forms but lists in the input models.
 LIST_FIELDS = frozenset({"tags"})
 # Keys that mean "the form was submitted to grow, not to save".
@@ -41,6 +43,10 @@ def _listify(node: Any) -> Any:
     return items
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _blank(entry: dict[str, Any], ignore: frozenset[str]) -> bool:
     return all(not str(v).strip() for k, v in entry.items() if k not in ignore)
 
@@ -63,17 +69,28 @@ def _prune(value: Any) -> Any:
 SELECT_FIELDS = frozenset({"polarity", "perspective", "sensitivity", "lesson_index"})
 
 
-def review_input(values: dict[str, Any]) -> dict[str, Any]:
-    """A review form's values as ReviewIn data: blank lesson and action blocks left out."""
-    lessons = [le for le in values.get("lessons", []) if isinstance(le, dict)]
-    kept = [i for i, le in enumerate(lessons) if not _blank(le, SELECT_FIELDS)]
+def review_input(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A review form's values as ReviewIn data, blank lesson and action blocks left out, and
+    how to map an error path in that data back to the form field (`lessons.0` -> `lessons.2`)."""
+    lessons = _list(values.get("lessons"))
+    kept = [
+        i for i, le in enumerate(lessons) if isinstance(le, dict) and not _blank(le, SELECT_FIELDS)
+    ]
     renumber = {str(old): str(new) for new, old in enumerate(kept)}
-    actions = []
-    for action in values.get("actions", []):
+    back = {f"lessons.{new}": f"lessons.{old}" for new, old in enumerate(kept)}
+    actions: list[dict[str, Any]] = []
+    all_actions = _list(values.get("actions"))
+    for old, action in enumerate(all_actions):
         if not isinstance(action, dict) or _blank(action, SELECT_FIELDS):
             continue
+        back[f"actions.{len(actions)}"] = f"actions.{old}"
         index = str(action.get("lesson_index", "")).strip()
-        actions.append({**action, "lesson_index": renumber.get(index, "") if index else ""})
+        if index and index not in renumber:
+            raise ValidationFailed(
+                "An action is tied to a lesson that has no text.",
+                {f"actions.{old}.lesson_index": "that lesson is empty: fill it in or pick another"},
+            )
+        actions.append({**action, "lesson_index": renumber.get(index, "")})
     project = values.get("project") if isinstance(values.get("project"), dict) else {}
     if project and str(project.get("id", "")).strip():
         project = {"id": project["id"]}  # an existing project was chosen: ignore new-project fields
@@ -83,21 +100,38 @@ def review_input(values: dict[str, Any]) -> dict[str, Any]:
         "lessons": [lessons[i] for i in kept],
         "actions": actions,
     }
-    return dict(_prune(data))
+    return dict(_prune(data)), back
+
+
+# An error about a whole group is shown beside the field a person would fix.
+GROUP_ANCHORS = {"project": "project.name"}
+
+
+def form_paths(fields: dict[str, str], back: dict[str, str] | None = None) -> dict[str, str]:
+    """Error paths of the submitted data renamed to the form fields they came from."""
+    back = back or {}
+    renamed = {}
+    for path, problem in fields.items():
+        path = GROUP_ANCHORS.get(path, path)
+        head = ".".join(path.split(".")[:2])
+        renamed[back.get(head, head) + path[len(head) :]] = problem
+    return renamed
 
 
 def bar_input(values: dict[str, Any]) -> dict[str, Any]:
     """A BAR form's values as BarIn data."""
     data = dict(_prune(values))
     include = data.pop("include_unvalidated", None)
-    project = data.get("project") or {}
-    if not project.get("id") and not project.get("name"):
-        data.pop("project", None)
-    elif project.get("id"):
-        data["project"] = {"id": project["id"]}
+    project = data.get("project")
+    if isinstance(project, dict):  # anything else is left for validation to refuse
+        if project.get("id"):
+            data["project"] = {"id": project["id"]}
+        elif not project.get("name"):
+            data.pop("project")
     if include:
+        filters = data.get("filters")
         data["filters"] = {
-            **data.get("filters", {}),
+            **(filters if isinstance(filters, dict) else {}),
             "status": ["identified", "validated", "actioned", "learned"],
         }
     return data

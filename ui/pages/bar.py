@@ -15,7 +15,7 @@ from lessons.errors import DomainError, ValidationFailed
 from lessons.schemas import BarIn, DecisionsIn, parse
 from ui.bar_run import run_bar
 from ui.body import path_id
-from ui.forms import bar_input, nested, redisplay
+from ui.forms import bar_input, form_paths, nested, redisplay
 from ui.pages.render import int_param, page
 from ui.presenters import bar_json
 from ui.state import app_state, session_for, viewer_for
@@ -42,7 +42,10 @@ async def bar_submit(request: Request) -> Response:
     values = nested(await request.form())
 
     def run() -> int:
-        payload = parse(BarIn, bar_input(values), app_state(request).limits)
+        try:
+            payload = parse(BarIn, bar_input(values), app_state(request).limits)
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, form_paths(exc.fields)) from None
         with session_for(request) as session:
             result = run_bar(request, session, payload)
             return int(result["id"])

@@ -19,4 +19,4 @@ def page(request: Request, template: str, context: dict[str, Any], status: int =
 def int_param(request: Request, name: str) -> int | None:
     """A whole-number query parameter, or None when absent or not a number."""
     raw = request.query_params.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None

@@ -10,11 +10,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from lessons import capture, catalogue, projects, questions
-from lessons.errors import DomainError
+from lessons.errors import DomainError, ValidationFailed
 from lessons.models import ReviewKind
 from lessons.schemas import ReviewIn, parse
 from ui.body import path_id
-from ui.forms import nested, redisplay, review_input
+from ui.forms import form_paths, nested, redisplay, review_input
 from ui.pages.render import int_param, page
 from ui.state import app_state, session_for, viewer_for
 
@@ -62,7 +62,11 @@ async def review_submit(request: Request) -> Response:
         return page(request, "review_form.html", _form_context(request, values, {}))
 
     def save() -> int:
-        payload = parse(ReviewIn, review_input(values), app_state(request).limits)
+        data, back = review_input(values)
+        try:
+            payload = parse(ReviewIn, data, app_state(request).limits)
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, form_paths(exc.fields, back)) from None
         with session_for(request) as session:
             review = capture.log_review(session, payload=payload)
             app_state(request).retriever.embed_lessons(session, review.lessons)
