@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import Session
 
 from lessons import lifecycle, people, projects, questions
@@ -74,6 +76,8 @@ def add_lesson(
     status: LessonStatus = LessonStatus.IDENTIFIED,
     external_id: str | None = None,
     source_url: str | None = None,
+    lesson_date: date | None = None,
+    unit: str | None = None,
 ) -> Lesson:
     """Create one lesson with its tags and its first lifecycle event."""
     lesson = Lesson(
@@ -85,6 +89,8 @@ def add_lesson(
         perspective=data.perspective,
         sensitivity=data.sensitivity,
         review_due=data.review_due,
+        lesson_date=lesson_date or (review.held_on if review else None),
+        unit=unit if unit is not None else (project.unit if project else ""),
         status=status,
         project_id=project.id if project else None,
         review_id=review.id if review else None,

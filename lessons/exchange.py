@@ -71,6 +71,8 @@ SECTIONS = (
             "sensitivity",
             "status",
             "review_due",
+            "lesson_date",
+            "unit",
             "source_url",
             "created_at",
             "updated_at",

@@ -132,6 +132,10 @@ class Lesson(SQLModel, table=True):
     sensitivity: str = Field(default=Sensitivity.INTERNAL, max_length=20, index=True)
     status: str = Field(default=LessonStatus.IDENTIFIED, max_length=20, index=True)
     review_due: date | None = None
+    # When the lesson was learned (the review's date, or the source's own date on import) and
+    # the unit it came from: both are filters in retrieval.
+    lesson_date: date | None = Field(default=None, index=True)
+    unit: str = Field(default="", max_length=200, index=True)
     project_id: int | None = _fk("project.id")
     review_id: int | None = _fk("review.id")
     author_id: int | None = _fk("person.id")
