@@ -20,6 +20,11 @@ class Surfaced:
 
     lesson_id: int
     score: float
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    lexical_score: float | None = None
+    lexical_rank: int | None = None
+    near_copies: tuple[int, ...] = ()
 
 
 def record(
@@ -40,7 +45,19 @@ def record(
     session.flush()
     assert bar.id is not None
     for rank, hit in enumerate(surfaced, start=1):
-        session.add(BarItem(bar_id=bar.id, lesson_id=hit.lesson_id, rank=rank, score=hit.score))
+        session.add(
+            BarItem(
+                bar_id=bar.id,
+                lesson_id=hit.lesson_id,
+                rank=rank,
+                score=hit.score,
+                dense_score=hit.dense_score,
+                dense_rank=hit.dense_rank,
+                lexical_score=hit.lexical_score,
+                lexical_rank=hit.lexical_rank,
+                near_copies=list(hit.near_copies),
+            )
+        )
     session.flush()
     session.refresh(bar)
     return bar

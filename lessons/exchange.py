@@ -28,6 +28,17 @@ from lessons.models import (
 )
 
 FORMAT = "lessonbank-export"
+_BAR_ITEM_FIELDS = {
+    "rank",
+    "score",
+    "dense_score",
+    "dense_rank",
+    "lexical_score",
+    "lexical_rank",
+    "decision",
+    "note",
+    "decided_at",
+}
 VERSION = 1
 
 
@@ -144,10 +155,9 @@ def _export_children(
     elif isinstance(row, BeforeActionReview):
         record["items"] = [
             {
-                **item.model_dump(
-                    mode="json", include={"rank", "score", "decision", "note", "decided_at"}
-                ),
+                **item.model_dump(mode="json", include=_BAR_ITEM_FIELDS),
                 "lesson": uids.get((Lesson, item.lesson_id)) if item.lesson_id else None,
+                "near_copies": [uids[(Lesson, i)] for i in item.near_copies if (Lesson, i) in uids],
             }
             for item in row.bar_items
         ]
@@ -261,8 +271,13 @@ def _import_children(
         for item in record.get("items") or []:
             lesson_uid = item.get("lesson")
             lesson_id = _resolve_ref(session, Lesson, lesson_uid, by_uid) if lesson_uid else None
-            fields = {k: v for k, v in item.items() if k != "lesson"}
+            fields = {k: v for k, v in item.items() if k in _BAR_ITEM_FIELDS}
+            copies = [
+                _resolve_ref(session, Lesson, uid, by_uid) for uid in item.get("near_copies") or []
+            ]
             session.add(
-                BarItem.model_validate({**fields, "bar_id": row.id, "lesson_id": lesson_id})
+                BarItem.model_validate(
+                    {**fields, "bar_id": row.id, "lesson_id": lesson_id, "near_copies": copies}
+                )
             )
     session.flush()

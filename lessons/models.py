@@ -256,9 +256,25 @@ class BarItem(SQLModel, table=True):
     lesson_id: int | None = _fk("lesson.id")
     rank: int
     score: float
+    # Each ranker's part in `score` at the time, kept as evidence of why it was surfaced.
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    lexical_score: float | None = None
+    lexical_rank: int | None = None
+    near_copies: list[int] = Field(default_factory=list, sa_type=JSON)
     decision: str | None = Field(default=None, max_length=20)
     note: str = Field(default="", sa_type=Text)
     decided_at: datetime | None = None
 
     bar: BeforeActionReview = Relationship(back_populates="bar_items")
     lesson: Lesson | None = Relationship()
+
+
+class LessonVersion(SQLModel, table=True):
+    """A counter the database bumps on every change to lessons, tags or vectors, so each
+    process's in-memory index can tell in one cheap read whether it is stale."""
+
+    __tablename__ = "lesson_version"
+
+    id: int = Field(default=1, primary_key=True)
+    n: int = 0

@@ -1,13 +1,14 @@
-"""Why a lesson matched: the brief's words it shares and its sentence that shares the most."""
+"""Why a lesson matched: the brief's words it shares, and its sentence that shares the most."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lessons.models import Lesson
 from retrieval.text import sentences, words
 
-# Words too common to explain anything.
+# Words too common to explain anything (or to search on).
 _STOPWORD_TEXT = """
 a about above after again against all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had
@@ -18,33 +19,56 @@ very was we were what when where which while who whom why will with would you yo
 plan planning need needs use used using
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_TOKEN = re.compile(r"[A-Za-z0-9]+|[^A-Za-z0-9]+")
 
 
 @dataclass(frozen=True)
 class Explanation:
     matched_terms: list[str]
     best_sentence: str
+    # The best sentence cut into (text, is_match) pieces, for highlighting without raw HTML.
+    highlighted: list[tuple[str, bool]]
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A crude stem so `fridges` meets `fridge` and `delayed` meets `delay`."""
-    for suffix in ("ing", "ed", "es", "s"):
+    for suffix in ("ations", "ation", "ing", "ies", "ed", "es", "s"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
 
 
+def content_stems(text: str) -> set[str]:
+    return {stem(w) for w in words(text.replace("-", " ")) if w not in STOPWORDS and len(w) > 2}
+
+
+def highlight(text: str, stems: set[str]) -> list[tuple[str, bool]]:
+    """`text` in pieces, each marked when it is a word whose stem is in `stems`."""
+    pieces: list[tuple[str, bool]] = []
+    for token in _TOKEN.findall(text):
+        hit = token[0].isalnum() and stem(token.lower()) in stems
+        if pieces and pieces[-1][1] == hit:
+            pieces[-1] = (pieces[-1][0] + token, hit)
+        else:
+            pieces.append((token, hit))
+    return pieces
+
+
 def explain(lesson: Lesson, query: str) -> Explanation:
     """Terms of `query` found in the lesson, and the lesson sentence that holds most of them."""
-    query_stems = {_stem(w) for w in words(query) if w not in STOPWORDS and len(w) > 2}
-    body = " ".join([lesson.observation, lesson.insight, lesson.recommendation])
+    query_stems = content_stems(query)
+    body = " ".join(part for part in (lesson.observation, lesson.insight, lesson.recommendation))
     matched: dict[str, None] = {}
-    for word in words(f"{lesson.title} {body} {' '.join(lesson.tags)}"):
-        if _stem(word) in query_stems and word not in STOPWORDS:
+    for word in words(f"{lesson.title} {body} {' '.join(lesson.tags)}".replace("-", " ")):
+        if word not in STOPWORDS and stem(word) in query_stems:
             matched[word] = None
     candidates = sentences(body) or [lesson.title]
     best = max(
-        candidates,
-        key=lambda s: (len({_stem(w) for w in words(s)} & query_stems), -candidates.index(s)),
+        enumerate(candidates),
+        key=lambda pair: (len(content_stems(pair[1]) & query_stems), -pair[0]),
+    )[1][:400]
+    return Explanation(
+        matched_terms=list(matched)[:12],
+        best_sentence=best,
+        highlighted=highlight(best, query_stems),
     )
-    return Explanation(matched_terms=list(matched)[:12], best_sentence=best[:400])

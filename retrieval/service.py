@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import func
@@ -12,17 +15,26 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 from tqdm import tqdm
 
-from lessons.access import Viewer, visible_lesson_ids
+from lessons import changes
+from lessons.access import Viewer, visible_lesson_ids, visible_lessons
 from lessons.models import Lesson, LessonEmbedding, utcnow
 from lessons.schemas import SearchFilters
+from retrieval import lexical
 from retrieval.embedder import Embedder, Vectors
 from retrieval.explain import Explanation, explain
-from retrieval.index import VectorIndex
+from retrieval.fusion import Fused, diversify, reciprocal_rank_fusion
+from retrieval.index import Mask, VectorIndex
 from retrieval.text import chunks, content_hash, lesson_text
 
 # Transactions may commit out of order; re-reading this far back on a refresh catches rows
 # stamped before the newest one we saw but committed after it.
 _REFRESH_OVERLAP = timedelta(minutes=10)
+# How many candidates each ranker hands to fusion, per result asked for (and at least).
+_CANDIDATES_PER_RESULT = 5
+_MIN_CANDIDATES = 50
+_MASK_CACHE = 64
+
+Mode = Literal["hybrid", "dense", "lexical"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,7 @@ class Hit:
     lesson: Lesson
     score: float
     why: Explanation
+    components: Fused
 
 
 class Retriever:
@@ -38,7 +51,10 @@ class Retriever:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self.index = VectorIndex(embedder.dim)
-        self._seen: tuple[int, datetime | None] = (0, None)
+        self._version: tuple[object, ...] | None = None
+        self._newest: datetime | None = None
+        # Which index rows each (viewer, filters) may see, valid until lessons change.
+        self._masks: OrderedDict[str, Mask] = OrderedDict()
 
     @property
     def model(self) -> str:
@@ -132,29 +148,68 @@ class Retriever:
         return [i for i in session.exec(query) if i is not None]
 
     def refresh(self, session: Session) -> None:
-        """Bring the in-memory index up to date with stored vectors (cheap when nothing changed)."""
-        count, newest = session.exec(
-            select(func.count(), func.max(LessonEmbedding.updated_at)).where(
-                LessonEmbedding.model == self.model
-            )
-        ).one()
-        if (count, newest) == self._seen:
+        """Bring the in-memory index up to date with stored vectors (one cheap read when
+        nothing changed)."""
+        version = changes.version(session)
+        if version == self._version:
             return
-        query = select(LessonEmbedding.lesson_id, LessonEmbedding.vector).where(
-            LessonEmbedding.model == self.model
-        )
-        seen_newest = self._seen[1]
-        if seen_newest is not None and count >= len(self.index):
-            query = query.where(col(LessonEmbedding.updated_at) >= seen_newest - _REFRESH_OVERLAP)
-        else:
+        of_model = LessonEmbedding.model == self.model
+        every = select(
+            LessonEmbedding.lesson_id, LessonEmbedding.vector, LessonEmbedding.updated_at
+        ).where(of_model)
+        stored = int(session.exec(select(func.count()).where(of_model)).one())
+        if self._newest is not None:  # load what changed since the last look
+            self._load(
+                session,
+                every.where(col(LessonEmbedding.updated_at) >= self._newest - _REFRESH_OVERLAP),
+            )
+        if len(self.index) != stored:  # first load, or vectors were deleted: start afresh
             self.index = VectorIndex(self.embedder.dim)
-        ids, vectors = [], []
-        for lesson_id, blob in session.exec(query):
+            self.index.reserve(stored)
+            self._newest = None
+            self._load(session, every)
+        self._masks.clear()
+        self._version = version
+
+    def _load(self, session: Session, query: Any, batch: int = 20_000) -> None:
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for lesson_id, blob, updated_at in session.exec(query):
             ids.append(lesson_id)
-            vectors.append(np.frombuffer(blob, dtype=np.float32))
+            blobs.append(blob)
+            if self._newest is None or updated_at > self._newest:
+                self._newest = updated_at
+            if len(ids) == batch:
+                self._upsert_blobs(ids, blobs)
+                ids, blobs = [], []
         if ids:
-            self.index.upsert(ids, np.vstack(vectors))
-        self._seen = (count, newest)
+            self._upsert_blobs(ids, blobs)
+
+    def _upsert_blobs(self, ids: list[int], blobs: list[bytes]) -> None:
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+        self.index.upsert(ids, vectors)
+
+    def _mask(self, session: Session, viewer: Viewer, filters: SearchFilters | None) -> Mask:
+        """Index rows the viewer may see under the filters, decided by SQL (the one rule for
+        access), cached until lessons change."""
+        key = json.dumps(
+            [
+                sorted(viewer.sensitivities),
+                sorted(viewer.project_ids),
+                viewer.is_curator,
+                filters.model_dump(mode="json") if filters else None,
+            ],
+        )
+        mask = self._masks.get(key)
+        if mask is None:
+            allowed = np.fromiter(session.exec(visible_lesson_ids(viewer, filters)), np.int64)
+            mask = self.index.mask_of(allowed)
+            self._masks[key] = mask
+            if len(self._masks) > _MASK_CACHE:
+                self._masks.popitem(last=False)
+        else:
+            self._masks.move_to_end(key)
+        return mask
 
     def search(
         self,
@@ -164,42 +219,68 @@ class Retriever:
         viewer: Viewer,
         filters: SearchFilters | None = None,
         limit: int = 10,
+        mode: Mode = "hybrid",
+        diverse: bool = True,
     ) -> list[Hit]:
-        """Lessons the viewer may see, filtered first, then ranked by meaning against `text`."""
+        """Lessons the viewer may see, filtered first, then ranked against `text`: dense
+        cosine and BM25 fused by reciprocal rank, near-copies folded together."""
         self.refresh(session)
-        allowed = np.fromiter(
-            session.exec(visible_lesson_ids(viewer, filters)),
-            dtype=np.int64,
-        )
-        ranked = self.index.search(self.embed_query(text), limit, allowed=allowed)
-        return self._hits(session, ranked, text)
+        pool = max(_MIN_CANDIDATES, limit * _CANDIDATES_PER_RESULT)
+        dense: list[tuple[int, float]] = []
+        lexical_hits: list[tuple[int, float]] = []
+        if mode in ("hybrid", "dense"):
+            mask = self._mask(session, viewer, filters)
+            dense = self.index.search(self.embed_query(text), pool, mask=mask)
+        if mode in ("hybrid", "lexical"):
+            allowed = visible_lesson_ids(viewer, filters)
+            lexical_hits = lexical.search(session, text, allowed=allowed, limit=pool)
+        fused = reciprocal_rank_fusion(dense, lexical_hits)
+        if diverse and fused:
+            in_index = [f for f in fused if f.lesson_id in self.index]
+            fused = diversify(in_index, self.index.vectors, limit)
+        return self._hits(session, fused[:limit], text, viewer, filters)
 
     def similar(
         self, session: Session, lesson: Lesson, *, viewer: Viewer, limit: int = 5
     ) -> list[Hit]:
-        """Lessons closest in meaning to `lesson`, excluding itself."""
+        """Lessons closest in meaning to `lesson`, excluding itself (dense: the lesson's own
+        words would make any lexical match trivially strong)."""
         self.refresh(session)
         vector = self.index.vector(lesson.id) if lesson.id is not None else None
         if vector is None:
             vector = self.embed_query(lesson_text(lesson))
-        allowed = np.fromiter(
-            (i for i in session.exec(visible_lesson_ids(viewer)) if i != lesson.id),
-            dtype=np.int64,
-        )
-        ranked = self.index.search(vector, limit, allowed=allowed)
-        return self._hits(session, ranked, lesson_text(lesson))
+        mask = self._mask(session, viewer, None).copy()
+        mask[self.index.ids == lesson.id] = False
+        dense = self.index.search(vector, limit, mask=mask)
+        fused = reciprocal_rank_fusion(dense, [])
+        return self._hits(session, fused, lesson_text(lesson), viewer, None)
 
-    def _hits(self, session: Session, ranked: Sequence[tuple[int, float]], text: str) -> list[Hit]:
+    def _hits(
+        self,
+        session: Session,
+        ranked: Sequence[Fused],
+        text: str,
+        viewer: Viewer,
+        filters: SearchFilters | None,
+    ) -> list[Hit]:
+        """Load the ranked lessons, checking access once more in SQL: the masks are a cache,
+        and a lesson that changed since must not slip through."""
         if not ranked:
             return []
+        ids = [f.lesson_id for f in ranked]
         by_id = {
             lesson.id: lesson
             for lesson in session.exec(
-                select(Lesson).where(col(Lesson.id).in_([i for i, _ in ranked]))
+                visible_lessons(viewer, filters).where(col(Lesson.id).in_(ids))
             )
         }
         return [
-            Hit(lesson=by_id[i], score=round(score, 4), why=explain(by_id[i], text))
-            for i, score in ranked
-            if i in by_id
+            Hit(
+                lesson=by_id[f.lesson_id],
+                score=round(f.fused, 5),
+                why=explain(by_id[f.lesson_id], text),
+                components=f,
+            )
+            for f in ranked
+            if f.lesson_id in by_id
         ]

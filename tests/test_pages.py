@@ -939,9 +939,14 @@ def test_bar_form_limit_above_max_is_refused(
 
 @pytest.fixture
 def bar_with_three(client: TestClient) -> dict[str, Any]:
+    # Three different lessons (near-copies would be folded into one result).
     lessons = [
-        {**review_payload()["lessons"][0], "title": title, "tags": ["cold-chain"]}
-        for title in ("Order fridges early", "Check fridge temperatures", "Train fridge staff")
+        {"title": title, "observation": observation, "tags": ["cold-chain"]}
+        for title, observation in (
+            ("Order fridges early", "The fridges arrived after the campaign began."),
+            ("Check fridge temperatures", "Nobody logged fridge temperatures at weekends."),
+            ("Train fridge staff", "Clinic staff could not reset the fridge alarms."),
+        )
     ]
     review = post_review(client, lessons=lessons, actions=[])
     for lesson in review["lessons"]:

@@ -33,7 +33,18 @@ def run_bar(request: Request, session: Session, payload: BarIn) -> dict[str, Any
     bar = bars.record(
         session,
         payload=payload,
-        surfaced=[Surfaced(lesson_id=h.lesson.id or 0, score=h.score) for h in hits],
+        surfaced=[
+            Surfaced(
+                lesson_id=h.lesson.id or 0,
+                score=h.score,
+                dense_score=h.components.dense,
+                dense_rank=h.components.dense_rank,
+                lexical_score=h.components.lexical,
+                lexical_rank=h.components.lexical_rank,
+                near_copies=tuple(h.components.hidden_copies),
+            )
+            for h in hits
+        ],
         model=state.retriever.model,
     )
     return bar_json(session, bar, bars.visible_items(bar, viewer))

@@ -17,6 +17,7 @@ from lessons.exchange import export_bank, import_bank
 from lessons.settings import Settings
 from retrieval.embedder import load_embedder
 from retrieval.service import Retriever
+from ui.presenters import why_json
 
 IMPORT_FORMATS = ("lessonbank-json",)
 
@@ -67,7 +68,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 "status": h.lesson.status,
                 "sensitivity": h.lesson.sensitivity,
                 "project": h.lesson.project.name if h.lesson.project else None,
-                "why": {"matched_terms": h.why.matched_terms, "best_sentence": h.why.best_sentence},
+                "why": why_json(h.why, h.score, h.components),
             }
             for h in hits
         ]

@@ -10,8 +10,9 @@ from typing import Any
 from sqlmodel import Session
 
 from lessons import catalogue
-from lessons.models import Action, BeforeActionReview, Lesson, Person, Review
-from retrieval.explain import explain
+from lessons.models import Action, BarItem, BeforeActionReview, Lesson, Person, Review
+from retrieval.explain import Explanation, explain
+from retrieval.fusion import Fused
 
 
 def person_ref(person: Person | None) -> dict[str, Any] | None:
@@ -89,16 +90,51 @@ def lesson_people(lesson: Lesson, actions: Sequence[Action]) -> list[dict[str, A
     return list(found.values())
 
 
-def bar_json(session: Session, bar: BeforeActionReview, items: Sequence[Any]) -> dict[str, Any]:
+def why_json(why: Explanation, score: float, parts: Fused | BarItem | None) -> dict[str, Any]:
+    """Why a lesson matched: shared terms, the best sentence (also as highlight pieces), and,
+    when the ranking just ran, each ranker's score and rank and the near-copies folded in."""
+    out: dict[str, Any] = {
+        "matched_terms": why.matched_terms,
+        "best_sentence": why.best_sentence,
+        "highlighted": [[text, hit] for text, hit in why.highlighted],
+        "fused": round(score, 5),
+    }
+    if isinstance(parts, BarItem):
+        parts = Fused(
+            lesson_id=parts.lesson_id or 0,
+            fused=parts.score,
+            dense=parts.dense_score,
+            dense_rank=parts.dense_rank,
+            lexical=parts.lexical_score,
+            lexical_rank=parts.lexical_rank,
+            hidden_copies=list(parts.near_copies),
+        )
+    if parts is not None:
+        out.update(
+            dense=None if parts.dense is None else round(parts.dense, 4),
+            dense_rank=parts.dense_rank,
+            lexical=None if parts.lexical is None else round(parts.lexical, 4),
+            lexical_rank=parts.lexical_rank,
+            near_copies=parts.hidden_copies,
+        )
+    return out
+
+
+def bar_json(
+    session: Session,
+    bar: BeforeActionReview,
+    items: Sequence[BarItem],
+) -> dict[str, Any]:
     """A BAR with its visible surfaced lessons, why each matched, open actions and people."""
-    lesson_ids = [item.lesson_id for item in items]
+    lesson_ids = [item.lesson_id for item in items if item.lesson_id is not None]
     actions = catalogue.open_actions(session, lesson_ids=lesson_ids)
     today = catalogue.today()
     results = []
     everyone: Counter[int] = Counter()
     people_by_id: dict[int, dict[str, Any]] = {}
     for item in items:
-        lesson: Lesson = item.lesson
+        lesson = item.lesson
+        assert lesson is not None  # visible_items keeps only items whose lesson may be seen
         why = explain(lesson, bar.brief)
         open_actions = actions.get(lesson.id or 0, [])
         people = lesson_people(lesson, open_actions)
@@ -110,13 +146,9 @@ def bar_json(session: Session, bar: BeforeActionReview, items: Sequence[Any]) ->
                 "lesson_id": lesson.id,
                 "rank": item.rank,
                 "title": lesson.title,
-                "score": round(item.score, 4),
+                "score": round(item.score, 5),
                 "snippet": why.best_sentence,
-                "why": {
-                    "matched_terms": why.matched_terms,
-                    "best_sentence": why.best_sentence,
-                    "dense": round(item.score, 4),
-                },
+                "why": why_json(why, item.score, item),
                 "status": lesson.status,
                 "polarity": lesson.polarity,
                 "tags": lesson.tags,

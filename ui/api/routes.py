@@ -26,7 +26,7 @@ from lessons.schemas import (
 from ui.api.openapi import openapi
 from ui.bar_run import run_bar
 from ui.body import path_id, read_json_object
-from ui.presenters import action_json, bar_json, lesson_json, review_json
+from ui.presenters import action_json, bar_json, lesson_json, review_json, why_json
 from ui.state import app_state, session_for, viewer_for
 
 
@@ -113,10 +113,7 @@ async def list_lessons(request: Request) -> Response:
                         {
                             **lesson_json(h.lesson),
                             "score": h.score,
-                            "why": {
-                                "matched_terms": h.why.matched_terms,
-                                "best_sentence": h.why.best_sentence,
-                            },
+                            "why": why_json(h.why, h.score, h.components),
                         }
                         for h in hits
                     ],
