@@ -18,6 +18,16 @@ LEXICAL_WEIGHT = 1.0
 NEAR_COPY = 0.95
 
 
+@dataclass(frozen=True)
+class FusionParams:
+    """How rankings are combined; the evaluation script varies these to tune them."""
+
+    rrf_k: int = RRF_K
+    dense_weight: float = DENSE_WEIGHT
+    lexical_weight: float = LEXICAL_WEIGHT
+    near_copy: float = NEAR_COPY
+
+
 @dataclass
 class Fused:
     lesson_id: int

@@ -22,7 +22,7 @@ from lessons.schemas import SearchFilters
 from retrieval import lexical
 from retrieval.embedder import Embedder, Vectors
 from retrieval.explain import Explanation, explain
-from retrieval.fusion import Fused, diversify, reciprocal_rank_fusion
+from retrieval.fusion import Fused, FusionParams, diversify, reciprocal_rank_fusion
 from retrieval.index import Mask, VectorIndex
 from retrieval.text import chunks, content_hash, lesson_text
 
@@ -48,8 +48,9 @@ class Hit:
 class Retriever:
     """One per process. Vectors live in the database; the index is a cache of them."""
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, fusion: FusionParams | None = None) -> None:
         self.embedder = embedder
+        self.fusion = fusion or FusionParams()
         self.index = VectorIndex(embedder.dim)
         self._version: tuple[object, ...] | None = None
         self._newest: datetime | None = None
@@ -234,10 +235,16 @@ class Retriever:
         if mode in ("hybrid", "lexical"):
             allowed = visible_lesson_ids(viewer, filters)
             lexical_hits = lexical.search(session, text, allowed=allowed, limit=pool)
-        fused = reciprocal_rank_fusion(dense, lexical_hits)
+        fused = reciprocal_rank_fusion(
+            dense,
+            lexical_hits,
+            k=self.fusion.rrf_k,
+            dense_weight=self.fusion.dense_weight,
+            lexical_weight=self.fusion.lexical_weight,
+        )
         if diverse and fused:
             in_index = [f for f in fused if f.lesson_id in self.index]
-            fused = diversify(in_index, self.index.vectors, limit)
+            fused = diversify(in_index, self.index.vectors, limit, threshold=self.fusion.near_copy)
         return self._hits(session, fused[:limit], text, viewer, filters)
 
     def similar(

@@ -14,12 +14,15 @@ from tqdm import tqdm
 from lessons import access
 from lessons.db import make_engine, migrate, transaction
 from lessons.exchange import export_bank, import_bank
+from lessons.imports import nasa, tabular
+from lessons.imports.upsert import LessonRecord, upsert_all
+from lessons.models import LessonStatus
 from lessons.settings import Settings
 from retrieval.embedder import load_embedder
 from retrieval.service import Retriever
 from ui.presenters import why_json
 
-IMPORT_FORMATS = ("lessonbank-json",)
+IMPORT_FORMATS = ("lessonbank-json", "nasa-llis", "csv", "json")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -111,31 +114,85 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    path = Path(args.path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        print(f"Cannot read {path}: {exc}", file=sys.stderr)
-        return 2
-    if not isinstance(document, dict):
-        print(f"{path} is not a Lessonbank export (expected a JSON object).", file=sys.stderr)
-        return 2
+    paths = [Path(p) for p in args.paths]
+    if args.format == "lessonbank-json":
+        return _import_export_file(settings, paths)
+    problems: list[str] = []
+    records: list[tuple[str, LessonRecord]] = []
+    if args.format == "nasa-llis":
+        merged, problems = nasa.read(paths)
+        records = [(f"lesson {key}", record) for key, record in merged.items()]
+    else:
+        try:
+            mapping = tabular.parse_mapping(args.map or [])
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        for path in paths:
+            source = args.source or path.stem
+            try:
+                for number, row, problem in tabular.rows(path, args.format):
+                    where = f"{path}:{number}"
+                    if row is None:
+                        problems.append(f"{where}: {problem}")
+                        continue
+                    try:
+                        status = LessonStatus(args.status)
+                        records.append(
+                            (where, tabular.to_record(row, mapping, source=source, status=status))
+                        )
+                    except ValueError as exc:
+                        problems.append(f"{where}: {exc}")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{path}: cannot read ({exc})")
     engine = make_engine(settings.database_url)
     migrate(engine)
     retriever = _retriever(settings)
-    total = sum(len(v) for v in document.values() if isinstance(v, list))
-    with (
-        transaction(engine) as session,
-        tqdm(total=total, desc="Importing", unit="record", file=sys.stderr) as bar,
-    ):
-        report = import_bank(session, document, progress=bar.update)
-        retriever.sync(session, progress=True, batch_size=settings.embed_batch_size)
-    added = ", ".join(f"{n} {k}" for k, n in report.added.items()) or "nothing"
-    updated = ", ".join(f"{n} {k}" for k, n in report.updated.items()) or "nothing"
-    print(f"Added {added}; updated {updated}.")
-    for error in report.errors:
-        print(f"skipped {error}", file=sys.stderr)
-    return 1 if report.errors else 0
+    with transaction(engine) as session:
+        with tqdm(total=len(records), desc="Importing", unit="lesson", file=sys.stderr) as bar:
+            result = upsert_all(
+                session, records, actor=f"import {args.format}", progress=bar.update
+            )
+        # Hand the model many texts per call: it sorts them by length, so batches pad less.
+        embedded = retriever.sync(session, progress=True, batch_size=512)
+    problems += result.problems
+    print(
+        f"Added {result.added}, updated {result.updated}, unchanged {result.unchanged} "
+        f"lessons; embedded {embedded}."
+    )
+    for problem in problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _import_export_file(settings: Settings, paths: list[Path]) -> int:
+    status = 0
+    for path in paths:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            print(f"Cannot read {path}: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(document, dict):
+            print(f"{path} is not a Lessonbank export (expected a JSON object).", file=sys.stderr)
+            return 2
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        retriever = _retriever(settings)
+        total = sum(len(v) for v in document.values() if isinstance(v, list))
+        with (
+            transaction(engine) as session,
+            tqdm(total=total, desc="Importing", unit="record", file=sys.stderr) as bar,
+        ):
+            report = import_bank(session, document, progress=bar.update)
+            retriever.sync(session, progress=True, batch_size=settings.embed_batch_size)
+        added = ", ".join(f"{n} {k}" for k, n in report.added.items()) or "nothing"
+        updated = ", ".join(f"{n} {k}" for k, n in report.updated.items()) or "nothing"
+        print(f"Added {added}; updated {updated}.")
+        for error in report.errors:
+            print(f"skipped {error}", file=sys.stderr)
+        status = max(status, 1 if report.errors else 0)
+    return status
 
 
 def parser() -> argparse.ArgumentParser:
@@ -162,9 +219,22 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("path", nargs="?", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_export)
 
-    imp = sub.add_parser("import", parents=[common], help="import records from a file")
+    imp = sub.add_parser("import", parents=[common], help="import lessons from files")
     imp.add_argument("format", choices=IMPORT_FORMATS)
-    imp.add_argument("path")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument(
+        "--map",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="csv/json: which column holds a field (repeat; title is required)",
+    )
+    imp.add_argument("--source", help="csv/json: name prefixed to row ids (default: file name)")
+    imp.add_argument(
+        "--status",
+        default="validated",
+        choices=[s.value for s in LessonStatus],
+        help="csv/json: status of imported lessons (default: validated)",
+    )
     imp.set_defaults(func=cmd_import)
     return top
 
