@@ -3,6 +3,7 @@ real shipped model for tests of retrieval behaviour (loaded once per session).""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,23 @@ from retrieval.embedder import HashingEmbedder, SentenceTransformerEmbedder, loa
 from ui.app import create_app
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database at the newest schema, made once by the real migrations; each test
+    gets its own copy (a real file of its own, without paying for every migration again)."""
+    path = tmp_path_factory.mktemp("template") / "lessonbank.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, migrated_template: Path) -> Settings:
     """Settings for a fresh SQLite file, the fast hashing embedder and no demo bank."""
+    shutil.copyfile(migrated_template, tmp_path / "lessonbank.db")
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'lessonbank.db'}",
         embedding_model="hashing",
