@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
 
 from lessons.models import Lesson
 from retrieval.text import sentences, words
@@ -30,12 +33,13 @@ class Explanation:
     highlighted: list[tuple[str, bool]]
 
 
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
-    """A crude stem so `fridges` meets `fridge` and `delayed` meets `delay`."""
-    for suffix in ("ations", "ation", "ing", "ies", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+    """English Snowball stem, so `fridges` meets `fridge` and `arrival` meets `arrived`."""
+    return str(_STEMMER.stemWord(word))
 
 
 def content_stems(text: str) -> set[str]:

@@ -154,3 +154,77 @@ def test_serve_starts_on_a_fresh_database_with_the_demo_bank(tmp_path: Path) -> 
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_import_csv_with_mapping_reports_bad_rows_and_is_idempotent(tmp_path: Path) -> None:
+    sheet = tmp_path / "log.csv"
+    sheet.write_text("Ref,Lesson,Story\nA1,Pilot first,Bugs found early\nA2,,Missing title\n")
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    args = (
+        "import",
+        "csv",
+        str(sheet),
+        "--map",
+        "title=Lesson",
+        "--map",
+        "external_id=Ref",
+        "--map",
+        "observation=Story",
+        "--database-url",
+        url,
+    )
+    first = _run(*args)
+    assert first.returncode == 1
+    assert "Added 1, updated 0, unchanged 0" in first.stdout
+    assert f"skipped {sheet}:3" in first.stderr
+    second = _run(*args)
+    assert "Added 0, updated 0, unchanged 1" in second.stdout
+
+
+def test_import_csv_without_title_mapping_exits_2(tmp_path: Path) -> None:
+    sheet = tmp_path / "log.csv"
+    sheet.write_text("Lesson\nx\n")
+    result = _run(
+        "import",
+        "csv",
+        str(sheet),
+        "--map",
+        "observation=Lesson",
+        "--database-url",
+        f"sqlite:///{tmp_path / 'x.db'}",
+    )
+    assert result.returncode == 2
+    assert "title" in result.stderr
+
+
+def test_import_nasa_llis_from_several_files(tmp_path: Path) -> None:
+    one = tmp_path / "a.jsonl"
+    one.write_text(
+        json.dumps(
+            {
+                "lesson_id": "7",
+                "title": "Torque the screws",
+                "lesson": "Loose screws caused faults.",
+            }
+        )
+        + "\n"
+    )
+    two = tmp_path / "b.jsonl"
+    two.write_text(
+        json.dumps(
+            {
+                "lesson_number": "7",
+                "title": "Torque the screws",
+                "recommendation_text": "Specify torque.",
+            }
+        )
+        + "\n"
+    )
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    result = _run("import", "nasa-llis", str(two), str(one), "--database-url", url)
+    assert result.returncode == 0, result.stderr
+    assert "Added 1" in result.stdout and "embedded 1" in result.stdout
+    exported = json.loads(_run("export", "--database-url", url).stdout)
+    (lesson,) = exported["lessons"]
+    assert lesson["external_id"] == "7" and lesson["recommendation"] == "Specify torque."
+    assert lesson["insight"] == "Loose screws caused faults."

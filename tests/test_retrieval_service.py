@@ -3,6 +3,7 @@ ranking). Ranking quality with the real model is tested in test_bar_model.py."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -10,7 +11,7 @@ from lessons import access, capture, catalogue, lifecycle
 from lessons.models import LessonEmbedding, LessonStatus
 from lessons.schemas import LessonIn, LessonPatch
 from retrieval.embedder import HashingEmbedder
-from retrieval.service import Retriever
+from retrieval.service import Mode, Retriever
 
 
 class CountingEmbedder(HashingEmbedder):
@@ -85,7 +86,10 @@ def test_refresh_sees_lessons_added_by_another_session(engine: Engine) -> None:
     ]
 
 
-def test_restricted_lesson_that_would_rank_first_is_never_returned(engine: Engine) -> None:
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_restricted_lesson_that_would_rank_first_is_never_returned(
+    engine: Engine, mode: Mode
+) -> None:
     retriever = Retriever(HashingEmbedder())
     with Session(engine) as session:
         _add(session, "Vaccine fridges cold chain procurement", sensitivity="restricted")
@@ -94,9 +98,12 @@ def test_restricted_lesson_that_would_rank_first_is_never_returned(engine: Engin
         retriever.sync(session)
         session.commit()
         query = "vaccine fridges cold chain procurement"
-        staff = [h.lesson.title for h in retriever.search(session, query, viewer=access.STAFF)]
-        public = [h.lesson.title for h in retriever.search(session, query, viewer=access.PUBLIC)]
-        curator = [h.lesson.title for h in retriever.search(session, query, viewer=access.CURATOR)]
+
+        def titles(viewer: access.Viewer) -> list[str]:
+            hits = retriever.search(session, query, viewer=viewer, mode=mode)
+            return [h.lesson.title for h in hits]
+
+        staff, public, curator = titles(access.STAFF), titles(access.PUBLIC), titles(access.CURATOR)
     assert "Vaccine fridges cold chain procurement" not in staff
     assert public == ["Vaccine outreach radio"]
     assert curator[0] == "Vaccine fridges cold chain procurement"
@@ -121,3 +128,32 @@ def test_similar_excludes_the_lesson_itself(engine: Engine) -> None:
         retriever.sync(session)
         hits = retriever.similar(session, first, viewer=access.STAFF)  # type: ignore[arg-type]
     assert [h.lesson.title for h in hits] == ["Order vaccine fridges early"]
+
+
+def test_hybrid_components_and_near_copies_are_reported(engine: Engine) -> None:
+    retriever = Retriever(HashingEmbedder())
+    with Session(engine) as session:
+        _add(session, "Order vaccine fridges early", observation="Fridges came late.")
+        _add(session, "Order vaccine fridges early.", observation="Fridges came late!")
+        _add(session, "Train the cold chain technicians", observation="Fridges broke.")
+        retriever.sync(session)
+        hits = retriever.search(session, "vaccine fridges late", viewer=access.STAFF)
+    assert len(hits) == 2  # the two copies fold into one result
+    first = hits[0].components
+    assert first.dense_rank is not None and first.lexical_rank is not None
+    assert len(first.hidden_copies) == 1
+    assert hits[0].score == pytest.approx(first.fused, abs=1e-5)
+
+
+def test_refresh_drops_deleted_lessons_from_the_index(engine: Engine) -> None:
+    retriever = Retriever(HashingEmbedder())
+    with Session(engine) as session:
+        doomed = _add(session, "Short-lived lesson")
+        _add(session, "Long-lived lesson")
+        retriever.sync(session)
+        retriever.refresh(session)
+        assert len(retriever.index) == 2
+        session.delete(doomed)
+        session.commit()
+        retriever.refresh(session)
+    assert len(retriever.index) == 1

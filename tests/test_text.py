@@ -52,3 +52,20 @@ def test_explain_finds_shared_terms_and_best_sentence() -> None:
     why = explain(_lesson(), "Will the vaccine fridges arrive in time?")
     assert "fridges" in why.matched_terms
     assert why.best_sentence == "The fridges arrived late."
+
+
+def test_highlight_marks_words_sharing_a_stem_with_the_brief() -> None:
+    why = explain(_lesson(), "fridge arrival")
+    assert why.highlighted == [
+        ("The ", False),
+        ("fridges", True),
+        (" ", False),
+        ("arrived", True),
+        (" late.", False),
+    ]
+    assert "".join(text for text, _ in why.highlighted) == why.best_sentence
+
+
+def test_explain_splits_hyphenated_terms() -> None:
+    why = explain(_lesson(), "cold chain")
+    assert {"cold", "chain"} <= set(why.matched_terms)

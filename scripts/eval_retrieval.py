@@ -1,0 +1,749 @@
+"""Retrieval quality on the real NASA lessons: dense, BM25 and hybrid, with fusion tuned on one
+half of the queries and reported on the other.
+
+Both NASA files are imported into a temporary SQLite database and embedded with the shipped
+model; every query goes through `Retriever.search`, so filtering before ranking and the real
+fusion are what is measured.
+
+Queries and labels: each lesson with official categories (`categories` in nasa-llis,
+`nasa_topics` in nasa-llis-sections, unioned per id) is a query; its text is the title and
+abstract (title and the first 60 words of the lesson text when there is no abstract). The
+relevant lessons are the other labelled lessons whose category sets overlap the query's with
+Jaccard >= 0.3; the query lesson is removed from its own ranking before scoring. Unlabelled
+lessons stay in the corpus as distractors and are never counted relevant, so the figures are a
+lower bound. By default the categories are NOT indexed (the importer would make them tags,
+which are embedded and full-text indexed): the labels would otherwise sit inside the documents
+being judged by them. `--index-categories` keeps them, as `lessonbank import` does.
+
+Queries are split by a hash of the lesson id into a tuning half and a held-out half; the fusion
+grid is scored on the tuning half only, and the chosen parameters are reported on the held-out
+half next to the defaults.
+
+    .venv/bin/python scripts/eval_retrieval.py [--datasets DIR] [--database PATH]
+        [--report reports/eval_retrieval.json] [--index-categories] [--chunk-experiment]
+
+`--database PATH` builds the evaluation database there on the first run and reuses it after
+(keep it outside the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a file: make the project's packages importable
+    sys.path.insert(0, str(REPO))
+
+from lessons.imports.cleaning import clean_text  # noqa: E402
+from lessons.schemas import normalise_tag  # noqa: E402
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from retrieval.embedder import Embedder, Vectors
+    from retrieval.fusion import FusionParams
+    from retrieval.service import Mode, Retriever
+
+K = 10
+JACCARD = 0.3
+FALLBACK_WORDS = 60
+MODEL = "all-MiniLM-L6-v2"
+FILES = (
+    ("nasa-llis/llis.jsonl", "categories", "abstract", "lesson"),
+    ("nasa-llis-sections/llis_sections.jsonl", "nasa_topics", "abstract_text", "lesson_text"),
+)
+GRID_RRF_K = (10, 30, 60, 100)
+GRID_LEXICAL_WEIGHT = (0.5, 0.75, 1.0, 1.5, 2.0)
+BOOTSTRAP_RESAMPLES = 2000
+
+
+# --- Queries and labels (pure: tested without the model or the data) -------------------------
+
+
+@dataclass
+class Labelled:
+    """A lesson as the evaluation sees it: its id, categories and the text of its query."""
+
+    external_id: str
+    categories: set[str] = field(default_factory=set)
+    title: str = ""
+    abstract: str = ""
+    lesson: str = ""
+
+
+@dataclass(frozen=True)
+class Query:
+    external_id: str
+    text: str
+    relevant: frozenset[str]
+    from_lesson_text: bool  # no abstract: title plus the lesson text's opening words
+
+
+def read_labelled(datasets: Path) -> dict[str, Labelled]:
+    """Every lesson id in either file with its categories (normalised as tags are), abstract and
+    lesson text; the first file to give a field wins."""
+    found: dict[str, Labelled] = {}
+    for relative, categories_key, abstract_key, lesson_key in FILES:
+        with (datasets / relative).open(encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                lesson_id = str(row.get("lesson_id") or row.get("lesson_number") or "").strip()
+                if not lesson_id.isdigit():
+                    continue  # the importer reports these; they cannot be queries
+                item = found.setdefault(lesson_id, Labelled(lesson_id))
+                item.categories |= normalise_categories(row.get(categories_key) or [])
+                item.title = item.title or clean_text(row.get("title"))
+                item.abstract = item.abstract or clean_text(row.get(abstract_key))
+                item.lesson = item.lesson or clean_text(row.get(lesson_key))
+    return found
+
+
+def normalise_categories(values: Iterable[str]) -> set[str]:
+    """Categories as the importer would tag them, so both files' spellings meet."""
+    return {tag for tag in (normalise_tag(clean_text(v)) for v in values) if tag}
+
+
+def query_text(title: str, abstract: str, lesson: str) -> tuple[str, bool]:
+    """Title and abstract; without an abstract, title and the lesson text's first 60 words.
+    Second value: whether the fallback was used."""
+    if abstract.strip():
+        return f"{title}\n{abstract}".strip(), False
+    opening = " ".join(lesson.split()[:FALLBACK_WORDS])
+    return f"{title}\n{opening}".strip(), True
+
+
+def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def relevant_sets(
+    categories: dict[str, set[str]], threshold: float = JACCARD
+) -> dict[str, frozenset[str]]:
+    """For each labelled lesson, the other labelled lessons whose categories overlap its own
+    with Jaccard >= threshold (never itself)."""
+    labelled = {key: cats for key, cats in categories.items() if cats}
+    return {
+        key: frozenset(
+            other
+            for other, theirs in labelled.items()
+            if other != key and jaccard(cats, theirs) >= threshold
+        )
+        for key, cats in labelled.items()
+    }
+
+
+def build_queries(
+    labelled: dict[str, Labelled], titles: dict[str, str]
+) -> tuple[list[Query], list[str]]:
+    """Queries with at least one relevant lesson, and the ids dropped for having none.
+    `titles` are the imported titles (the importer fills the few empty ones)."""
+    relevant = relevant_sets({key: item.categories for key, item in labelled.items()})
+    queries: list[Query] = []
+    dropped: list[str] = []
+    for key in sorted(relevant, key=int):
+        if not relevant[key]:
+            dropped.append(key)
+            continue
+        item = labelled[key]
+        text, fallback = query_text(titles.get(key) or item.title, item.abstract, item.lesson)
+        queries.append(Query(key, text, relevant[key], fallback))
+    return queries, dropped
+
+
+def split_queries(ids: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(tuning, held-out): ids ordered by a hash of themselves, then alternated; the same ids
+    always split the same way whatever order they come in, and the halves differ by at most
+    one."""
+    ordered = sorted(set(ids), key=lambda i: (hashlib.sha256(i.encode()).hexdigest(), i))
+    return ordered[0::2], ordered[1::2]
+
+
+# --- Metrics (pure) ----------------------------------------------------------------------------
+
+
+def ndcg_at(ranked: Sequence[str], relevant: frozenset[str] | set[str], k: int = K) -> float:
+    """nDCG@k with binary gains: 1/log2(rank + 1) for each relevant hit, over the ideal."""
+    dcg = sum(1 / math.log2(rank + 1) for rank, i in enumerate(ranked[:k], 1) if i in relevant)
+    ideal = sum(1 / math.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def recall_at(ranked: Sequence[str], relevant: frozenset[str] | set[str], k: int = K) -> float:
+    """Share of the relevant lessons found in the first k (below 1 whenever more than k are
+    relevant)."""
+    return len(set(ranked[:k]) & relevant) / len(relevant) if relevant else 0.0
+
+
+def without(ranked: Sequence[str], excluded: str, k: int = K) -> list[str]:
+    """The first k of `ranked` once the query's own lesson is taken out."""
+    return [i for i in ranked if i != excluded][:k]
+
+
+def paired_interval(
+    a: Sequence[float], b: Sequence[float], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of a - b over paired queries and its 95% bootstrap interval (seeded)."""
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if diff.size == 0:
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(resamples, diff.size))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(diff.mean()), float(low), float(high)
+
+
+def mean(values: Sequence[float]) -> float:
+    return float(sum(values) / len(values)) if values else 0.0
+
+
+# --- The evaluation database -------------------------------------------------------------------
+
+
+class MemoEmbedder:
+    """The shipped embedder, remembering texts it has encoded: each query is asked of many
+    configurations, and its vector does not change between them."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name: str = inner.name
+        self.dim: int = inner.dim
+        self.max_words: int = getattr(inner, "max_words", 150)
+        self._seen: dict[str, Vectors] = {}
+
+    def encode(self, texts: list[str]) -> Vectors:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._seen))
+        if missing:
+            for text, vector in zip(missing, self.inner.encode(missing), strict=True):
+                self._seen[text] = vector
+        return np.stack([self._seen[t] for t in texts]).astype(np.float32)
+
+
+def build_database(
+    engine: Engine, datasets: Path, embedder: Embedder, *, index_categories: bool
+) -> dict[str, Any]:
+    """Import both NASA files (as `lessonbank import nasa-llis` does, less the category tags
+    unless asked) and embed every lesson; returns counts for the report."""
+    from lessons.db import transaction
+    from lessons.imports import nasa
+    from lessons.imports.upsert import upsert_all
+    from retrieval.service import Retriever
+
+    merged, problems = nasa.read([datasets / relative for relative, *_ in FILES])
+    if not index_categories:
+        prefix = f"{nasa.TAG_SCHEME}:"
+        for record in merged.values():
+            record.tags = [t for t in record.tags if not t.startswith(prefix)]
+    started = time.perf_counter()
+    with transaction(engine) as session:
+        result = upsert_all(
+            session, [(f"lesson {k}", r) for k, r in merged.items()], actor="eval_retrieval"
+        )
+    imported = time.perf_counter() - started
+    started = time.perf_counter()
+    with transaction(engine) as session:
+        embedded = Retriever(embedder).sync(session, progress=True, batch_size=512)
+    return {
+        "added": result.added,
+        "problems": problems + result.problems,
+        "embedded": embedded,
+        "import_s": round(imported, 1),
+        "embed_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def stored_state(session: Session) -> tuple[dict[int, str], dict[str, str], bool]:
+    """Database id -> external id, external id -> title, and whether category tags are in it."""
+    from sqlmodel import col, select
+
+    from lessons.imports.nasa import TAG_SCHEME
+    from lessons.models import Lesson, LessonTag
+
+    ids: dict[int, str] = {}
+    titles: dict[str, str] = {}
+    for lesson_id, external_id, title in session.exec(
+        select(Lesson.id, Lesson.external_id, Lesson.title)
+    ):
+        if lesson_id is not None and external_id:
+            ids[lesson_id] = external_id
+            titles[external_id] = title
+    tagged = session.exec(
+        select(LessonTag.lesson_id).where(col(LessonTag.tag).startswith(f"{TAG_SCHEME}:"))
+    ).first()
+    return ids, titles, tagged is not None
+
+
+# --- Running queries through the real search ---------------------------------------------------
+
+
+@dataclass
+class Scores:
+    """Per-query figures for one method on one set of queries, in query order."""
+
+    ndcg: list[float] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)
+    folded: int = 0  # near-copies hidden behind a shown hit (diverse runs)
+    folded_relevant: int = 0
+    folded_under_query: int = 0  # hidden behind the query's own lesson, then removed with it
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "queries": len(self.ndcg),
+            "ndcg@10": round(mean(self.ndcg), 4),
+            "recall@10": round(mean(self.recall), 4),
+        }
+
+
+def run(
+    retriever: Retriever,
+    session: Session,
+    queries: Sequence[Query],
+    ids: dict[int, str],
+    *,
+    mode: Mode,
+    diverse: bool,
+) -> Scores:
+    """Every query through `Retriever.search` (curator, published statuses), scored."""
+    from lessons import access
+    from lessons.models import LessonStatus
+    from lessons.schemas import SearchFilters
+
+    filters = SearchFilters(status=[LessonStatus.VALIDATED])
+    scores = Scores()
+    for query in queries:
+        hits = retriever.search(
+            session,
+            query.text,
+            viewer=access.CURATOR,
+            filters=filters,
+            limit=K + 1,  # one more: the query's own lesson is removed before scoring
+            mode=mode,
+            diverse=diverse,
+        )
+        ranked = without([hit.lesson.external_id or "" for hit in hits], query.external_id)
+        scores.ndcg.append(ndcg_at(ranked, query.relevant))
+        scores.recall.append(recall_at(ranked, query.relevant))
+        for hit in hits:
+            copies = [ids.get(c, "") for c in hit.components.hidden_copies]
+            shown = hit.lesson.external_id in ranked
+            if hit.lesson.external_id == query.external_id:
+                scores.folded_under_query += len(copies)
+            elif shown:
+                scores.folded += len(copies)
+                scores.folded_relevant += sum(c in query.relevant for c in copies)
+    return scores
+
+
+@dataclass
+class Method:
+    name: str
+    mode: Mode
+    diverse: bool
+    params: FusionParams
+    tuning: Scores
+    held_out: Scores
+
+    def report(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "mode": self.mode,
+            "diverse": self.diverse,
+            "tuning": self.tuning.summary(),
+            "held_out": self.held_out.summary(),
+        }
+        if self.mode == "hybrid":
+            entry["fusion"] = fusion_dict(self.params)
+        if self.diverse:
+            entry["near_copies_folded"] = {
+                half: {
+                    "behind_shown_hits": s.folded,
+                    "of_which_relevant": s.folded_relevant,
+                    "behind_the_query_lesson": s.folded_under_query,
+                }
+                for half, s in (("tuning", self.tuning), ("held_out", self.held_out))
+            }
+        return entry
+
+
+def fusion_dict(params: FusionParams) -> dict[str, float]:
+    return {
+        "rrf_k": params.rrf_k,
+        "dense_weight": params.dense_weight,
+        "lexical_weight": params.lexical_weight,
+        "near_copy": params.near_copy,
+    }
+
+
+# --- An experiment outside the shipped path: what text the lesson vector stands for ----------
+
+
+def chunk_experiment(
+    session: Session,
+    inner: Any,
+    halves: dict[str, list[Query]],
+    query_vector: Callable[[str], Vectors],
+) -> dict[str, Any]:
+    """Dense-only scores with lesson vectors built from every chunk of the lesson text (mean of
+    chunk vectors; best chunk), against the shipped single vector (the model reads only the
+    first 256 tokens). Scored in numpy over the same lessons; not `Retriever.search`."""
+    from sqlmodel import select
+    from tqdm import tqdm
+
+    from lessons.models import Lesson, LessonEmbedding
+    from retrieval.text import chunks, lesson_text
+
+    lessons = list(session.exec(select(Lesson)))
+    started = time.perf_counter()
+    pieces: list[str] = []
+    owner: list[int] = []
+    for row, lesson in enumerate(lessons):
+        for piece in chunks(lesson_text(lesson), inner.max_words):
+            pieces.append(piece)
+            owner.append(row)
+    vectors = np.zeros((len(pieces), inner.dim), dtype=np.float32)
+    for start in tqdm(range(0, len(pieces), 512), desc="Embedding chunks", unit="batch"):
+        vectors[start : start + 512] = inner.encode(pieces[start : start + 512])
+    owners = np.asarray(owner)
+    pooled = np.zeros((len(lessons), inner.dim), dtype=np.float32)
+    np.add.at(pooled, owners, vectors)
+    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+    stored = {
+        e.lesson_id: np.frombuffer(e.vector, dtype=np.float32)
+        for e in session.exec(select(LessonEmbedding))
+    }
+    single = np.stack([stored[lesson.id] for lesson in lessons if lesson.id is not None])
+    external = [lesson.external_id or "" for lesson in lessons]
+
+    def ranked_by(scores: npt.NDArray[np.float32]) -> list[str]:
+        top = np.argsort(-scores, kind="stable")[: K + 1]
+        return [external[i] for i in top]
+
+    variants: dict[str, Callable[[Vectors], list[str]]] = {
+        "single vector (as stored)": lambda q: ranked_by(single @ q),
+        "mean of chunk vectors": lambda q: ranked_by(pooled @ q),
+        "best chunk (max over chunks)": lambda q: ranked_by(_max_per_owner(vectors @ q, owners)),
+    }
+    results: dict[str, Any] = {}
+    for name, rank in variants.items():
+        results[name] = {}
+        for half, queries in halves.items():
+            scores = Scores()
+            for query in queries:
+                ranked = without(rank(query_vector(query.text)), query.external_id)
+                scores.ndcg.append(ndcg_at(ranked, query.relevant))
+                scores.recall.append(recall_at(ranked, query.relevant))
+            results[name][half] = scores
+    return {
+        "chunks": len(pieces),
+        "lessons": len(lessons),
+        "lessons_longer_than_one_chunk": int(np.sum(np.bincount(owners) > 1)),
+        "embed_s": round(time.perf_counter() - started, 1),
+        "results": results,
+    }
+
+
+def _max_per_owner(scores: Vectors, owners: npt.NDArray[np.int64]) -> Vectors:
+    best = np.full(int(owners.max()) + 1, -np.inf, dtype=np.float32)
+    np.maximum.at(best, owners, scores)
+    return best
+
+
+# --- Reporting ---------------------------------------------------------------------------------
+
+
+def table(rows: Sequence[tuple[str, Scores, Scores]], n_tuning: int, n_held: int) -> str:
+    """Methods against nDCG@10 and recall@10 on both halves, as aligned text."""
+    width = max(len(name) for name, *_ in rows)
+    lines = [
+        f"{'':<{width}}  {f'tuning (n={n_tuning})':<20}  {f'held-out (n={n_held})':<20}",
+        f"{'method':<{width}}  {'nDCG@10':>9} {'recall@10':>10}  {'nDCG@10':>9} {'recall@10':>10}",
+    ]
+    for name, tuning, held in rows:
+        lines.append(
+            f"{name:<{width}}  {mean(tuning.ndcg):>9.4f} {mean(tuning.recall):>10.4f}"
+            f"  {mean(held.ndcg):>9.4f} {mean(held.recall):>10.4f}"
+        )
+    return "\n".join(lines)
+
+
+def _interval(entry: tuple[float, float, float]) -> dict[str, float]:
+    diff, low, high = entry
+    return {"mean": round(diff, 4), "ci95_low": round(low, 4), "ci95_high": round(high, 4)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", type=Path, default=REPO.parent / "shared" / "datasets")
+    parser.add_argument(
+        "--database",
+        type=Path,
+        help="SQLite file to build on the first run and reuse after (default: a temporary one)",
+    )
+    parser.add_argument("--report", type=Path, default=REPO / "reports" / "eval_retrieval.json")
+    parser.add_argument(
+        "--index-categories",
+        action="store_true",
+        help="keep the official categories as tags (embedded and indexed): labels leak into "
+        "the documents",
+    )
+    parser.add_argument(
+        "--chunk-experiment",
+        action="store_true",
+        help="also score dense retrieval with lesson vectors built from every chunk (about "
+        "2 more minutes)",
+    )
+    args = parser.parse_args(argv)
+    for relative, *_ in FILES:
+        if not (args.datasets / relative).is_file():
+            print(f"{args.datasets / relative} not found (see --datasets)", file=sys.stderr)
+            return 2
+
+    # Loaded here, not at import, so the metric functions import without torch.
+    from sqlmodel import Session
+
+    from lessons.db import make_engine, migrate
+    from retrieval.embedder import load_embedder
+    from retrieval.fusion import FusionParams
+    from retrieval.service import Retriever
+
+    wall = time.perf_counter()
+    timings: dict[str, float] = {}
+    scratch = None
+    if args.database is None:
+        scratch = tempfile.TemporaryDirectory(prefix="lessonbank-eval-")
+        database = Path(scratch.name) / "eval.db"
+    else:
+        database = args.database.resolve()
+    reused = database.exists()
+    try:
+        engine = make_engine(f"sqlite:///{database}")
+        migrate(engine)
+        inner = load_embedder(MODEL, batch_size=64)
+        embedder = MemoEmbedder(inner)
+        build: dict[str, Any] = {}
+        if not reused:
+            print(f"Importing and embedding the NASA lessons into {database} ...", file=sys.stderr)
+            build = build_database(
+                engine, args.datasets, inner, index_categories=args.index_categories
+            )
+            timings["import"], timings["embed"] = build["import_s"], build["embed_s"]
+        with Session(engine) as session:
+            ids, titles, categories_indexed = stored_state(session)
+            if reused and categories_indexed != args.index_categories:
+                print(
+                    f"{database} was built {'with' if categories_indexed else 'without'} the "
+                    "category tags; pass --index-categories accordingly or use another file.",
+                    file=sys.stderr,
+                )
+                return 2
+            if reused and Retriever(inner).sync(session):
+                session.commit()
+
+            started = time.perf_counter()
+            labelled = read_labelled(args.datasets)
+            queries, dropped = build_queries(labelled, titles)
+            missing = [q.external_id for q in queries if q.external_id not in titles]
+            if missing:
+                print(f"{len(missing)} query lessons are not in {database}", file=sys.stderr)
+                return 2
+            tuning_ids, held_ids = split_queries(q.external_id for q in queries)
+            by_id = {q.external_id: q for q in queries}
+            halves = {
+                "tuning": [by_id[i] for i in sorted(tuning_ids, key=int)],
+                "held_out": [by_id[i] for i in sorted(held_ids, key=int)],
+            }
+
+            def both(mode: Mode, diverse: bool, params: FusionParams) -> tuple[Scores, Scores]:
+                retriever = Retriever(embedder, fusion=params)
+                return tuple(  # type: ignore[return-value]
+                    run(retriever, session, halves[h], ids, mode=mode, diverse=diverse)
+                    for h in ("tuning", "held_out")
+                )
+
+            default = FusionParams()
+            methods: list[Method] = []
+            for name, mode, diverse in (
+                ("dense", "dense", False),
+                ("BM25 (lexical)", "lexical", False),
+                ("hybrid, default fusion", "hybrid", False),
+                ("hybrid, default fusion + diversity", "hybrid", True),
+            ):
+                print(f"Scoring {name} ...", file=sys.stderr)
+                methods.append(Method(name, mode, diverse, default, *both(mode, diverse, default)))
+            timings["baselines"] = time.perf_counter() - started
+
+            # The grid sees the tuning half only; held-out scores never choose anything.
+            started = time.perf_counter()
+            grid: list[tuple[FusionParams, Scores]] = []
+            for rrf_k in GRID_RRF_K:
+                for lexical_weight in GRID_LEXICAL_WEIGHT:
+                    params = FusionParams(
+                        rrf_k=rrf_k,
+                        dense_weight=1.0,
+                        lexical_weight=lexical_weight,
+                        near_copy=default.near_copy,
+                    )
+                    scores = run(
+                        Retriever(embedder, fusion=params),
+                        session,
+                        halves["tuning"],
+                        ids,
+                        mode="hybrid",
+                        diverse=False,
+                    )
+                    grid.append((params, scores))
+                    print(
+                        f"  rrf_k={rrf_k:<3} lexical_weight={lexical_weight:<4} "
+                        f"tuning nDCG@10={mean(scores.ndcg):.4f}",
+                        file=sys.stderr,
+                    )
+            # Best tuning nDCG@10; ties go to higher recall, then to the earlier grid point.
+            chosen, _ = max(
+                grid,
+                key=lambda pair: (round(mean(pair[1].ndcg), 6), round(mean(pair[1].recall), 6)),
+            )
+            timings["grid"] = time.perf_counter() - started
+            started = time.perf_counter()
+            label = f"hybrid, tuned (k={chosen.rrf_k}, lexical {chosen.lexical_weight:g})"
+            for name, diverse in ((label, False), (f"{label} + diversity", True)):
+                methods.append(
+                    Method(name, "hybrid", diverse, chosen, *both("hybrid", diverse, chosen))
+                )
+            timings["tuned"] = time.perf_counter() - started
+
+            experiment: dict[str, Any] | None = None
+            if args.chunk_experiment:
+                print("Chunk experiment ...", file=sys.stderr)
+                experiment = chunk_experiment(
+                    session, inner, halves, lambda text: Retriever(embedder).embed_query(text)
+                )
+                timings["chunk_experiment"] = experiment["embed_s"]
+        engine.dispose()
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+    timings["total"] = time.perf_counter() - wall
+
+    named = {m.name: m for m in methods}
+    hybrid, diversity = named["hybrid, default fusion"], named["hybrid, default fusion + diversity"]
+    tuned = named[label]
+    comparisons = {
+        "hybrid_minus_dense": (hybrid, named["dense"]),
+        "hybrid_minus_bm25": (hybrid, named["BM25 (lexical)"]),
+        "tuned_minus_default": (tuned, hybrid),
+        "diversity_minus_none": (diversity, hybrid),
+    }
+    differences = {
+        key: {
+            "ndcg@10": _interval(paired_interval(a.held_out.ndcg, b.held_out.ndcg)),
+            "recall@10": _interval(paired_interval(a.held_out.recall, b.held_out.recall)),
+        }
+        for key, (a, b) in comparisons.items()
+    }
+    n_tuning, n_held = len(halves["tuning"]), len(halves["held_out"])
+    print()
+    print(
+        f"NASA LLIS: {len(ids)} lessons searched; {len(queries)} queries "
+        f"({len(dropped)} labelled lessons dropped: no relevant lesson at Jaccard >= {JACCARD}); "
+        f"categories {'indexed' if categories_indexed else 'not indexed'}"
+    )
+    print(table([(m.name, m.tuning, m.held_out) for m in methods], n_tuning, n_held))
+    print()
+    print("Held-out paired differences (mean, 95% bootstrap interval):")
+    for key, figures in differences.items():
+        nd, rc = figures["ndcg@10"], figures["recall@10"]
+        print(
+            f"  {key:<22} nDCG@10 {nd['mean']:+.4f} [{nd['ci95_low']:+.4f}, {nd['ci95_high']:+.4f}]"
+            f"  recall@10 {rc['mean']:+.4f} [{rc['ci95_low']:+.4f}, {rc['ci95_high']:+.4f}]"
+        )
+    if experiment is not None:
+        print()
+        print(f"Chunk experiment (dense only, numpy; {experiment['chunks']} chunks):")
+        print(
+            table(
+                [(n, r["tuning"], r["held_out"]) for n, r in experiment["results"].items()],
+                n_tuning,
+                n_held,
+            )
+        )
+    print(f"\nRun time {timings['total']:.0f} s")
+
+    relevant_counts = sorted(len(q.relevant) for q in queries)
+    report: dict[str, Any] = {
+        "settings": {
+            "datasets": str(args.datasets),
+            "database": "temporary" if scratch is not None else str(database),
+            "database_reused": reused,
+            "model": MODEL,
+            "categories_indexed": categories_indexed,
+            "k": K,
+            "relevance": f"other labelled lessons with category Jaccard >= {JACCARD}",
+            "query_text": "title + abstract; title + first 60 words of the lesson text "
+            "when the abstract is empty",
+            "split": "sha256 of the lesson id, ordered, alternated (tuning, held-out)",
+            "search": "Retriever.search, viewer curator, status validated, limit 11, query "
+            "lesson removed, first 10 scored",
+            "grid": {
+                "rrf_k": list(GRID_RRF_K),
+                "dense_weight": [1.0],
+                "lexical_weight": list(GRID_LEXICAL_WEIGHT),
+                "chosen_by": "tuning-half nDCG@10 (ties: recall@10, then grid order)",
+            },
+            "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
+            "python": platform.python_version(),
+        },
+        "corpus": {"lessons": len(ids), **{k: v for k, v in build.items() if k != "problems"}},
+        "import_problems": build.get("problems", []),
+        "queries": {
+            "labelled_lessons": len([i for i in labelled.values() if i.categories]),
+            "dropped_no_relevant": len(dropped),
+            "used": len(queries),
+            "tuning": n_tuning,
+            "held_out": n_held,
+            "title_plus_lesson_text_fallback": sum(q.from_lesson_text for q in queries),
+            "relevant_per_query": {
+                "median": relevant_counts[len(relevant_counts) // 2],
+                "min": relevant_counts[0],
+                "max": relevant_counts[-1],
+                "more_than_10": sum(n > K for n in relevant_counts),
+            },
+        },
+        "methods": {m.name: m.report() for m in methods},
+        "defaults": fusion_dict(default),
+        "chosen": fusion_dict(chosen),
+        "grid": [{**fusion_dict(params), "tuning": scores.summary()} for params, scores in grid],
+        "held_out_differences": differences,
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+    }
+    if experiment is not None:
+        report["chunk_experiment"] = {
+            **{k: v for k, v in experiment.items() if k != "results"},
+            "results": {
+                name: {half: s.summary() for half, s in halves_.items()}
+                for name, halves_ in experiment["results"].items()
+            },
+        }
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
