@@ -27,8 +27,20 @@ class Viewer:
     sensitivities: frozenset[str] = frozenset({Sensitivity.PUBLIC})
     project_ids: frozenset[int] = field(default_factory=frozenset)
     is_curator: bool = False
+    # Anonymous partners see only lessons a curator has accepted, whatever they ask for.
+    trusted_only: bool = False
+    user_id: int | None = None
+    role: str = ""  # empty for anonymous
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self.role)
 
     def can_see(self, lesson: Lesson) -> bool:
+        if lesson.deleted_at is not None and not self.is_curator:
+            return False
+        if self.trusted_only and lesson.status not in TRUSTED_STATUSES:
+            return False
         if self.is_curator or lesson.sensitivity in self.sensitivities:
             return True
         return (
@@ -36,12 +48,14 @@ class Viewer:
         )
 
 
-PUBLIC = Viewer(name="anonymous")
-STAFF = Viewer(name="staff", sensitivities=frozenset({Sensitivity.PUBLIC, Sensitivity.INTERNAL}))
+PUBLIC = Viewer(name="anonymous", trusted_only=True)
+STAFF = Viewer(
+    name="staff",
+    sensitivities=frozenset({Sensitivity.PUBLIC, Sensitivity.INTERNAL}),
+    role="contributor",
+)
 CURATOR = Viewer(
-    name="curator",
-    sensitivities=frozenset(Sensitivity),
-    is_curator=True,
+    name="curator", sensitivities=frozenset(Sensitivity), is_curator=True, role="curator"
 )
 
 
@@ -63,7 +77,11 @@ def sensitivity_clause(viewer: Viewer) -> ColumnElement[bool]:
 def _conditions(viewer: Viewer, filters: SearchFilters | None) -> list[ColumnElement[bool]]:
     filters = filters or SearchFilters()
     statuses = filters.status or list(TRUSTED_STATUSES)
+    if viewer.trusted_only:
+        statuses = [s for s in statuses if s in TRUSTED_STATUSES]
     conditions = [sensitivity_clause(viewer), col(Lesson.status).in_(statuses)]
+    if not viewer.is_curator:  # soft-deleted lessons stay reachable for curators to restore
+        conditions.append(col(Lesson.deleted_at).is_(None))
     for tag in filters.tags or []:
         conditions.append(
             col(Lesson.id).in_(select(LessonTag.lesson_id).where(LessonTag.tag == tag))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from lessons import projects
+from lessons import audit, projects
 from lessons.access import Viewer
 from lessons.errors import NotFound, ValidationFailed
 from lessons.models import BarItem, BeforeActionReview, utcnow
@@ -91,6 +91,7 @@ def decide(
     if unknown:
         raise ValidationFailed("Decisions name lessons this review did not surface.", unknown)
     now = utcnow()
+    before = {str(i.lesson_id): [i.decision, i.note] for i in items.values()}
     for decision in decisions:
         item = items[decision.lesson_id]
         item.decision = decision.decision
@@ -98,6 +99,15 @@ def decide(
         item.decided_at = now
         session.add(item)
     session.flush()
+    audit.record(
+        session,
+        actor=viewer.name,
+        action="decide",
+        entity=bar,
+        before=before,
+        after={str(i.lesson_id): [i.decision, i.note] for i in items.values()},
+        actor_user_id=viewer.user_id,
+    )
     return bar
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import Session
 
-from lessons import lifecycle, people, projects, questions
+from lessons import audit, lifecycle, people, projects, questions
 from lessons.errors import ValidationFailed
 from lessons.models import Action, Lesson, LessonStatus, LessonTag, Person, Project, Review
 from lessons.schemas import ActionIn, LessonIn, ReviewIn
@@ -37,7 +37,7 @@ def check_answers(kind: str, answers: dict[str, str | int]) -> dict[str, str]:
     return cleaned
 
 
-def log_review(session: Session, *, payload: ReviewIn) -> Review:
+def log_review(session: Session, *, payload: ReviewIn, actor: str = "") -> Review:
     """Record a review with its lessons (status identified) and actions; flushes, never commits."""
     answers = check_answers(payload.kind, payload.answers)
     project = projects.resolve(session, ref=payload.project)
@@ -62,6 +62,16 @@ def log_review(session: Session, *, payload: ReviewIn) -> Review:
         add_action(session, data=data, project=project, review=review, lesson=lesson)
     session.flush()
     session.refresh(review)
+    audit.record(
+        session,
+        actor=actor or (author.name if author else ""),
+        action="create",
+        entity=review,
+        after={
+            **audit.snapshot(review, {"kind", "project_id", "held_on", "answers"}),
+            "lesson_ids": [le.id for le in new_lessons],
+        },
+    )
     return review
 
 

@@ -8,9 +8,9 @@ from datetime import date
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from lessons import capture
+from lessons import audit, capture
 from lessons.access import Viewer, visible_lesson_ids, visible_lessons
-from lessons.errors import NotFound
+from lessons.errors import NotFound, ValidationFailed
 from lessons.models import Action, ActionStatus, Lesson, LessonStatus, Review, utcnow
 from lessons.schemas import ActionStatusIn, LessonPatch, SearchFilters
 
@@ -52,9 +52,12 @@ def lessons_by_ids(session: Session, *, ids: Sequence[int], viewer: Viewer) -> d
     return {lesson.id: lesson for lesson in rows if lesson.id is not None}
 
 
-def update_lesson(session: Session, *, lesson: Lesson, patch: LessonPatch) -> Lesson:
-    """Apply a partial edit; the caller re-embeds when the text changed."""
+def update_lesson(
+    session: Session, *, lesson: Lesson, patch: LessonPatch, actor: str = ""
+) -> Lesson:
+    """Apply a partial edit (audited); the caller re-embeds when the text changed."""
     changes = patch.model_dump(exclude_unset=True)
+    before = audit.snapshot(lesson, _EDITABLE)
     tags = changes.pop("tags", None)
     for name, value in changes.items():
         if value is not None or name == "review_due":
@@ -64,7 +67,51 @@ def update_lesson(session: Session, *, lesson: Lesson, patch: LessonPatch) -> Le
     lesson.updated_at = utcnow()
     session.add(lesson)
     session.flush()
+    session.refresh(lesson)
+    audit.record(
+        session,
+        actor=actor,
+        action="edit",
+        entity=lesson,
+        before=before,
+        after=audit.snapshot(lesson, _EDITABLE),
+    )
     return lesson
+
+
+_EDITABLE = set(LessonPatch.model_fields) - {"tags"}
+
+
+def delete_lesson(session: Session, *, lesson: Lesson, actor: str) -> None:
+    """Soft-delete: hidden from everyone but curators, and an admin can restore it."""
+    lesson.deleted_at = utcnow()
+    lesson.updated_at = utcnow()
+    session.add(lesson)
+    audit.record(
+        session,
+        actor=actor,
+        action="delete",
+        entity=lesson,
+        before=audit.snapshot(lesson, {"title", "status", "sensitivity"}),
+    )
+
+
+def restore_lesson(session: Session, *, lesson: Lesson, actor: str) -> None:
+    """Undo a soft delete."""
+    lesson.deleted_at = None
+    lesson.updated_at = utcnow()
+    session.add(lesson)
+    audit.record(session, actor=actor, action="restore", entity=lesson)
+
+
+def purge_lesson(session: Session, *, lesson: Lesson, actor: str) -> None:
+    """Remove a soft-deleted lesson for good (retention rules); the audit row keeps its text."""
+    if lesson.deleted_at is None:
+        raise ValidationFailed("Delete the lesson before purging it.", {"lesson": "not deleted"})
+    before = audit.snapshot(lesson)
+    audit.record(session, actor=actor, action="purge", entity=lesson, before=before)
+    session.delete(lesson)
+    session.flush()
 
 
 def get_review(session: Session, *, review_id: int) -> Review:
@@ -129,16 +176,27 @@ def list_actions(
     return list(session.exec(query))
 
 
-def set_action_status(session: Session, *, action_id: int, change: ActionStatusIn) -> Action:
-    """Close, drop or reopen an action, keeping the closure evidence."""
+def set_action_status(
+    session: Session, *, action_id: int, change: ActionStatusIn, actor: str = ""
+) -> Action:
+    """Close, drop or reopen an action, keeping the closure evidence (audited)."""
     action = session.get(Action, action_id)
     if action is None:
         raise NotFound(f"No action with id {action_id}.")
+    before = audit.snapshot(action, {"status", "closure_evidence"})
     action.status = change.status
     action.closure_evidence = change.closure_evidence or action.closure_evidence
     action.closed_at = None if change.status == ActionStatus.OPEN else utcnow()
     session.add(action)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="set_status",
+        entity=action,
+        before=before,
+        after=audit.snapshot(action, {"status", "closure_evidence"}),
+    )
     return action
 
 

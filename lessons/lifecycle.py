@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from lessons import audit
 from lessons.errors import InvalidTransition
 from lessons.models import Lesson, LessonEvent, LessonStatus, utcnow
 
@@ -67,6 +68,14 @@ def transition(
     lesson.updated_at = utcnow()
     session.add_all([lesson, event])
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="transition",
+        entity=lesson,
+        before={"status": current},
+        after={"status": to, "reason": reason},
+    )
     return event
 
 

@@ -141,7 +141,9 @@ class Lesson(SQLModel, table=True):
     author_id: int | None = _fk("person.id")
     source_url: str | None = Field(default=None, max_length=1000)
     created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    # Deletion is soft (an admin can undo it); purging removes the row for good.
+    deleted_at: datetime | None = Field(default=None, index=True)
 
     project: Project | None = Relationship()
     review: Review | None = Relationship(back_populates="lessons")
@@ -278,3 +280,82 @@ class LessonVersion(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     n: int = 0
+
+
+class Role(StrEnum):
+    CONTRIBUTOR = "contributor"
+    CURATOR = "curator"
+    ADMIN = "admin"
+
+
+class User(SQLModel, table=True):
+    """Someone who signs in. A user is also a Person (the name on what they write)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=100)
+    password_hash: str = Field(default="", max_length=200)
+    role: str = Field(default=Role.CONTRIBUTOR, max_length=20)
+    person_id: int | None = _fk("person.id")
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    password_changed_at: datetime | None = None
+
+    person: Person | None = Relationship()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the API; only its hash is stored, and it can be revoked."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    name: str = Field(max_length=100)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ProjectMember(SQLModel, table=True):
+    """Who belongs to a project, and so may see its restricted lessons."""
+
+    __tablename__ = "project_member"
+
+    project_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    )
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, kept briefly to slow down password guessing (any process sees it)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, index=True)
+    client: str = Field(default="", max_length=100)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed what, when, with the record as it was before and after."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(default="", max_length=200)
+    actor_user_id: int | None = _fk("user.id")
+    action: str = Field(max_length=40)
+    entity: str = Field(max_length=40)
+    entity_id: int | None = Field(default=None, index=True)
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON)

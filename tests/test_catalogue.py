@@ -52,5 +52,8 @@ def test_list_lessons_counts_only_visible_lessons(session: Session) -> None:
     _review(session, "restricted")
     _review(session, "public", project={"name": "Other"})
     every = SearchFilters(status=["identified"])
-    lessons, total = catalogue.list_lessons(session, viewer=access.PUBLIC, filters=every)
+    reader = access.Viewer(name="public-only reader")
+    lessons, total = catalogue.list_lessons(session, viewer=reader, filters=every)
     assert total == 1 and [le.sensitivity for le in lessons] == ["public"]
+    # The anonymous partner view shows only lessons a curator accepted, whatever is asked.
+    assert catalogue.list_lessons(session, viewer=access.PUBLIC, filters=every)[1] == 0
