@@ -30,7 +30,16 @@ class Viewer:
     # Anonymous partners see only lessons a curator has accepted, whatever they ask for.
     trusted_only: bool = False
     user_id: int | None = None
+    person_id: int | None = None  # the Person the user writes as
     role: str = ""  # empty for anonymous
+
+    def can_edit(self, lesson: Lesson) -> bool:
+        """Curators edit any lesson they curate; contributors the lessons they wrote."""
+        if not self.can_see(lesson):
+            return False
+        return self.is_curator or (
+            self.person_id is not None and lesson.author_id == self.person_id
+        )
 
     @property
     def signed_in(self) -> bool:

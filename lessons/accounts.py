@@ -71,12 +71,17 @@ def throttled(session: Session, *, username: str) -> bool:
     return int(failures) >= MAX_FAILURES
 
 
-def authenticate(session: Session, *, username: str, password: str, client: str = "") -> User:
-    """The user with this name and password, or Forbidden (one message for every cause, so it
-    does not tell whether the name exists)."""
-    refused = Forbidden("That user name and password do not match, or the account is locked.")
+SIGN_IN_REFUSED = "That user name and password do not match, or the account is locked."
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, client: str = ""
+) -> User | None:
+    """The user with this name and password, or None: the caller shows one message for every
+    cause (so it does not tell whether the name exists) and commits, so the recorded failure
+    counts towards the lock."""
     if throttled(session, username=username):
-        raise refused
+        return None
     user = session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
     try:
         ok = user is not None and user.is_active and _HASHER.verify(user.password_hash, password)
@@ -85,7 +90,7 @@ def authenticate(session: Session, *, username: str, password: str, client: str 
     if not ok or user is None:
         session.add(LoginFailure(username=username[:100], client=client[:100]))
         session.flush()
-        raise refused
+        return None
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = _HASHER.hash(password)
     session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username))
@@ -205,6 +210,7 @@ def viewer(session: Session, user: User | None) -> Viewer:
             sensitivities=CURATOR.sensitivities,
             is_curator=True,
             user_id=user.id,
+            person_id=user.person_id,
             role=user.role,
         )
     member_of = session.exec(
@@ -215,6 +221,7 @@ def viewer(session: Session, user: User | None) -> Viewer:
         sensitivities=STAFF.sensitivities,
         project_ids=frozenset(member_of),
         user_id=user.id,
+        person_id=user.person_id,
         role=user.role,
     )
 

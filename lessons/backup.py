@@ -108,7 +108,7 @@ def backup(
     pages: int = PAGES_PER_STEP,
 ) -> BackupReport:
     """Copy the live SQLite database to `target` as one consistent, self-contained file."""
-    source = _sqlite_path(database_url, doing="backup")
+    source = _sqlite_path(database_url, doing="backed up")
     if not source.is_file():
         raise BackupError(f"There is no database at {source} to back up.")
     target = target.expanduser()
@@ -154,7 +154,7 @@ def restore(
     `confirm` sees the plan after the backup is checked and before anything is written;
     returning False raises `RestoreCancelled`.
     """
-    target = _sqlite_path(database_url, doing="restore")
+    target = _sqlite_path(database_url, doing="restored")
     source = source.expanduser()
     if not source.is_file():
         raise BackupError(f"There is no backup file at {source}.")
@@ -170,11 +170,7 @@ def restore(
         if confirm is not None and not confirm(plan):
             raise RestoreCancelled(f"restore of {source} cancelled")
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            dst = _connect(target, mode="rwc")
-        except sqlite3.Error as exc:
-            raise BackupError(f"Cannot open the database {target}: {exc}.") from exc
-        with closing(dst):
+        with closing(_connect(target, mode="rwc")) as dst:
             before = _change_counter(dst)
             _copy(src, dst, progress=progress, pages=pages, what=f"restore {source}")
     engine = make_engine(database_url)
@@ -202,10 +198,10 @@ def _sqlite_path(database_url: str, *, doing: str) -> Path:
         raise BackupError(_postgres_guidance(url, doing))
     if backend != "sqlite":
         raise BackupError(
-            f"lessonbank {doing} handles SQLite files only; use {backend}'s own backup tools."
+            f"Only SQLite database files can be {doing} here; use {backend}'s own backup tools."
         )
     if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
-        raise BackupError(f"lessonbank {doing} needs an SQLite database file, not {url}.")
+        raise BackupError(f"Only an SQLite database file can be {doing}, not {url}.")
     return Path(url.database).expanduser()
 
 
@@ -221,7 +217,8 @@ def _postgres_guidance(url: URL, doing: str) -> str:
     )
     where = libpq.render_as_string(hide_password=False)
     return (
-        f"lessonbank {doing} copies SQLite files only; for PostgreSQL use its own tools. "
+        f"PostgreSQL is not {doing} by Lessonbank, which copies SQLite files only; "
+        "use PostgreSQL's own tools. "
         f'Back up: pg_dump --format=custom --file=lessonbank.dump "{where}". '
         "Restore: pg_restore --clean --if-exists --no-owner "
         f'--dbname="{where}" lessonbank.dump. '
@@ -232,7 +229,10 @@ def _postgres_guidance(url: URL, doing: str) -> str:
 def _connect(path: Path, *, mode: str) -> sqlite3.Connection:
     """A connection in autocommit mode; `mode=rw` and `ro` never create a missing file."""
     uri = f"{path.resolve().as_uri()}?mode={mode}"
-    return sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT, isolation_level=None)
+    try:
+        return sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise BackupError(f"Cannot open {path}: {exc}.") from exc
 
 
 def _begin_snapshot(connection: sqlite3.Connection, path: Path) -> None:

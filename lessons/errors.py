@@ -36,3 +36,9 @@ class Forbidden(DomainError):
     """The caller may not do this."""
 
     code = "forbidden"
+
+
+class NotSignedIn(DomainError):
+    """The action needs a signed-in user (or an API token) and there is none."""
+
+    code = "unauthorized"

@@ -134,7 +134,6 @@ class LessonPatch(_Input):
 class TransitionIn(_Input):
     to: LessonStatus
     reason: str = ""
-    actor: str = ""
 
 
 class SearchFilters(_Input):

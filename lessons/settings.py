@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=2_000_000, ge=1_000, description="Largest request body accepted, in bytes."
     )
+    secret_key: str = Field(
+        default="",
+        description=(
+            "Signs session and CSRF cookies. When empty, a random key is made on first start "
+            "and kept in `secret_key_file`, so a fresh install never ships a known secret."
+        ),
+    )
+    secret_key_file: str = Field(
+        default="data/secret_key", description="Where the generated secret key is kept."
+    )
+    secure_cookies: bool = Field(
+        default=True,
+        description="Mark cookies Secure (sent over HTTPS only; browsers allow them on localhost).",
+    )
+    session_hours: int = Field(default=12, ge=1, description="How long a sign-in lasts.")
     bar_default_limit: int = Field(
         default=10, ge=1, description="Lessons a BAR returns by default."
     )

@@ -21,6 +21,11 @@ half next to the defaults.
 
     .venv/bin/python scripts/eval_retrieval.py [--datasets DIR] [--database PATH]
         [--report reports/eval_retrieval.json] [--index-categories] [--chunk-experiment]
+        [--shipped-lexical-plan]
+
+The full-text statement as shipped takes seconds per query here (see `LexicalPlan`); the run
+rewrites its rowid filter so SQLite plans it the fast way, after checking on a few queries that
+both plans return the same rows and scores (`--shipped-lexical-plan` turns this off).
 
 `--database PATH` builds the evaluation database there on the first run and reuses it after
 (keep it outside the repository).
@@ -197,6 +202,17 @@ def without(ranked: Sequence[str], excluded: str, k: int = K) -> list[str]:
     return [i for i in ranked if i != excluded][:k]
 
 
+def standing_in(
+    ranked: Sequence[str], excluded: str, copies: Sequence[str], k: int = K
+) -> list[str]:
+    """The first k once the query's own lesson is taken out, its folded near-copies standing in
+    its place: what a diverse page shows when the query lesson is not in the bank."""
+    out: list[str] = []
+    for i in ranked:
+        out.extend(copies if i == excluded else [i])
+    return [i for i in out if i != excluded][:k]
+
+
 def paired_interval(
     a: Sequence[float], b: Sequence[float], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
 ) -> tuple[float, float, float]:
@@ -290,6 +306,61 @@ def stored_state(session: Session) -> tuple[dict[int, str], dict[str, str], bool
     return ids, titles, tagged is not None
 
 
+# --- A workaround for the full-text query plan (until retrieval/lexical.py is fixed) -----------
+
+# `lesson_fts.rowid IN (allowed)` lets SQLite drive FTS5 by rowid, running the MATCH once per
+# allowed lesson (seconds per query on 2,000 lessons). A unary plus keeps the constraint out of
+# FTS5's index choice, so the MATCH runs once and the filter applies to its rows: same rows,
+# same scores, another plan.
+_ROWID_FILTER = "lesson_fts.rowid IN ("
+
+
+class LexicalPlan:
+    """Rewrites the full-text statement's rowid filter on this engine while `active`."""
+
+    def __init__(self, engine: Engine) -> None:
+        from sqlalchemy import event
+
+        self.active = False
+        self.rewrites = 0
+        event.listen(engine, "before_cursor_execute", self._rewrite, retval=True)
+
+    def _rewrite(
+        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any
+    ) -> tuple[str, Any]:
+        if self.active and _ROWID_FILTER in statement and "MATCH" in statement:
+            self.rewrites += 1
+            statement = statement.replace(_ROWID_FILTER, "+" + _ROWID_FILTER)
+        return statement, parameters
+
+    def verify(self, session: Session, texts: Sequence[str]) -> dict[str, Any]:
+        """Both plans on `texts`: the rewrite is kept only if every result list is identical."""
+        from lessons import access
+        from lessons.models import LessonStatus
+        from lessons.schemas import SearchFilters
+        from retrieval import lexical
+
+        allowed = access.visible_lesson_ids(
+            access.CURATOR, SearchFilters(status=[LessonStatus.VALIDATED])
+        )
+        timings: dict[bool, float] = {}
+        results: dict[bool, list[Any]] = {}
+        for active in (False, True):
+            self.active = active
+            started = time.perf_counter()
+            results[active] = [
+                lexical.search(session, t, allowed=allowed, limit=5 * (K + 1)) for t in texts
+            ]
+            timings[active] = time.perf_counter() - started
+        self.active = results[True] == results[False]
+        return {
+            "checked_queries": len(texts),
+            "identical_results": self.active,
+            "shipped_plan_s_per_query": round(timings[False] / max(len(texts), 1), 3),
+            "rewritten_plan_s_per_query": round(timings[True] / max(len(texts), 1), 3),
+        }
+
+
 # --- Running queries through the real search ---------------------------------------------------
 
 
@@ -302,6 +373,10 @@ class Scores:
     folded: int = 0  # near-copies hidden behind a shown hit (diverse runs)
     folded_relevant: int = 0
     folded_under_query: int = 0  # hidden behind the query's own lesson, then removed with it
+    folded_under_query_relevant: int = 0
+    # Scored with those copies standing in for the query lesson (see `standing_in`).
+    ndcg_stand_in: list[float] = field(default_factory=list)
+    recall_stand_in: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -319,15 +394,18 @@ def run(
     *,
     mode: Mode,
     diverse: bool,
+    progress: str | None = None,
 ) -> Scores:
     """Every query through `Retriever.search` (curator, published statuses), scored."""
+    from tqdm import tqdm
+
     from lessons import access
     from lessons.models import LessonStatus
     from lessons.schemas import SearchFilters
 
     filters = SearchFilters(status=[LessonStatus.VALIDATED])
     scores = Scores()
-    for query in queries:
+    for query in tqdm(queries, desc=progress, unit="query", leave=False, disable=not progress):
         hits = retriever.search(
             session,
             query.text,
@@ -337,17 +415,23 @@ def run(
             mode=mode,
             diverse=diverse,
         )
-        ranked = without([hit.lesson.external_id or "" for hit in hits], query.external_id)
+        listed = [hit.lesson.external_id or "" for hit in hits]
+        ranked = without(listed, query.external_id)
         scores.ndcg.append(ndcg_at(ranked, query.relevant))
         scores.recall.append(recall_at(ranked, query.relevant))
+        own: list[str] = []
         for hit in hits:
             copies = [ids.get(c, "") for c in hit.components.hidden_copies]
-            shown = hit.lesson.external_id in ranked
             if hit.lesson.external_id == query.external_id:
+                own = copies
                 scores.folded_under_query += len(copies)
-            elif shown:
+                scores.folded_under_query_relevant += sum(c in query.relevant for c in copies)
+            elif hit.lesson.external_id in ranked:
                 scores.folded += len(copies)
                 scores.folded_relevant += sum(c in query.relevant for c in copies)
+        stand_in = standing_in(listed, query.external_id, own)
+        scores.ndcg_stand_in.append(ndcg_at(stand_in, query.relevant))
+        scores.recall_stand_in.append(recall_at(stand_in, query.relevant))
     return scores
 
 
@@ -375,6 +459,11 @@ class Method:
                     "behind_shown_hits": s.folded,
                     "of_which_relevant": s.folded_relevant,
                     "behind_the_query_lesson": s.folded_under_query,
+                    "behind_the_query_lesson_relevant": s.folded_under_query_relevant,
+                    "scored_with_those_standing_in": {
+                        "ndcg@10": round(mean(s.ndcg_stand_in), 4),
+                        "recall@10": round(mean(s.recall_stand_in), 4),
+                    },
                 }
                 for half, s in (("tuning", self.tuning), ("held_out", self.held_out))
             }
@@ -464,6 +553,134 @@ def _max_per_owner(scores: Vectors, owners: npt.NDArray[np.int64]) -> Vectors:
     return best
 
 
+# --- Scoring every method ----------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """What one run measured: the fixed rows, the grid over the tuning half, the choice."""
+
+    halves: dict[str, list[Query]]
+    methods: list[Method]
+    grid: list[tuple[FusionParams, Scores]]
+    chosen: FusionParams
+    timings: dict[str, float]
+
+    def method(self, name: str) -> Method:
+        return next(m for m in self.methods if m.name == name)
+
+
+DEFAULT_ROWS: tuple[tuple[str, Mode, bool], ...] = (
+    ("dense", "dense", False),
+    ("BM25 (lexical)", "lexical", False),
+    ("hybrid, default fusion", "hybrid", False),
+    ("hybrid, default fusion + diversity", "hybrid", True),
+)
+
+
+def evaluate(
+    session: Session, embedder: Embedder, ids: dict[int, str], halves: dict[str, list[Query]]
+) -> Evaluation:
+    """The fixed rows on both halves; the grid on the tuning half only (held-out scores never
+    choose anything); the chosen fusion on both halves."""
+    from retrieval.fusion import FusionParams
+    from retrieval.service import Retriever
+
+    def both(mode: Mode, diverse: bool, params: FusionParams) -> tuple[Scores, Scores]:
+        retriever = Retriever(embedder, fusion=params)
+        tuning, held_out = (
+            run(
+                retriever,
+                session,
+                halves[half],
+                ids,
+                mode=mode,
+                diverse=diverse,
+                progress=f"{mode}{' + diversity' if diverse else ''}, {half}",
+            )
+            for half in ("tuning", "held_out")
+        )
+        return tuning, held_out
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    default = FusionParams()
+    methods = [
+        Method(name, mode, diverse, default, *both(mode, diverse, default))
+        for name, mode, diverse in DEFAULT_ROWS
+    ]
+    timings["baselines"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    grid: list[tuple[FusionParams, Scores]] = []
+    for rrf_k in GRID_RRF_K:
+        for lexical_weight in GRID_LEXICAL_WEIGHT:
+            params = FusionParams(
+                rrf_k=rrf_k,
+                dense_weight=1.0,
+                lexical_weight=lexical_weight,
+                near_copy=default.near_copy,
+            )
+            retriever = Retriever(embedder, fusion=params)
+            scores = run(retriever, session, halves["tuning"], ids, mode="hybrid", diverse=False)
+            grid.append((params, scores))
+            print(
+                f"  rrf_k={rrf_k:<3} lexical_weight={lexical_weight:<4} "
+                f"tuning nDCG@10={mean(scores.ndcg):.4f}",
+                file=sys.stderr,
+            )
+    # Best tuning nDCG@10; ties go to higher recall, then to the earlier grid point.
+    chosen, _ = max(
+        grid, key=lambda pair: (round(mean(pair[1].ndcg), 6), round(mean(pair[1].recall), 6))
+    )
+    timings["grid"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    label = tuned_label(chosen)
+    for name, diverse in ((label, False), (f"{label} + diversity", True)):
+        methods.append(Method(name, "hybrid", diverse, chosen, *both("hybrid", diverse, chosen)))
+    timings["tuned"] = time.perf_counter() - started
+    return Evaluation(halves, methods, grid, chosen, timings)
+
+
+def tuned_label(params: FusionParams) -> str:
+    return f"hybrid, tuned (k={params.rrf_k}, lexical {params.lexical_weight:g})"
+
+
+def held_out_differences(evaluation: Evaluation) -> dict[str, dict[str, dict[str, float]]]:
+    """Paired held-out differences that matter for the decision, with bootstrap intervals."""
+    hybrid = evaluation.method("hybrid, default fusion")
+    diversity = evaluation.method("hybrid, default fusion + diversity")
+    pairs = {
+        "hybrid_minus_dense": (hybrid.held_out, evaluation.method("dense").held_out),
+        "hybrid_minus_bm25": (hybrid.held_out, evaluation.method("BM25 (lexical)").held_out),
+        "tuned_minus_default": (
+            evaluation.method(tuned_label(evaluation.chosen)).held_out,
+            hybrid.held_out,
+        ),
+        "diversity_minus_none": (diversity.held_out, hybrid.held_out),
+    }
+    out = {
+        key: {
+            "ndcg@10": _interval(paired_interval(a.ndcg, b.ndcg)),
+            "recall@10": _interval(paired_interval(a.recall, b.recall)),
+        }
+        for key, (a, b) in pairs.items()
+    }
+    # Part of diversity's cost is the protocol's: the query lesson folds its own near-copies.
+    a, b = diversity.held_out, hybrid.held_out
+    out["diversity_stand_in_minus_none"] = {
+        "ndcg@10": _interval(paired_interval(a.ndcg_stand_in, b.ndcg)),
+        "recall@10": _interval(paired_interval(a.recall_stand_in, b.recall)),
+    }
+    return out
+
+
+def _interval(entry: tuple[float, float, float]) -> dict[str, float]:
+    diff, low, high = entry
+    return {"mean": round(diff, 4), "ci95_low": round(low, 4), "ci95_high": round(high, 4)}
+
+
 # --- Reporting ---------------------------------------------------------------------------------
 
 
@@ -482,12 +699,133 @@ def table(rows: Sequence[tuple[str, Scores, Scores]], n_tuning: int, n_held: int
     return "\n".join(lines)
 
 
-def _interval(entry: tuple[float, float, float]) -> dict[str, float]:
-    diff, low, high = entry
-    return {"mean": round(diff, 4), "ci95_low": round(low, 4), "ci95_high": round(high, 4)}
+def print_summary(
+    evaluation: Evaluation,
+    differences: dict[str, dict[str, dict[str, float]]],
+    experiment: dict[str, Any] | None,
+    plan_check: dict[str, Any],
+    headline: str,
+) -> None:
+    n_tuning, n_held = (len(evaluation.halves[h]) for h in ("tuning", "held_out"))
+    print()
+    print(headline)
+    print(table([(m.name, m.tuning, m.held_out) for m in evaluation.methods], n_tuning, n_held))
+    print("(the tuned row's tuning figures are the grid's best: optimistic by construction)")
+    print()
+    print("Held-out paired differences (mean, 95% bootstrap interval):")
+    for key, figures in differences.items():
+        nd, rc = figures["ndcg@10"], figures["recall@10"]
+        print(
+            f"  {key:<29} nDCG@10 {nd['mean']:+.4f} [{nd['ci95_low']:+.4f}, {nd['ci95_high']:+.4f}]"
+            f"  recall@10 {rc['mean']:+.4f} [{rc['ci95_low']:+.4f}, {rc['ci95_high']:+.4f}]"
+        )
+    print()
+    diversity = evaluation.method("hybrid, default fusion + diversity")
+    for half, s in (("tuning", diversity.tuning), ("held-out", diversity.held_out)):
+        print(
+            f"Diversity, default fusion, {half}: {s.folded} near-copies folded behind shown "
+            f"hits ({s.folded_relevant} relevant); {s.folded_under_query} behind the query's "
+            f"own lesson ({s.folded_under_query_relevant} relevant), removed with it. "
+            f"With those standing in: nDCG@10 {mean(s.ndcg_stand_in):.4f}, "
+            f"recall@10 {mean(s.recall_stand_in):.4f}"
+        )
+    if experiment is not None:
+        print()
+        print(
+            f"Chunk experiment (dense only, scored in numpy; {experiment['chunks']} chunks, "
+            f"{experiment['lessons_longer_than_one_chunk']} of {experiment['lessons']} lessons "
+            "longer than one):"
+        )
+        rows = [(n, r["tuning"], r["held_out"]) for n, r in experiment["results"].items()]
+        print(table(rows, n_tuning, n_held))
+    if plan_check["rewritten"]:
+        print(
+            f"Full-text plan: rowid filter rewritten ({plan_check['statements_rewritten']} "
+            f"statements; identical results on {plan_check['checked_queries']} queries run both "
+            f"ways; {plan_check['shipped_plan_s_per_query']} s -> "
+            f"{plan_check['rewritten_plan_s_per_query']} s per query)"
+        )
+    else:
+        print("Full-text plan: as shipped")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def report(
+    args: argparse.Namespace,
+    *,
+    evaluation: Evaluation,
+    differences: dict[str, Any],
+    experiment: dict[str, Any] | None,
+    plan_check: dict[str, Any],
+    corpus: dict[str, Any],
+    labelled: dict[str, Labelled],
+    queries: list[Query],
+    dropped: list[str],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """Every figure, the choice, the query counts and the run's settings, for the JSON file."""
+    from retrieval.fusion import FusionParams
+
+    relevant_counts = sorted(len(q.relevant) for q in queries)
+    halves = evaluation.halves
+    document: dict[str, Any] = {
+        "settings": {
+            "datasets": str(args.datasets),
+            "model": MODEL,
+            "k": K,
+            "relevance": f"other labelled lessons with category Jaccard >= {JACCARD}",
+            "query_text": "title + abstract; title + first 60 words of the lesson text "
+            "when the abstract is empty",
+            "split": "sha256 of the lesson id, ordered, alternated (tuning, held-out)",
+            "search": "Retriever.search, viewer curator, status validated, limit 11, query "
+            "lesson removed, first 10 scored",
+            "grid": {
+                "rrf_k": list(GRID_RRF_K),
+                "dense_weight": [1.0],
+                "lexical_weight": list(GRID_LEXICAL_WEIGHT),
+                "chosen_by": "tuning-half nDCG@10 (ties: recall@10, then grid order)",
+            },
+            "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
+            "lexical_plan": plan_check,
+            "python": platform.python_version(),
+        },
+        "corpus": corpus,
+        "queries": {
+            "labelled_lessons": sum(1 for item in labelled.values() if item.categories),
+            "dropped_no_relevant": len(dropped),
+            "used": len(queries),
+            "tuning": len(halves["tuning"]),
+            "held_out": len(halves["held_out"]),
+            "title_plus_lesson_text_fallback": sum(q.from_lesson_text for q in queries),
+            "relevant_per_query": {
+                "median": relevant_counts[len(relevant_counts) // 2],
+                "min": relevant_counts[0],
+                "max": relevant_counts[-1],
+                "more_than_10": sum(n > K for n in relevant_counts),
+            },
+            "ids": {half: [q.external_id for q in qs] for half, qs in halves.items()},
+        },
+        "methods": {m.name: m.report() for m in evaluation.methods},
+        "defaults": fusion_dict(FusionParams()),
+        "chosen": fusion_dict(evaluation.chosen),
+        "grid": [
+            {**fusion_dict(params), "tuning": scores.summary()}
+            for params, scores in evaluation.grid
+        ],
+        "held_out_differences": differences,
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+    }
+    if experiment is not None:
+        document["chunk_experiment"] = {
+            **{k: v for k, v in experiment.items() if k != "results"},
+            "results": {
+                name: {half: s.summary() for half, s in by_half.items()}
+                for name, by_half in experiment["results"].items()
+            },
+        }
+    return document
+
+
+def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=Path, default=REPO.parent / "shared" / "datasets")
     parser.add_argument(
@@ -503,12 +841,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the documents",
     )
     parser.add_argument(
+        "--shipped-lexical-plan",
+        action="store_true",
+        help="run the full-text statement exactly as shipped (seconds per query: see LexicalPlan)",
+    )
+    parser.add_argument(
         "--chunk-experiment",
         action="store_true",
-        help="also score dense retrieval with lesson vectors built from every chunk (about "
-        "2 more minutes)",
+        help="also score dense retrieval with lesson vectors built from every chunk of every "
+        "lesson (embeds about 5,600 chunks more)",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = arguments(argv)
     for relative, *_ in FILES:
         if not (args.datasets / relative).is_file():
             print(f"{args.datasets / relative} not found (see --datasets)", file=sys.stderr)
@@ -519,7 +866,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from lessons.db import make_engine, migrate
     from retrieval.embedder import load_embedder
-    from retrieval.fusion import FusionParams
     from retrieval.service import Retriever
 
     wall = time.perf_counter()
@@ -534,6 +880,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         engine = make_engine(f"sqlite:///{database}")
         migrate(engine)
+        plan = None if args.shipped_lexical_plan else LexicalPlan(engine)
         inner = load_embedder(MODEL, batch_size=64)
         embedder = MemoEmbedder(inner)
         build: dict[str, Any] = {}
@@ -554,79 +901,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             if reused and Retriever(inner).sync(session):
                 session.commit()
-
-            started = time.perf_counter()
             labelled = read_labelled(args.datasets)
             queries, dropped = build_queries(labelled, titles)
             missing = [q.external_id for q in queries if q.external_id not in titles]
             if missing:
                 print(f"{len(missing)} query lessons are not in {database}", file=sys.stderr)
                 return 2
+            plan_check: dict[str, Any] = {"rewritten": False}
+            if plan is not None:
+                print("Checking the full-text plan rewrite ...", file=sys.stderr)
+                plan_check = plan.verify(session, [q.text for q in queries[:3]])
+                plan_check["rewritten"] = plan.active
+                if not plan.active:
+                    print(
+                        "The rewritten full-text plan gave other results: running as shipped.",
+                        file=sys.stderr,
+                    )
             tuning_ids, held_ids = split_queries(q.external_id for q in queries)
             by_id = {q.external_id: q for q in queries}
             halves = {
                 "tuning": [by_id[i] for i in sorted(tuning_ids, key=int)],
                 "held_out": [by_id[i] for i in sorted(held_ids, key=int)],
             }
-
-            def both(mode: Mode, diverse: bool, params: FusionParams) -> tuple[Scores, Scores]:
-                retriever = Retriever(embedder, fusion=params)
-                return tuple(  # type: ignore[return-value]
-                    run(retriever, session, halves[h], ids, mode=mode, diverse=diverse)
-                    for h in ("tuning", "held_out")
-                )
-
-            default = FusionParams()
-            methods: list[Method] = []
-            for name, mode, diverse in (
-                ("dense", "dense", False),
-                ("BM25 (lexical)", "lexical", False),
-                ("hybrid, default fusion", "hybrid", False),
-                ("hybrid, default fusion + diversity", "hybrid", True),
-            ):
-                print(f"Scoring {name} ...", file=sys.stderr)
-                methods.append(Method(name, mode, diverse, default, *both(mode, diverse, default)))
-            timings["baselines"] = time.perf_counter() - started
-
-            # The grid sees the tuning half only; held-out scores never choose anything.
-            started = time.perf_counter()
-            grid: list[tuple[FusionParams, Scores]] = []
-            for rrf_k in GRID_RRF_K:
-                for lexical_weight in GRID_LEXICAL_WEIGHT:
-                    params = FusionParams(
-                        rrf_k=rrf_k,
-                        dense_weight=1.0,
-                        lexical_weight=lexical_weight,
-                        near_copy=default.near_copy,
-                    )
-                    scores = run(
-                        Retriever(embedder, fusion=params),
-                        session,
-                        halves["tuning"],
-                        ids,
-                        mode="hybrid",
-                        diverse=False,
-                    )
-                    grid.append((params, scores))
-                    print(
-                        f"  rrf_k={rrf_k:<3} lexical_weight={lexical_weight:<4} "
-                        f"tuning nDCG@10={mean(scores.ndcg):.4f}",
-                        file=sys.stderr,
-                    )
-            # Best tuning nDCG@10; ties go to higher recall, then to the earlier grid point.
-            chosen, _ = max(
-                grid,
-                key=lambda pair: (round(mean(pair[1].ndcg), 6), round(mean(pair[1].recall), 6)),
-            )
-            timings["grid"] = time.perf_counter() - started
-            started = time.perf_counter()
-            label = f"hybrid, tuned (k={chosen.rrf_k}, lexical {chosen.lexical_weight:g})"
-            for name, diverse in ((label, False), (f"{label} + diversity", True)):
-                methods.append(
-                    Method(name, "hybrid", diverse, chosen, *both("hybrid", diverse, chosen))
-                )
-            timings["tuned"] = time.perf_counter() - started
-
+            evaluation = evaluate(session, embedder, ids, halves)
+            timings |= evaluation.timings
             experiment: dict[str, Any] | None = None
             if args.chunk_experiment:
                 print("Chunk experiment ...", file=sys.stderr)
@@ -639,108 +937,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         if scratch is not None:
             scratch.cleanup()
     timings["total"] = time.perf_counter() - wall
+    if plan is not None:
+        plan_check["statements_rewritten"] = plan.rewrites
 
-    named = {m.name: m for m in methods}
-    hybrid, diversity = named["hybrid, default fusion"], named["hybrid, default fusion + diversity"]
-    tuned = named[label]
-    comparisons = {
-        "hybrid_minus_dense": (hybrid, named["dense"]),
-        "hybrid_minus_bm25": (hybrid, named["BM25 (lexical)"]),
-        "tuned_minus_default": (tuned, hybrid),
-        "diversity_minus_none": (diversity, hybrid),
-    }
-    differences = {
-        key: {
-            "ndcg@10": _interval(paired_interval(a.held_out.ndcg, b.held_out.ndcg)),
-            "recall@10": _interval(paired_interval(a.held_out.recall, b.held_out.recall)),
-        }
-        for key, (a, b) in comparisons.items()
-    }
-    n_tuning, n_held = len(halves["tuning"]), len(halves["held_out"])
-    print()
-    print(
-        f"NASA LLIS: {len(ids)} lessons searched; {len(queries)} queries "
-        f"({len(dropped)} labelled lessons dropped: no relevant lesson at Jaccard >= {JACCARD}); "
-        f"categories {'indexed' if categories_indexed else 'not indexed'}"
+    differences = held_out_differences(evaluation)
+    headline = (
+        f"NASA LLIS: {len(ids)} lessons searched; {len(queries)} queries ({len(dropped)} "
+        f"labelled lessons dropped: no relevant lesson at Jaccard >= {JACCARD}); categories "
+        f"{'indexed' if categories_indexed else 'not indexed'}"
     )
-    print(table([(m.name, m.tuning, m.held_out) for m in methods], n_tuning, n_held))
-    print()
-    print("Held-out paired differences (mean, 95% bootstrap interval):")
-    for key, figures in differences.items():
-        nd, rc = figures["ndcg@10"], figures["recall@10"]
-        print(
-            f"  {key:<22} nDCG@10 {nd['mean']:+.4f} [{nd['ci95_low']:+.4f}, {nd['ci95_high']:+.4f}]"
-            f"  recall@10 {rc['mean']:+.4f} [{rc['ci95_low']:+.4f}, {rc['ci95_high']:+.4f}]"
-        )
-    if experiment is not None:
-        print()
-        print(f"Chunk experiment (dense only, numpy; {experiment['chunks']} chunks):")
-        print(
-            table(
-                [(n, r["tuning"], r["held_out"]) for n, r in experiment["results"].items()],
-                n_tuning,
-                n_held,
-            )
-        )
-    print(f"\nRun time {timings['total']:.0f} s")
-
-    relevant_counts = sorted(len(q.relevant) for q in queries)
-    report: dict[str, Any] = {
-        "settings": {
-            "datasets": str(args.datasets),
-            "database": "temporary" if scratch is not None else str(database),
-            "database_reused": reused,
-            "model": MODEL,
-            "categories_indexed": categories_indexed,
-            "k": K,
-            "relevance": f"other labelled lessons with category Jaccard >= {JACCARD}",
-            "query_text": "title + abstract; title + first 60 words of the lesson text "
-            "when the abstract is empty",
-            "split": "sha256 of the lesson id, ordered, alternated (tuning, held-out)",
-            "search": "Retriever.search, viewer curator, status validated, limit 11, query "
-            "lesson removed, first 10 scored",
-            "grid": {
-                "rrf_k": list(GRID_RRF_K),
-                "dense_weight": [1.0],
-                "lexical_weight": list(GRID_LEXICAL_WEIGHT),
-                "chosen_by": "tuning-half nDCG@10 (ties: recall@10, then grid order)",
-            },
-            "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
-            "python": platform.python_version(),
-        },
-        "corpus": {"lessons": len(ids), **{k: v for k, v in build.items() if k != "problems"}},
-        "import_problems": build.get("problems", []),
-        "queries": {
-            "labelled_lessons": len([i for i in labelled.values() if i.categories]),
-            "dropped_no_relevant": len(dropped),
-            "used": len(queries),
-            "tuning": n_tuning,
-            "held_out": n_held,
-            "title_plus_lesson_text_fallback": sum(q.from_lesson_text for q in queries),
-            "relevant_per_query": {
-                "median": relevant_counts[len(relevant_counts) // 2],
-                "min": relevant_counts[0],
-                "max": relevant_counts[-1],
-                "more_than_10": sum(n > K for n in relevant_counts),
-            },
-        },
-        "methods": {m.name: m.report() for m in methods},
-        "defaults": fusion_dict(default),
-        "chosen": fusion_dict(chosen),
-        "grid": [{**fusion_dict(params), "tuning": scores.summary()} for params, scores in grid],
-        "held_out_differences": differences,
-        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+    print_summary(evaluation, differences, experiment, plan_check, headline)
+    print(f"Run time {timings['total']:.0f} s")
+    corpus = {
+        "lessons": len(ids),
+        "categories_indexed": categories_indexed,
+        "database": "temporary" if scratch is not None else str(database),
+        "database_reused": reused,
+        **build,
     }
-    if experiment is not None:
-        report["chunk_experiment"] = {
-            **{k: v for k, v in experiment.items() if k != "results"},
-            "results": {
-                name: {half: s.summary() for half, s in halves_.items()}
-                for name, halves_ in experiment["results"].items()
-            },
-        }
+    document = report(
+        args,
+        evaluation=evaluation,
+        differences=differences,
+        experiment=experiment,
+        plan_check=plan_check,
+        corpus=corpus,
+        labelled=labelled,
+        queries=queries,
+        dropped=dropped,
+        timings=timings,
+    )
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps(report, indent=2) + "\n")
+    args.report.write_text(json.dumps(document, indent=2) + "\n")
     print(f"wrote {args.report}")
     return 0
 

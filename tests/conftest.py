@@ -14,10 +14,12 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from data import DEMO_BANK
-from lessons.db import make_engine, migrate
+from lessons import accounts
+from lessons.db import make_engine, migrate, transaction
+from lessons.models import Role
 from lessons.seed import read_bank
 from lessons.settings import Settings
-from retrieval.embedder import HashingEmbedder, SentenceTransformerEmbedder, load_embedder
+from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
 from ui.app import create_app
 
 
@@ -28,6 +30,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "lessonbank.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
+    TOKENS.update(make_users(engine))
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -42,6 +45,7 @@ def settings(tmp_path: Path, migrated_template: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'lessonbank.db'}",
         embedding_model="hashing",
         load_demo=False,
+        secret_key="test-secret-key",
     )
 
 
@@ -59,11 +63,80 @@ def session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """The whole app over HTTP on an empty bank, with the hashing embedder."""
-    with TestClient(create_app(settings, embedder=HashingEmbedder())) as client:
+PASSWORD = "correct horse battery staple"
+USERS = {"casey": Role.CONTRIBUTOR, "kim": Role.CURATOR, "ada": Role.ADMIN}
+
+
+class Client(TestClient):
+    """A browser-like client: it sends the CSRF token back as a browser form would (field for
+    forms, header otherwise) whenever it holds the cookie. `curator` and `admin` are bearer
+    headers for steps a contributor may not take."""
+
+    curator: dict[str, str]
+    admin: dict[str, str]
+
+    def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        token = self.cookies.get("csrftoken")
+        if token and method.upper() not in ("GET", "HEAD", "OPTIONS"):
+            data = kwargs.get("data")
+            if isinstance(data, dict) and "csrftoken" not in data:
+                kwargs["data"] = {**data, "csrftoken": token}
+            headers = dict(kwargs.get("headers") or {})
+            headers.setdefault("x-csrftoken", token)
+            kwargs["headers"] = headers
+        return super().request(method, url, **kwargs)
+
+
+# Bearer tokens of the template's accounts (every test database is a copy, so they hold).
+TOKENS: dict[str, str] = {}
+
+
+def make_users(engine: Engine) -> dict[str, str]:
+    """Real accounts, one per role, and a bearer token for each (argon2 is slow on purpose:
+    made once, in the template)."""
+    tokens = {}
+    with transaction(engine) as session:
+        for name, role in USERS.items():
+            user = accounts.create_user(
+                session, username=name, password=PASSWORD, role=role, actor="test"
+            )
+            tokens[name] = accounts.create_token(session, user=user, name="test", actor="test")
+    return tokens
+
+
+def sign_in(client: TestClient, username: str) -> None:
+    client.get("/login")  # sets the CSRF cookie, as a browser visiting the page would
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+
+
+def app_client(
+    settings: Settings, *, as_user: str | None = "casey", embedder: Embedder | None = None
+) -> Iterator[Client]:
+    """A Client on the app for `settings` (whose database is a copy of the template)."""
+    tokens = TOKENS
+    app = create_app(settings, embedder=embedder or HashingEmbedder())
+    with Client(app, base_url="https://testserver") as client:
+        client.curator = {"Authorization": f"Bearer {tokens['kim']}"}
+        client.admin = {"Authorization": f"Bearer {tokens['ada']}"}
+        if as_user:
+            sign_in(client, as_user)
         yield client
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[Client]:
+    """The whole app over HTTP on an empty bank (hashing embedder), signed in as contributor
+    `casey`; `client.curator` / `client.admin` hold bearer headers for the other roles."""
+    yield from app_client(settings)
+
+
+@pytest.fixture
+def anon_client(settings: Settings) -> Iterator[Client]:
+    """The app for a visitor who has not signed in (the partner view)."""
+    yield from app_client(settings, as_user=None)
 
 
 @pytest.fixture(scope="session")
@@ -72,11 +145,9 @@ def demo_bank() -> dict[str, Any]:
 
 
 @pytest.fixture
-def demo_client(settings: Settings) -> Iterator[TestClient]:
-    """The app over HTTP with the demo bank loaded (hashing embedder)."""
-    demo = settings.model_copy(update={"load_demo": True})
-    with TestClient(create_app(demo, embedder=HashingEmbedder())) as client:
-        yield client
+def demo_client(settings: Settings) -> Iterator[Client]:
+    """The app over HTTP with the demo bank loaded (hashing embedder), signed in as `casey`."""
+    yield from app_client(settings.model_copy(update={"load_demo": True}))
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 from sqlalchemy import Engine, func
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -33,6 +33,7 @@ from lessons.models import (
     Person,
     Project,
     Review,
+    User,
 )
 from lessons.schemas import (
     ActionIn,
@@ -48,7 +49,7 @@ from lessons.schemas import (
 )
 from lessons.settings import Settings
 from retrieval.embedder import HashingEmbedder
-from tests.conftest import review_payload
+from tests.conftest import app_client, review_payload
 from ui.app import create_app
 
 # What DESIGN.md promises a lesson carries in the API.
@@ -118,10 +119,15 @@ def assert_error(
 def row_counts(engine: Engine) -> dict[str, int]:
     """Rows per table, read through a session of our own (not the app's)."""
     with Session(engine) as session:
-        return {
+        counts = {
             name: int(session.exec(select(func.count()).select_from(model)).one())
             for name, model in TABLES.items()
         }
+        if "person" in counts:  # the test accounts' own people are not the app's writing
+            counts["person"] -= int(
+                session.exec(select(func.count()).where(col(User.person_id).is_not(None))).one()
+            )
+        return counts
 
 
 def lesson_in(**changes: Any) -> dict[str, Any]:
@@ -144,7 +150,9 @@ def post_review(client: TestClient, **overrides: Any) -> dict[str, Any]:
 
 def move(client: TestClient, lesson_id: int, to: str, reason: str = "") -> dict[str, Any]:
     response = client.post(
-        f"/api/lessons/{lesson_id}/transition", json={"to": to, "reason": reason}
+        f"/api/lessons/{lesson_id}/transition",
+        headers=client.curator,
+        json={"to": to, "reason": reason},
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -220,8 +228,7 @@ def small_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def small_client(small_settings: Settings) -> Iterator[TestClient]:
     """The app with tight limits, on the same database file as `settings`."""
-    with TestClient(create_app(small_settings, embedder=HashingEmbedder())) as client:
-        yield client
+    yield from app_client(small_settings)
 
 
 # --- /healthz ------------------------------------------------------------------------------
@@ -611,7 +618,9 @@ def test_write_endpoint_bad_json_is_400_and_changes_nothing(
     method, url = write_endpoints(bank)[endpoint]
     before = row_counts(engine)
     lesson_before = get_json(client, f"/api/lessons/{bank.fridges}")
-    response = client.request(method, url, content=body, headers={"content-type": content_type})
+    # As a curator, who may call every write endpoint: the body is what is under test.
+    headers = {**client.curator, "content-type": content_type}
+    response = client.request(method, url, content=body, headers=headers)
     assert_error(response, 400, code="invalid_json")
     assert row_counts(engine) == before
     assert get_json(client, f"/api/lessons/{bank.fridges}") == lesson_before
@@ -635,9 +644,9 @@ def test_write_endpoint_body_over_max_request_bytes_is_413(
     before = row_counts(engine)
     # Valid JSON, so only its size can be the problem.
     body = b'{"padding": "' + b"x" * 5000 + b'"}'
-    response = small_client.request(
-        method, url, content=body, headers={"content-type": "application/json"}
-    )
+    # As a curator, who may call every write endpoint: the body is what is under test.
+    headers = {**small_client.curator, "content-type": "application/json"}
+    response = small_client.request(method, url, content=body, headers=headers)
     error = assert_error(response, 413, code="too_large")
     assert "5000" in error["message"]
     assert row_counts(engine) == before
@@ -723,7 +732,9 @@ def test_api_unknown_id_is_404_and_changes_nothing(
 ) -> None:
     before = row_counts(engine)
     url = template.format(id=missing)
-    response = client.request(method, url, json=VALID_BODIES[body] if body else None)
+    response = client.request(
+        method, url, json=VALID_BODIES[body] if body else None, headers=client.curator
+    )
     assert_error(response, 404, code="not_found")
     assert row_counts(engine) == before
 
@@ -911,6 +922,7 @@ def test_patch_lesson_changes_text_and_normalises_tags(client: TestClient, bank:
             "sensitivity": "internal",
             "review_due": "2026-01-31",
         },
+        headers=client.curator,
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -942,6 +954,7 @@ def test_patch_lesson_reembeds_so_search_and_similar_follow(
             "insight": "",
             "recommendation": "Reserve cold rooms for vaccine storage early.",
         },
+        headers=client.curator,
     )
     assert response.status_code == 200, response.text
 
@@ -955,7 +968,9 @@ def test_patch_lesson_reembeds_so_search_and_similar_follow(
 
 def test_patch_lesson_tags_only_reembeds(client: TestClient, engine: Engine, bank: Bank) -> None:
     before = stored_embedding(engine, bank.fridges)
-    response = client.patch(f"/api/lessons/{bank.fridges}", json={"tags": ["Logistics"]})
+    response = client.patch(
+        f"/api/lessons/{bank.fridges}", json={"tags": ["Logistics"]}, headers=client.curator
+    )
     assert response.status_code == 200, response.text
     assert response.json()["tags"] == ["logistics"]
     assert stored_embedding(engine, bank.fridges)[0] != before[0]
@@ -965,7 +980,9 @@ def test_patch_lesson_same_text_keeps_its_vector(
     client: TestClient, engine: Engine, bank: Bank
 ) -> None:
     before = stored_embedding(engine, bank.fridges)
-    response = client.patch(f"/api/lessons/{bank.fridges}", json={"title": lesson_in()["title"]})
+    response = client.patch(
+        f"/api/lessons/{bank.fridges}", json={"title": lesson_in()["title"]}, headers=client.curator
+    )
     assert response.status_code == 200, response.text
     assert stored_embedding(engine, bank.fridges) == before
 
@@ -993,7 +1010,7 @@ def test_patch_lesson_bad_input_is_422_and_leaves_the_lesson(
 ) -> None:
     before = get_json(client, f"/api/lessons/{bank.fridges}")
     counts = row_counts(engine)
-    response = client.patch(f"/api/lessons/{bank.fridges}", json=body)
+    response = client.patch(f"/api/lessons/{bank.fridges}", json=body, headers=client.curator)
     assert_error(response, 422, code="invalid", field=field)
     assert get_json(client, f"/api/lessons/{bank.fridges}") == before
     assert row_counts(engine) == counts
@@ -1014,7 +1031,11 @@ def test_patch_lesson_over_limits_is_422_and_leaves_the_lesson(
 ) -> None:
     lesson_id = small_client.post("/api/reviews", json=review_payload()).json()["lessons"][0]["id"]
     before = get_json(small_client, f"/api/lessons/{lesson_id}")
-    assert_error(small_client.patch(f"/api/lessons/{lesson_id}", json=body), 422, field=field)
+    assert_error(
+        small_client.patch(f"/api/lessons/{lesson_id}", json=body, headers=small_client.curator),
+        422,
+        field=field,
+    )
     assert get_json(small_client, f"/api/lessons/{lesson_id}") == before
 
 
@@ -1027,22 +1048,24 @@ def test_transition_records_who_when_and_why(client: TestClient, bank: Bank) -> 
     event = body["history"][-1]
     assert event["from_status"] == "identified"
     assert event["to_status"] == "validated"
-    assert event["actor"] == "staff"
+    assert event["actor"] == "kim"  # the curator whose token moved it
     assert event["reason"] == "Checked with the library team"
     assert event["at"]
     assert body["allowed_transitions"] == ["actioned", "learned", "merged", "retired"]
 
 
-def test_transition_uses_the_named_actor(client: TestClient, bank: Bank) -> None:
+def test_transition_records_the_signed_in_curator(client: TestClient, bank: Bank) -> None:
     response = client.post(
         f"/api/lessons/{bank.volunteers}/transition",
-        json={"to": "rejected", "reason": "A duplicate", "actor": "Kim Curator"},
+        headers=client.curator,
+        json={"to": "rejected", "reason": "A duplicate"},
     )
     assert response.status_code == 200, response.text
     event = response.json()["history"][-1]
+    # The actor is whoever is signed in (the token's user), never a name the caller types.
     assert (event["to_status"], event["actor"], event["reason"]) == (
         "rejected",
-        "Kim Curator",
+        "kim",
         "A duplicate",
     )
 
@@ -1088,7 +1111,9 @@ def test_transition_refused_leaves_status_and_history(
 ) -> None:
     lesson_id = getattr(bank, lesson)
     before = get_json(client, f"/api/lessons/{lesson_id}")
-    response = client.post(f"/api/lessons/{lesson_id}/transition", json=body)
+    response = client.post(
+        f"/api/lessons/{lesson_id}/transition", headers=client.curator, json=body
+    )
     error = assert_error(response, status, field=field)
     if status == 409:
         assert error["code"] == "invalid_transition"
@@ -1097,7 +1122,11 @@ def test_transition_refused_leaves_status_and_history(
 
 def test_transition_from_merged_is_refused(client: TestClient, bank: Bank) -> None:
     move(client, bank.volunteers, "merged")
-    response = client.post(f"/api/lessons/{bank.volunteers}/transition", json={"to": "identified"})
+    response = client.post(
+        f"/api/lessons/{bank.volunteers}/transition",
+        headers=client.curator,
+        json={"to": "identified"},
+    )
     error = assert_error(response, 409, code="invalid_transition", field="to")
     assert "none" in error["message"]
 
@@ -1105,7 +1134,9 @@ def test_transition_from_merged_is_refused(client: TestClient, bank: Bank) -> No
 def test_transition_reason_over_limit_is_422(small_client: TestClient) -> None:
     lesson_id = small_client.post("/api/reviews", json=review_payload()).json()["lessons"][0]["id"]
     response = small_client.post(
-        f"/api/lessons/{lesson_id}/transition", json={"to": "rejected", "reason": "r" * 201}
+        f"/api/lessons/{lesson_id}/transition",
+        headers=small_client.curator,
+        json={"to": "rejected", "reason": "r" * 201},
     )
     assert_error(response, 422, field="reason")
     assert get_json(small_client, f"/api/lessons/{lesson_id}")["status"] == "identified"
@@ -1522,8 +1553,10 @@ def test_restricted_lesson_by_id_is_404_like_a_missing_one(
     counts = row_counts(engine)
     hidden = client.request(method, template.format(id=secret.secret), json=body)
     missing = client.request(method, template.format(id=999_999), json=body)
-    error = assert_error(hidden, 404, code="not_found")
-    other = assert_error(missing, 404, code="not_found")
+    # A contributor may not move lessons at all: refused alike, before anything is looked up.
+    status, code = (403, "forbidden") if "transition" in template else (404, "not_found")
+    error = assert_error(hidden, status, code=code)
+    other = assert_error(missing, status, code=code)
     assert error["fields"] == other["fields"]
     assert error["message"].replace(str(secret.secret), "N") == other["message"].replace(
         "999999", "N"
@@ -1588,7 +1621,11 @@ def test_restricted_lesson_decision_is_refused(
 def test_lesson_made_restricted_later_drops_out_of_recorded_bar(
     client: TestClient, bank: Bank
 ) -> None:
-    response = client.patch(f"/api/lessons/{bank.cold_rooms}", json={"sensitivity": "restricted"})
+    response = client.patch(
+        f"/api/lessons/{bank.cold_rooms}",
+        json={"sensitivity": "restricted"},
+        headers=client.curator,
+    )
     assert response.status_code == 200, response.text
     assert_error(client.get(f"/api/lessons/{bank.cold_rooms}"), 404)
     bar = get_json(client, f"/api/bar/{bank.bar['id']}")

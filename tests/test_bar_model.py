@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from lessons.settings import Settings
 from retrieval.embedder import SentenceTransformerEmbedder
-from ui.app import create_app
+from tests.conftest import app_client
 
 pytestmark = pytest.mark.model
 
@@ -45,8 +45,7 @@ def model_client(
     settings: Settings, real_embedder: SentenceTransformerEmbedder
 ) -> Iterator[TestClient]:
     demo = settings.model_copy(update={"load_demo": True, "embedding_model": real_embedder.name})
-    with TestClient(create_app(demo, embedder=real_embedder)) as client:
-        yield client
+    yield from app_client(demo, embedder=real_embedder)
 
 
 def _post_validated_lesson(client: TestClient) -> int:

@@ -77,6 +77,12 @@ def test_without_removes_the_query_lesson_then_keeps_k() -> None:
     assert ev.without(ranked, "absent") == ranked[:10]
 
 
+def test_standing_in_puts_the_query_lessons_copies_in_its_place() -> None:
+    listed = ["a", "q", "b", "c"]
+    assert ev.standing_in(listed, "q", ["q2", "q3"], k=4) == ["a", "q2", "q3", "b"]
+    assert ev.standing_in(listed, "q", []) == ev.without(listed, "q")
+
+
 def test_relevant_sets_use_jaccard_at_least_threshold_and_exclude_self() -> None:
     categories = {
         "1": {"a", "b", "c"},

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -29,6 +30,7 @@ from ui.api.routes import routes as api_routes
 from ui.body import LimitBodySize
 from ui.errors import HANDLERS
 from ui.pages import routes as page_routes
+from ui.security import CSRFProtect, SecurityHeaders, secret_key
 from ui.state import AppState
 
 HERE = Path(__file__).parent
@@ -69,6 +71,7 @@ async def healthz(request: Request) -> Response:
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> Starlette:
     """A Lessonbank app. Pass an `embedder` to reuse a loaded model (tests do)."""
     settings = settings or Settings()
+    key = secret_key(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,7 +93,19 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             *page_routes,
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ],
-        middleware=[Middleware(LimitBodySize, max_bytes=settings.max_request_bytes)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(LimitBodySize, max_bytes=settings.max_request_bytes),
+            Middleware(CSRFProtect, settings=settings, key=key),
+            Middleware(
+                SessionMiddleware,
+                secret_key=key,
+                session_cookie="lessonbank_session",
+                max_age=settings.session_hours * 3600,
+                same_site="lax",
+                https_only=settings.secure_cookies,
+            ),
+        ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )

@@ -1,4 +1,4 @@
-"""Running a before action review: rank for the brief, then record what was surfaced."""
+"""Shared by the API and the pages: running a BAR, and who a review is written by."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from sqlmodel import Session
 from starlette.requests import Request
 
 from lessons import bar as bars
+from lessons.access import Viewer
 from lessons.bar import Surfaced
 from lessons.errors import ValidationFailed
-from lessons.schemas import BarIn
+from lessons.schemas import BarIn, ReviewIn
 from ui.presenters import bar_json
 from ui.state import app_state, viewer_for
 
@@ -23,6 +24,8 @@ def run_bar(request: Request, session: Session, payload: BarIn) -> dict[str, Any
             f"limit must be at most {state.settings.bar_max_limit}.", {"limit": "too large"}
         )
     viewer = viewer_for(request)
+    if not payload.run_by:
+        payload = payload.model_copy(update={"run_by": viewer.name})
     hits = state.retriever.search(
         session,
         payload.brief,
@@ -48,3 +51,10 @@ def run_bar(request: Request, session: Session, payload: BarIn) -> dict[str, Any
         model=state.retriever.model,
     )
     return bar_json(session, bar, bars.visible_items(bar, viewer))
+
+
+def with_author(payload: ReviewIn, viewer: Viewer) -> ReviewIn:
+    """A review without a named author is written by whoever is signed in."""
+    if payload.author or not viewer.signed_in:
+        return payload
+    return payload.model_copy(update={"author": viewer.name})

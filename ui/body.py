@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lessons.errors import NotFound
-from ui.errors import RequestRejected
+from ui.errors import RequestRejected, error_body
 
 
 def _too_large(max_bytes: int) -> RequestRejected:
@@ -46,7 +46,30 @@ class LimitBodySize:
                     raise _too_large(max_bytes)
             return message
 
-        await self.app(scope, capped_receive, send)
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, tracking_send)
+        except RequestRejected as exc:  # raised in an outer layer (e.g. CSRF reading a form)
+            if started:
+                raise
+            body = json.dumps(error_body(exc.code, exc.message)).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": exc.status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
 
 
 async def read_json(request: Request) -> Any:

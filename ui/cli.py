@@ -20,6 +20,7 @@ from lessons.models import LessonStatus
 from lessons.settings import Settings
 from retrieval.embedder import load_embedder
 from retrieval.service import Retriever
+from ui import cli_accounts, cli_backup
 from ui.presenters import why_json
 
 IMPORT_FORMATS = ("lessonbank-json", "nasa-llis", "csv", "json")
@@ -236,6 +237,8 @@ def parser() -> argparse.ArgumentParser:
         help="csv/json: status of imported lessons (default: validated)",
     )
     imp.set_defaults(func=cmd_import)
+    cli_accounts.add_parsers(sub, common)
+    cli_backup.add_parsers(sub, common)
     return top
 
 

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from lessons.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from lessons.errors import (
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    NotSignedIn,
+    ValidationFailed,
+)
 
 log = logging.getLogger("lessonbank")
 
-STATUS = {NotFound: 404, ValidationFailed: 422, InvalidTransition: 409, Forbidden: 403}
+STATUS = {
+    NotFound: 404,
+    ValidationFailed: 422,
+    InvalidTransition: 409,
+    Forbidden: 403,
+    NotSignedIn: 401,
+}
 
 
 class RequestRejected(DomainError):
@@ -45,6 +59,8 @@ def _respond(
 
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if isinstance(exc, NotSignedIn) and not request.url.path.startswith("/api"):
+        return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
     status = exc.status if isinstance(exc, RequestRejected) else STATUS.get(type(exc), 400)
     return _respond(request, status, exc.code, exc.message, exc.fields)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from lessons import questions
 from lessons.models import LessonStatus, Perspective, Polarity, ReviewKind, Sensitivity
@@ -33,7 +35,17 @@ def when(value: date | datetime | None) -> str:
     return value.strftime("%d %b %Y")
 
 
+@pass_context
+def csrf_field(context: Context) -> Markup:
+    """The hidden CSRF field every POST form carries (the token also sets the cookie)."""
+    request = context.get("request")
+    make_token = request.scope.get("csrftoken") if request is not None else None
+    token = make_token() if callable(make_token) else ""
+    return Markup('<input type="hidden" name="csrftoken" value="{}">').format(token)
+
+
 def install(env: Environment) -> None:
+    env.globals["csrf_field"] = csrf_field
     env.filters["label"] = label
     env.filters["when"] = when
     env.filters["zip"] = lambda left, right: zip(left, right, strict=False)

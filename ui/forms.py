@@ -12,7 +12,7 @@ from lessons.errors import ValidationFailed
 # Fields typed as comma-separated text in forms but lists in the input models.
 LIST_FIELDS = frozenset({"tags"})
 # Keys that mean "the form was submitted to grow, not to save".
-CONTROL_KEYS = frozenset({"add_lesson", "add_action", "csrf_token"})
+CONTROL_KEYS = frozenset({"add_lesson", "add_action", "csrftoken"})
 
 
 def nested(form: FormData) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from lessons import bar as bars
 from lessons import capture, catalogue, lifecycle
-from lessons.errors import ValidationFailed
+from lessons.errors import Forbidden, ValidationFailed
 from lessons.models import Action, Lesson
 from lessons.schemas import (
     BarIn,
@@ -24,10 +24,10 @@ from lessons.schemas import (
     parse,
 )
 from ui.api.openapi import openapi
-from ui.bar_run import run_bar
+from ui.bar_run import run_bar, with_author
 from ui.body import path_id, read_json_object
 from ui.presenters import action_json, bar_json, lesson_json, review_json, why_json
-from ui.state import app_state, session_for, viewer_for
+from ui.state import CURATORS, app_state, require, session_for, viewer_for
 
 
 def _int(value: str | None, name: str, default: int, *, low: int, high: int) -> int:
@@ -43,12 +43,16 @@ def _int(value: str | None, name: str, default: int, *, low: int, high: int) -> 
 
 
 async def post_review(request: Request) -> Response:
+    require(request)
     data = await read_json_object(request)
     payload = parse(ReviewIn, data, app_state(request).limits)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:
-            review = capture.log_review(session, payload=payload)
+            viewer = viewer_for(request)
+            review = capture.log_review(
+                session, payload=with_author(payload, viewer), actor=viewer.name
+            )
             lessons = sorted(review.lessons, key=lambda le: le.id or 0)
             app_state(request).retriever.embed_lessons(session, lessons)
             actions = catalogue.list_actions(
@@ -128,13 +132,17 @@ async def list_lessons(request: Request) -> Response:
 
 
 async def patch_lesson(request: Request) -> Response:
+    require(request)
     lesson_id = path_id(request)
     patch = parse(LessonPatch, await read_json_object(request), app_state(request).limits)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer_for(request))
-            catalogue.update_lesson(session, lesson=lesson, patch=patch)
+            viewer = viewer_for(request)
+            if not viewer.can_edit(lesson):
+                raise Forbidden("Only its author or a curator may edit this lesson.")
+            catalogue.update_lesson(session, lesson=lesson, patch=patch, actor=viewer.name)
             session.refresh(lesson)
             app_state(request).retriever.embed_lessons(session, [lesson])
             return _lesson_detail(session, lesson)
@@ -143,6 +151,7 @@ async def patch_lesson(request: Request) -> Response:
 
 
 async def transition_lesson(request: Request) -> Response:
+    require(request, *CURATORS)
     lesson_id = path_id(request)
     step = parse(TransitionIn, await read_json_object(request), app_state(request).limits)
 
@@ -154,7 +163,7 @@ async def transition_lesson(request: Request) -> Response:
                 session,
                 lesson=lesson,
                 to=step.to,
-                actor=step.actor or viewer.name,
+                actor=viewer.name,
                 reason=step.reason,
             )
             return _lesson_detail(session, lesson)
@@ -182,6 +191,7 @@ async def similar_lessons(request: Request) -> Response:
 
 
 async def post_bar(request: Request) -> Response:
+    require(request)
     state = app_state(request)
     payload = parse(BarIn, await read_json_object(request), state.limits)
 
@@ -193,6 +203,7 @@ async def post_bar(request: Request) -> Response:
 
 
 async def get_bar(request: Request) -> Response:
+    require(request)
     bar_id = path_id(request)
 
     def work() -> dict[str, Any]:
@@ -204,6 +215,7 @@ async def get_bar(request: Request) -> Response:
 
 
 async def post_decisions(request: Request) -> Response:
+    require(request)
     bar_id = path_id(request)
     payload = parse(DecisionsIn, await read_json_object(request), app_state(request).limits)
 

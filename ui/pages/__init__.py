@@ -1,5 +1,5 @@
 """Server-rendered pages: one module per area, one template per page."""
 
-from ui.pages import bar, browse, reviews
+from ui.pages import auth, bar, browse, reviews
 
-routes = [*browse.routes, *reviews.routes, *bar.routes]
+routes = [*auth.routes, *browse.routes, *reviews.routes, *bar.routes]

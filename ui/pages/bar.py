@@ -18,7 +18,7 @@ from ui.body import path_id
 from ui.forms import bar_input, form_paths, nested, redisplay
 from ui.pages.render import int_param, page
 from ui.presenters import bar_json
-from ui.state import app_state, session_for, viewer_for
+from ui.state import app_state, require, session_for, viewer_for
 
 
 def _form_context(
@@ -34,11 +34,13 @@ def _form_context(
 
 
 def bar_form(request: Request) -> Response:
+    require(request)
     values = {"project": {"id": str(int_param(request, "project_id") or "")}}
     return page(request, "bar_form.html", _form_context(request, values, {}))
 
 
 async def bar_submit(request: Request) -> Response:
+    require(request)
     values = nested(await request.form())
 
     def run() -> int:
@@ -70,10 +72,12 @@ def _bar_context(request: Request, bar_id: int) -> dict[str, Any]:
 
 
 def bar_detail(request: Request) -> Response:
+    require(request)
     return page(request, "bar.html", _bar_context(request, path_id(request)))
 
 
 async def bar_decide(request: Request) -> Response:
+    require(request)
     bar_id = path_id(request)
     values = nested(await request.form())
     chosen = [d for d in values.get("decisions", []) if isinstance(d, dict) and d.get("decision")]
@@ -100,6 +104,7 @@ async def bar_decide(request: Request) -> Response:
 
 
 def bar_list(request: Request) -> Response:
+    require(request)
     with session_for(request) as session:
         return page(request, "bars.html", {"bars": bars.list_bars(session)})
 

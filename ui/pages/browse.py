@@ -14,7 +14,7 @@ from lessons.schemas import SearchFilters, TransitionIn, parse
 from ui.body import path_id
 from ui.forms import nested
 from ui.pages.render import int_param, page
-from ui.state import app_state, session_for, viewer_for
+from ui.state import CURATORS, app_state, require, session_for, viewer_for
 
 PAGE_SIZE = 20
 
@@ -39,11 +39,13 @@ def home(request: Request) -> Response:
 
 
 def project_list(request: Request) -> Response:
+    require(request)
     with session_for(request) as session:
         return page(request, "projects.html", {"projects": projects.list_projects(session)})
 
 
 def project_detail(request: Request) -> Response:
+    require(request)
     project_id = path_id(request)
     with session_for(request) as session:
         project = projects.get(session, project_id=project_id)
@@ -143,6 +145,7 @@ def lesson_detail(request: Request) -> Response:
 
 
 async def lesson_transition(request: Request) -> Response:
+    require(request, *CURATORS)
     lesson_id = path_id(request)
     values = nested(await request.form())
     try:
@@ -154,7 +157,7 @@ async def lesson_transition(request: Request) -> Response:
                 session,
                 lesson=lesson,
                 to=step.to,
-                actor=step.actor or viewer.name,
+                actor=viewer.name,
                 reason=step.reason,
             )
     except (ValidationFailed, InvalidTransition) as exc:
@@ -166,6 +169,7 @@ async def lesson_transition(request: Request) -> Response:
 
 
 def action_list(request: Request) -> Response:
+    require(request)
     status = request.query_params.get("status", "open")
     with session_for(request) as session:
         actions = catalogue.list_actions(
@@ -181,6 +185,7 @@ def action_list(request: Request) -> Response:
 
 
 def people_list(request: Request) -> Response:
+    require(request)
     with session_for(request) as session:
         return page(request, "people.html", {"people": people.list_people(session)})
 

@@ -7,12 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ui.state import app_state
+from ui.state import app_state, viewer_for
 
 
 def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    """Render a page; every template knows who is viewing (for the header and what to offer)."""
     return app_state(request).templates.TemplateResponse(
-        request, template, context, status_code=status
+        request, template, {"viewer": viewer_for(request), **context}, status_code=status
     )
 
 

@@ -13,10 +13,11 @@ from lessons import capture, catalogue, projects, questions
 from lessons.errors import DomainError, ValidationFailed
 from lessons.models import ReviewKind
 from lessons.schemas import ReviewIn, parse
+from ui.bar_run import with_author
 from ui.body import path_id
 from ui.forms import form_paths, nested, redisplay, review_input
 from ui.pages.render import int_param, page
-from ui.state import app_state, session_for, viewer_for
+from ui.state import app_state, require, session_for, viewer_for
 
 
 def _form_context(
@@ -44,6 +45,7 @@ def _form_context(
 
 
 def review_form(request: Request) -> Response:
+    require(request)
     kind = request.query_params.get("kind", "aar")
     project_id = int_param(request, "project_id")
     values: dict[str, Any] = {"kind": kind, "project": {"id": str(project_id or "")}}
@@ -51,6 +53,7 @@ def review_form(request: Request) -> Response:
 
 
 async def review_submit(request: Request) -> Response:
+    require(request)
     form = await request.form()
     values = nested(form)
     if "add_lesson" in form or "add_action" in form:
@@ -68,7 +71,10 @@ async def review_submit(request: Request) -> Response:
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message, form_paths(exc.fields, back)) from None
         with session_for(request) as session:
-            review = capture.log_review(session, payload=payload)
+            viewer = viewer_for(request)
+            review = capture.log_review(
+                session, payload=with_author(payload, viewer), actor=viewer.name
+            )
             app_state(request).retriever.embed_lessons(session, review.lessons)
             assert review.id is not None
             return review.id
@@ -82,6 +88,7 @@ async def review_submit(request: Request) -> Response:
 
 
 def review_detail(request: Request) -> Response:
+    require(request)
     with session_for(request) as session:
         review = catalogue.get_review(session, review_id=path_id(request))
         viewer = viewer_for(request)

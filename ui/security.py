@@ -1,0 +1,111 @@
+"""Sessions, CSRF and security headers: the layers every request passes through."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from asgi_csrf import asgi_csrf
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lessons.settings import Settings
+from ui.errors import error_body
+
+# No inline script or style anywhere: the templates load only files from /static.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured key, else one generated on first start and kept on disk (owner-only)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.secret_key_file)
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key, encoding="utf-8")
+    return key
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response, including errors from outer layers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *[(n, v) for n, v in HEADERS if n not in present],
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def _csrf_failed(scope: Scope, send: Send, message_id: int) -> None:
+    message = (
+        "This form has expired or did not come from Lessonbank: reload the page and try again."
+    )
+    if scope["path"].startswith("/api"):
+        body = json.dumps(error_body("csrf", message)).encode()
+        kind = b"application/json"
+    else:
+        body = (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Form expired</title>"
+            f"<main><h1>Form expired</h1><p>{message}</p><p><a href=/>Start page</a></p></main>"
+        ).encode()
+        kind = b"text/html; charset=utf-8"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def with_csrf(app: ASGIApp, settings: Settings, key: str) -> ASGIApp:
+    """Double-submit-cookie CSRF protection on every unsafe request that carries cookies
+    (bearer-token API calls carry none and are not exposed to CSRF)."""
+    wrapped: ASGIApp = asgi_csrf(
+        app,
+        signing_secret=key,
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="Lax",
+        always_protect={"/login"},
+        send_csrf_failed=_csrf_failed,
+    )
+    return wrapped
+
+
+class CSRFProtect:
+    """`with_csrf` as a Starlette middleware class."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, key: str) -> None:
+        self.app = with_csrf(app, settings, key)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
