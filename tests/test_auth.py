@@ -209,7 +209,11 @@ def test_cli_users_add_reads_stdin_and_tokens_create_prints_the_token_last(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    env = {**os.environ, "LESSONBANK_EMBEDDING_MODEL": "hashing"}
+    env = {
+        **os.environ,
+        "LESSONBANK_EMBEDDING_MODEL": "hashing",
+        "LESSONBANK_SECRET_KEY": "cli-test-key",
+    }
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(

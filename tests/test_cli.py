@@ -15,7 +15,12 @@ import pytest
 
 
 def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LESSONBANK_EMBEDDING_MODEL": "hashing", **(env_extra or {})}
+    env = {
+        **os.environ,
+        "LESSONBANK_EMBEDDING_MODEL": "hashing",
+        "LESSONBANK_SECRET_KEY": "cli-test-key",
+        **(env_extra or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "ui.cli", *args],
         capture_output=True,
@@ -119,7 +124,11 @@ def _free_port() -> int:
 
 def test_serve_starts_on_a_fresh_database_with_the_demo_bank(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "LESSONBANK_EMBEDDING_MODEL": "hashing"}
+    env = {
+        **os.environ,
+        "LESSONBANK_EMBEDDING_MODEL": "hashing",
+        "LESSONBANK_SECRET_KEY_FILE": str(tmp_path / "secret_key"),
+    }
     server = subprocess.Popen(
         [
             sys.executable,
