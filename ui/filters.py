@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from lessons import questions
 from lessons.models import LessonStatus, Perspective, Polarity, ReviewKind, Sensitivity
+from ui import markdown
 
 LABELS = {
     "aar": "After action review",
@@ -46,6 +47,7 @@ def csrf_field(context: Context) -> Markup:
 
 def install(env: Environment) -> None:
     env.globals["csrf_field"] = csrf_field
+    env.filters["markdown"] = markdown.render
     env.filters["label"] = label
     env.filters["when"] = when
     env.filters["zip"] = lambda left, right: zip(left, right, strict=False)

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from lessons import audit, catalogue, lifecycle, people, projects
 from lessons import bar as bars
-from lessons import catalogue, lifecycle, people, projects
 from lessons.errors import InvalidTransition, ValidationFailed
 from lessons.models import ActionStatus, LessonStatus
 from lessons.schemas import SearchFilters, TransitionIn, parse
@@ -132,6 +132,10 @@ def _lesson_page(request: Request, lesson_id: int, status: int = 200, **extra: o
             "history": lifecycle.history(session, lesson_id=lesson_id),
             "allowed": lifecycle.allowed_next(lesson.status),
             "similar": similar,
+            # Curators see who changed this lesson; nobody else does.
+            "audit_rows": audit.events(session, entity="lesson", entity_id=lesson_id)
+            if viewer.is_curator
+            else [],
             "today": catalogue.today(),
             "errors": {},
             "values": {},

@@ -1,0 +1,156 @@
+"""Administration: users and roles, the audit log, and deleted lessons (restore or purge)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from lessons import accounts, audit, catalogue
+from lessons.errors import DomainError, NotFound
+from lessons.models import Lesson, Role
+from ui.body import path_id
+from ui.forms import nested
+from ui.pages.render import int_param, page
+from ui.state import CURATORS, require, session_for
+
+
+def admin_home(request: Request) -> Response:
+    require(request, Role.ADMIN)
+    return page(request, "admin.html", {})
+
+
+def _users_page(request: Request, status: int = 200, **extra: object) -> Response:
+    with session_for(request) as session:
+        context = {
+            "users": accounts.list_users(session),
+            "roles": list(Role),
+            "errors": {},
+            "values": {},
+            **extra,
+        }
+        return page(request, "admin_users.html", context, status=status)
+
+
+def users(request: Request) -> Response:
+    require(request, Role.ADMIN)
+    return _users_page(request)
+
+
+async def user_create(request: Request) -> Response:
+    viewer = require(request, Role.ADMIN)
+    values = nested(await request.form())
+    try:
+        with session_for(request) as session:
+            accounts.create_user(
+                session,
+                username=str(values.get("username") or ""),
+                password=str(values.get("password") or ""),
+                role=Role(
+                    str(values.get("role")) if values.get("role") in set(Role) else "contributor"
+                ),
+                actor=viewer.name,
+            )
+    except DomainError as exc:
+        shown = {"username": values.get("username", ""), "role": values.get("role", "")}
+        return _users_page(request, 422, errors=exc.fields, message=exc.message, values=shown)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+async def user_role(request: Request) -> Response:
+    viewer = require(request, Role.ADMIN)
+    user_id = path_id(request)
+    values = nested(await request.form())
+    role = values.get("role")
+    if role not in set(Role):
+        return _users_page(request, 422, message="Choose a role.", errors={})
+    with session_for(request) as session:
+        user = accounts.get_user(session, user_id=user_id)
+        accounts.set_role(session, user=user, role=Role(str(role)), actor=viewer.name)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+def audit_log(request: Request) -> Response:
+    require(request, Role.ADMIN)
+    entity = request.query_params.get("entity") or None
+    with session_for(request) as session:
+        rows = audit.events(session, entity=entity, entity_id=int_param(request, "entity_id"))
+        return page(request, "admin_audit.html", {"rows": rows, "entity": entity or ""})
+
+
+def audit_csv(request: Request) -> Response:
+    require(request, Role.ADMIN)
+    with session_for(request) as session:
+        rows = audit.events(session, limit=1_000_000)
+        body = audit.to_csv(rows)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="lessonbank-audit.csv"'},
+    )
+
+
+def deleted(request: Request) -> Response:
+    require(request, Role.ADMIN)
+    with session_for(request) as session:
+        rows = list(
+            session.exec(
+                select(Lesson)
+                .where(col(Lesson.deleted_at).is_not(None))
+                .order_by(col(Lesson.deleted_at).desc())
+            )
+        )
+        return page(request, "admin_deleted.html", {"lessons": rows})
+
+
+def _lesson(request: Request, session: Session) -> Lesson:
+    lesson = session.get(Lesson, path_id(request))
+    if lesson is None:
+        raise NotFound("No such lesson.")
+    return lesson
+
+
+async def lesson_delete(request: Request) -> Response:
+    viewer = require(request, *CURATORS)
+    with session_for(request) as session:
+        lesson = _lesson(request, session)
+        catalogue.delete_lesson(session, lesson=lesson, actor=viewer.name)
+    return RedirectResponse("/lessons", status_code=303)
+
+
+async def lesson_restore(request: Request) -> Response:
+    viewer = require(request, Role.ADMIN)
+    with session_for(request) as session:
+        lesson = _lesson(request, session)
+        catalogue.restore_lesson(session, lesson=lesson, actor=viewer.name)
+        lesson_id = lesson.id
+    return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
+
+
+async def lesson_purge(request: Request) -> Response:
+    viewer = require(request, Role.ADMIN)
+    try:
+        with session_for(request) as session:
+            catalogue.purge_lesson(session, lesson=_lesson(request, session), actor=viewer.name)
+    except DomainError as exc:  # e.g. not deleted first: say so on the page
+        with session_for(request) as session:
+            rows = list(session.exec(select(Lesson).where(col(Lesson.deleted_at).is_not(None))))
+            return page(
+                request, "admin_deleted.html", {"lessons": rows, "message": exc.message}, status=422
+            )
+    return RedirectResponse("/admin/deleted", status_code=303)
+
+
+routes = [
+    Route("/admin", admin_home, methods=["GET"]),
+    Route("/admin/users", users, methods=["GET"]),
+    Route("/admin/users", user_create, methods=["POST"]),
+    Route("/admin/users/{id:int}/role", user_role, methods=["POST"]),
+    Route("/admin/audit", audit_log, methods=["GET"]),
+    Route("/admin/audit.csv", audit_csv, methods=["GET"]),
+    Route("/admin/deleted", deleted, methods=["GET"]),
+    Route("/lessons/{id:int}/delete", lesson_delete, methods=["POST"]),
+    Route("/admin/lessons/{id:int}/restore", lesson_restore, methods=["POST"]),
+    Route("/admin/lessons/{id:int}/purge", lesson_purge, methods=["POST"]),
+]
