@@ -7,7 +7,9 @@ from retrieval.fusion import diversify, reciprocal_rank_fusion
 
 
 def test_rrf_sums_reciprocal_ranks_and_keeps_components() -> None:
-    fused = reciprocal_rank_fusion([(1, 0.9), (2, 0.8)], [(2, 7.0), (3, 5.0)], k=60)
+    fused = reciprocal_rank_fusion(
+        [(1, 0.9), (2, 0.8)], [(2, 7.0), (3, 5.0)], k=60, lexical_weight=1.0
+    )
     assert [f.lesson_id for f in fused] == [2, 1, 3]
     top = fused[0]
     assert top.fused == pytest.approx(1 / 62 + 1 / 61)
