@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from starlette.testclient import TestClient
 
 from lessons.settings import Settings
 from retrieval.embedder import SentenceTransformerEmbedder
-from tests.conftest import app_client
+from tests.conftest import Client, app_client
 
 pytestmark = pytest.mark.model
 
@@ -43,24 +42,26 @@ COLD_CHAIN_AAR = {
 @pytest.fixture
 def model_client(
     settings: Settings, real_embedder: SentenceTransformerEmbedder
-) -> Iterator[TestClient]:
+) -> Iterator[Client]:
     demo = settings.model_copy(update={"load_demo": True, "embedding_model": real_embedder.name})
     yield from app_client(demo, embedder=real_embedder)
 
 
-def _post_validated_lesson(client: TestClient) -> int:
+def _post_validated_lesson(client: Client) -> int:
     review = client.post("/api/reviews", json=COLD_CHAIN_AAR)
     assert review.status_code == 201, review.text
     lesson_id = int(review.json()["lessons"][0]["id"])
     step = client.post(
-        f"/api/lessons/{lesson_id}/transition", json={"to": "validated", "reason": "checked"}
+        f"/api/lessons/{lesson_id}/transition",
+        headers=client.curator,
+        json={"to": "validated", "reason": "checked"},
     )
     assert step.status_code == 200
     return lesson_id
 
 
 def test_bar_on_immunisation_outreach_finds_the_cold_chain_lesson(
-    model_client: TestClient,
+    model_client: Client,
 ) -> None:
     lesson_id = _post_validated_lesson(model_client)
     bar = model_client.post(
@@ -86,7 +87,7 @@ def test_bar_on_immunisation_outreach_finds_the_cold_chain_lesson(
     ],
 )
 def test_bar_on_unrelated_work_does_not_rank_the_cold_chain_lesson_first(
-    model_client: TestClient, brief: str
+    model_client: Client, brief: str
 ) -> None:
     lesson_id = _post_validated_lesson(model_client)
     bar = model_client.post("/api/bar", json={"brief": brief})
@@ -96,7 +97,7 @@ def test_bar_on_unrelated_work_does_not_rank_the_cold_chain_lesson_first(
     assert results[0]["lesson_id"] != lesson_id
 
 
-def test_long_brief_is_pooled_not_truncated(model_client: TestClient) -> None:
+def test_long_brief_is_pooled_not_truncated(model_client: Client) -> None:
     lesson_id = _post_validated_lesson(model_client)
     # The immunisation need sits after 600 words of preamble, far past the model's 256 tokens.
     preamble = " ".join(["The programme office has moved buildings this year."] * 75)
