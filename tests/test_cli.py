@@ -157,7 +157,9 @@ def test_serve_starts_on_a_fresh_database_with_the_demo_bank(tmp_path: Path) -> 
         assert health is not None and health.status_code == 200
         assert health.json()["status"] == "ok"
         lessons = httpx.get(f"http://127.0.0.1:{port}/api/lessons", timeout=10).json()
-        assert lessons["total"] >= 40  # the demo bank's validated, non-restricted lessons
+        # Not signed in: the partner view, the demo bank's public, validated lessons only.
+        assert lessons["total"] >= 10
+        assert {le["sensitivity"] for le in lessons["results"]} == {"public"}
         home = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert home.status_code == 200 and "Lessonbank" in home.text
     finally:
