@@ -21,6 +21,9 @@ MIN_PASSWORD = 10
 # Sign-in throttling: this many failures for a name within the window locks it for the window.
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
+# A token's last use is recorded to the minute: writing it on every request would make every
+# API read wait for the write lock.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 def check_password_rules(password: str, *, username: str) -> None:
@@ -33,26 +36,35 @@ def check_password_rules(password: str, *, username: str) -> None:
         raise ValidationFailed("A password cannot be the user name.", {"password": "is the name"})
 
 
-def create_user(session: Session, *, username: str, password: str, role: Role, actor: str) -> User:
-    """A new user with an argon2-hashed password, linked to the Person of the same name."""
+def create_user(
+    session: Session, *, username: str, password: str | None, role: Role, actor: str
+) -> User:
+    """A new user with an argon2-hashed password, linked to the Person of the same name.
+    `password=None` makes a user who has no password and signs in only through single sign-on."""
     username = username.strip()
     if not username or len(username) > 100:
         raise ValidationFailed("A user name has 1 to 100 characters.", {"username": "invalid"})
     if session.exec(select(User).where(func.lower(User.username) == username.lower())).first():
         raise ValidationFailed(f"There is already a user {username!r}.", {"username": "taken"})
-    check_password_rules(password, username=username)
+    if password is not None:
+        check_password_rules(password, username=username)
     person = people.find_or_create(session, name=username)
     user = User(
         username=username,
-        password_hash=_HASHER.hash(password),
+        password_hash=_HASHER.hash(password) if password is not None else "",
         role=Role(role),
         person_id=person.id if person else None,
-        password_changed_at=utcnow(),
+        password_changed_at=utcnow() if password is not None else None,
     )
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="create", entity=user, after=public_view(user))
     return user
+
+
+def has_password(user: User) -> bool:
+    """False for a user who signs in only through single sign-on (an empty hash never verifies)."""
+    return bool(user.password_hash)
 
 
 def public_view(user: User) -> dict[str, object]:
@@ -84,7 +96,12 @@ def authenticate(
         return None
     user = session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
     try:
-        ok = user is not None and user.is_active and _HASHER.verify(user.password_hash, password)
+        ok = (
+            user is not None
+            and user.is_active
+            and has_password(user)
+            and _HASHER.verify(user.password_hash, password)
+        )
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None:
@@ -98,7 +115,13 @@ def authenticate(
 
 
 def change_password(session: Session, *, user: User, current: str, new: str) -> None:
-    """Replace the password after checking the current one."""
+    """Replace the password after checking the current one (a user without one has none to
+    replace: single sign-on users change it with their organisation)."""
+    if not has_password(user):
+        raise ValidationFailed(
+            "This account signs in through single sign-on and has no Lessonbank password.",
+            {"current": "no password"},
+        )
     try:
         _HASHER.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
@@ -170,16 +193,37 @@ def revoke_token(session: Session, *, token_id: int, actor: str) -> None:
 
 
 def user_for_token(session: Session, *, token: str) -> User | None:
-    """The active user a bearer token belongs to, or None (unknown, revoked or inactive)."""
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
+    """The active user a bearer token belongs to, or None (unknown, revoked or inactive).
+    Only reads: `note_token_use` records the use, in a writing transaction of its own."""
+    row = _live_token(session, token)
+    if row is None:
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    row.last_used_at = utcnow()
-    session.add(row)
     return user
+
+
+def token_use_is_stale(session: Session, *, token: str) -> bool:
+    """Whether the token's last use is older than TOKEN_USE_RESOLUTION (so worth writing)."""
+    row = _live_token(session, token)
+    if row is None:
+        return False
+    last = row.last_used_at
+    return last is None or utcnow() - last > TOKEN_USE_RESOLUTION
+
+
+def note_token_use(session: Session, *, token: str) -> None:
+    """Record that the token was used now (for admins deciding what to revoke)."""
+    row = _live_token(session, token)
+    if row is not None:
+        row.last_used_at = utcnow()
+        session.add(row)
+
+
+def _live_token(session: Session, token: str) -> ApiToken | None:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash_token(token))).first()
+    return None if row is None or row.revoked_at is not None else row
 
 
 def add_member(session: Session, *, project_id: int, user: User, actor: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -10,13 +11,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 from tqdm import tqdm
 
 from lessons import changes
 from lessons.access import Viewer, visible_lesson_ids, visible_lessons
+from lessons.db import transaction
 from lessons.models import Lesson, LessonEmbedding, utcnow
 from lessons.schemas import SearchFilters
 from retrieval import lexical
@@ -45,6 +47,27 @@ class Hit:
     components: Fused
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A lesson to embed: its id, the text the model reads and that text's hash."""
+
+    lesson_id: int
+    text: str
+    digest: str
+
+
+def _load_lessons(session: Session, ids: list[int]) -> list[Lesson]:
+    return list(
+        session.exec(
+            select(Lesson).where(col(Lesson.id).in_(ids)).options(selectinload(Lesson.tag_links))  # type: ignore[arg-type]
+        )
+    )
+
+
+def _progress(total: int, show: bool) -> tqdm[Any]:
+    return tqdm(total=total, desc="Embedding lessons", unit="lesson", disable=not show)
+
+
 class Retriever:
     """One per process. Vectors live in the database; the index is a cache of them."""
 
@@ -52,6 +75,9 @@ class Retriever:
         self.embedder = embedder
         self.fusion = fusion or FusionParams()
         self.index = VectorIndex(embedder.dim)
+        # Requests run in threads: one refreshes the index while another searches it. The lock
+        # covers the index, its masks and its version; embedding and SQL stay outside it.
+        self._lock = threading.RLock()
         self._version: tuple[object, ...] | None = None
         self._newest: datetime | None = None
         # Which index rows each (viewer, filters) may see, valid until lessons change.
@@ -72,69 +98,101 @@ class Retriever:
 
     def embed_lessons(self, session: Session, lessons: Iterable[Lesson]) -> int:
         """Store vectors for lessons whose text or model changed; returns how many were embedded."""
-        todo: list[tuple[Lesson, str, str]] = []
-        stored = (
-            {
-                row.lesson_id: row
-                for row in session.exec(
-                    select(LessonEmbedding).where(
-                        col(LessonEmbedding.lesson_id).in_([le.id for le in lessons])
-                    )
-                )
-            }
-            if lessons
-            else {}
-        )
-        for lesson in lessons:
-            text = lesson_text(lesson)
-            digest = content_hash(self.model, text)
-            row = stored.get(lesson.id)  # type: ignore[arg-type]
-            if row is None or row.content_hash != digest:
-                todo.append((lesson, text, digest))
-        if not todo:
-            return 0
-        vectors = self.embedder.encode([text for _, text, _ in todo])
-        now = utcnow()
-        for (lesson, _, digest), vector in zip(todo, vectors, strict=True):
-            assert lesson.id is not None
-            row = stored.get(lesson.id) or LessonEmbedding(
-                lesson_id=lesson.id,
-                model=self.model,
-                dim=self.embedder.dim,
-                content_hash="",
-                vector=b"",
-            )
-            row.model, row.dim, row.content_hash = self.model, self.embedder.dim, digest
-            row.vector = vector.astype(np.float32).tobytes()
-            row.updated_at = now
-            session.add(row)
-        session.flush()
+        todo = self._pending(session, list(lessons))
+        if todo:
+            self._store(session, todo, self.embedder.encode([p.text for p in todo]))
         return len(todo)
 
     def sync(self, session: Session, *, progress: bool = False, batch_size: int = 64) -> int:
-        """Embed every lesson without a current vector (start-up and `reindex`)."""
+        """Embed every lesson without a current vector (start-up), in the caller's transaction."""
+        ids = self._stale_ids(session)
+        done = 0
+        with _progress(len(ids), progress) as bar:
+            for start in range(0, len(ids), batch_size):
+                batch = _load_lessons(session, ids[start : start + batch_size])
+                done += self.embed_lessons(session, batch)
+                bar.update(len(batch))
+        return done
+
+    def sync_committed(
+        self, engine: Engine, *, progress: bool = False, batch_size: int = 64
+    ) -> int:
+        """As `sync`, but each batch commits, and the model runs outside any transaction: a
+        long import or reindex never holds the write lock while the model works, and a run
+        that is stopped keeps what it stored (the next run does the rest)."""
+        with transaction(engine) as session:
+            ids = self._stale_ids(session)
+        done = 0
+        with _progress(len(ids), progress) as bar:
+            for start in range(0, len(ids), batch_size):
+                with transaction(engine) as session:
+                    batch = _load_lessons(session, ids[start : start + batch_size])
+                    todo = self._pending(session, batch)
+                if todo:
+                    vectors = self.embedder.encode([p.text for p in todo])
+                    with transaction(engine, write=True) as session:
+                        self._store(session, todo, vectors)
+                done += len(todo)
+                bar.update(min(batch_size, len(ids) - start))
+        return done
+
+    def _stale_ids(self, session: Session) -> list[int]:
         stale = select(Lesson.id).where(
             ~col(Lesson.id).in_(
                 select(LessonEmbedding.lesson_id).where(LessonEmbedding.model == self.model)
             )
         )
-        ids = list(session.exec(stale))
-        ids += list(self._changed_text_ids(session))
-        done = 0
-        with tqdm(
-            total=len(ids), desc="Embedding lessons", unit="lesson", disable=not progress
-        ) as bar:
-            for start in range(0, len(ids), batch_size):
-                batch = list(
-                    session.exec(
-                        select(Lesson)
-                        .where(col(Lesson.id).in_(ids[start : start + batch_size]))
-                        .options(selectinload(Lesson.tag_links))  # type: ignore[arg-type]
-                    )
+        ids = [i for i in session.exec(stale) if i is not None]
+        return ids + self._changed_text_ids(session)
+
+    def _pending(self, session: Session, lessons: list[Lesson]) -> list[_Pending]:
+        """The lessons whose stored vector is missing, from another model or for old text."""
+        if not lessons:
+            return []
+        digests = dict(
+            session.exec(
+                select(LessonEmbedding.lesson_id, LessonEmbedding.content_hash).where(
+                    col(LessonEmbedding.lesson_id).in_([le.id for le in lessons])
                 )
-                done += self.embed_lessons(session, batch)
-                bar.update(len(batch))
-        return done
+            ).all()
+        )
+        todo = []
+        for lesson in lessons:
+            assert lesson.id is not None
+            text = lesson_text(lesson)
+            digest = content_hash(self.model, text)
+            if digests.get(lesson.id) != digest:
+                todo.append(_Pending(lesson.id, text, digest))
+        return todo
+
+    def _store(self, session: Session, todo: list[_Pending], vectors: Vectors) -> None:
+        stored = {
+            row.lesson_id: row
+            for row in session.exec(
+                select(LessonEmbedding).where(
+                    col(LessonEmbedding.lesson_id).in_([p.lesson_id for p in todo])
+                )
+            )
+        }
+        present = set(
+            session.exec(select(Lesson.id).where(col(Lesson.id).in_([p.lesson_id for p in todo])))
+        )
+        now = utcnow()
+        for pending, vector in zip(todo, vectors, strict=True):
+            if pending.lesson_id not in present:  # purged while the model worked
+                continue
+            row = stored.get(pending.lesson_id) or LessonEmbedding(
+                lesson_id=pending.lesson_id,
+                model=self.model,
+                dim=self.embedder.dim,
+                content_hash="",
+                vector=b"",
+            )
+            row.model, row.dim, row.content_hash = self.model, self.embedder.dim, pending.digest
+            row.vector = vector.astype(np.float32).tobytes()
+            row.updated_at = now
+            session.add(row)
+        session.flush()
 
     def _changed_text_ids(self, session: Session) -> list[int]:
         """Lessons edited after their vector was stored (their hash may no longer match)."""
@@ -151,6 +209,10 @@ class Retriever:
     def refresh(self, session: Session) -> None:
         """Bring the in-memory index up to date with stored vectors (one cheap read when
         nothing changed)."""
+        with self._lock:
+            self._refresh(session)
+
+    def _refresh(self, session: Session) -> None:
         version = changes.version(session)
         if version == self._version:
             return
@@ -225,13 +287,15 @@ class Retriever:
     ) -> list[Hit]:
         """Lessons the viewer may see, filtered first, then ranked against `text`: dense
         cosine and BM25 fused by reciprocal rank, near-copies folded together."""
-        self.refresh(session)
         pool = max(_MIN_CANDIDATES, limit * _CANDIDATES_PER_RESULT)
         dense: list[tuple[int, float]] = []
         lexical_hits: list[tuple[int, float]] = []
-        if mode in ("hybrid", "dense"):
-            mask = self._mask(session, viewer, filters)
-            dense = self.index.search(self.embed_query(text), pool, mask=mask)
+        query = self.embed_query(text) if mode in ("hybrid", "dense") else None
+        with self._lock:
+            self._refresh(session)
+            if query is not None:
+                mask = self._mask(session, viewer, filters)
+                dense = self.index.search(query, pool, mask=mask)
         if mode in ("hybrid", "lexical"):
             allowed = visible_lesson_ids(viewer, filters)
             lexical_hits = lexical.search(session, text, allowed=allowed, limit=pool)
@@ -243,8 +307,11 @@ class Retriever:
             lexical_weight=self.fusion.lexical_weight,
         )
         if diverse and fused:
-            in_index = [f for f in fused if f.lesson_id in self.index]
-            fused = diversify(in_index, self.index.vectors, limit, threshold=self.fusion.near_copy)
+            with self._lock:
+                in_index = [f for f in fused if f.lesson_id in self.index]
+                fused = diversify(
+                    in_index, self.index.vectors, limit, threshold=self.fusion.near_copy
+                )
         return self._hits(session, fused[:limit], text, viewer, filters)
 
     def similar(
@@ -252,13 +319,16 @@ class Retriever:
     ) -> list[Hit]:
         """Lessons closest in meaning to `lesson`, excluding itself (dense: the lesson's own
         words would make any lexical match trivially strong)."""
-        self.refresh(session)
-        vector = self.index.vector(lesson.id) if lesson.id is not None else None
+        with self._lock:
+            self._refresh(session)
+            vector = self.index.vector(lesson.id) if lesson.id is not None else None
         if vector is None:
             vector = self.embed_query(lesson_text(lesson))
-        mask = self._mask(session, viewer, None).copy()
-        mask[self.index.ids == lesson.id] = False
-        dense = self.index.search(vector, limit, mask=mask)
+        with self._lock:
+            self._refresh(session)
+            mask = self._mask(session, viewer, None).copy()
+            mask[self.index.ids == lesson.id] = False
+            dense = self.index.search(vector, limit, mask=mask)
         fused = reciprocal_rank_fusion(dense, [])
         return self._hits(session, fused, lesson_text(lesson), viewer, None)
 

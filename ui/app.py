@@ -25,13 +25,13 @@ from lessons.seed import has_projects, load_bank, read_bank
 from lessons.settings import Settings
 from retrieval.embedder import Embedder, load_embedder
 from retrieval.service import Retriever
-from ui import filters
+from ui import filters, oidc
 from ui.api.routes import routes as api_routes
 from ui.body import LimitBodySize
 from ui.errors import HANDLERS
 from ui.pages import routes as page_routes
 from ui.security import CSRFProtect, SecurityHeaders, secret_key
-from ui.state import AppState
+from ui.state import AppState, ResolveViewer
 
 HERE = Path(__file__).parent
 log = logging.getLogger("lessonbank")
@@ -44,11 +44,11 @@ def prepare(settings: Settings, embedder: Embedder | None = None) -> tuple[Engin
     retriever = Retriever(
         embedder or load_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
     )
-    with transaction(engine) as session:
+    with transaction(engine, write=True) as session:
         if settings.load_demo and not has_projects(session):
             added = load_bank(session, read_bank(DEMO_BANK))
             log.info("loaded the demo lesson bank: %d lessons", added)
-        retriever.sync(session, batch_size=settings.embed_batch_size)
+    retriever.sync_committed(engine, batch_size=settings.embed_batch_size)
     with transaction(engine) as session:
         retriever.refresh(session)
     return engine, retriever
@@ -86,11 +86,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         yield
         engine.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             *api_routes,
             *page_routes,
+            *oidc.routes,
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ],
         middleware=[
@@ -105,7 +106,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
                 same_site="lax",
                 https_only=settings.secure_cookies,
             ),
+            Middleware(ResolveViewer),
         ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
+    app.state.oidc = oidc.make_client(settings)  # None unless single sign-on is configured
+    return app

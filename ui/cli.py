@@ -59,8 +59,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     migrate(engine)
     retriever = _retriever(settings)
-    with transaction(engine) as session:
-        retriever.sync(session, progress=sys.stderr.isatty())
+    retriever.sync_committed(engine, progress=sys.stderr.isatty())
     with transaction(engine) as session:
         hits = retriever.search(session, args.text, viewer=access.CURATOR, limit=args.limit)
         rows = [
@@ -92,8 +91,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     migrate(engine)
     retriever = _retriever(settings)
-    with transaction(engine) as session:
-        done = retriever.sync(session, progress=True, batch_size=settings.embed_batch_size)
+    done = retriever.sync_committed(engine, progress=True, batch_size=settings.embed_batch_size)
     print(f"Embedded {done} lessons with {retriever.model}.")
     return 0
 
@@ -149,13 +147,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     migrate(engine)
     retriever = _retriever(settings)
-    with transaction(engine) as session:
-        with tqdm(total=len(records), desc="Importing", unit="lesson", file=sys.stderr) as bar:
-            result = upsert_all(
-                session, records, actor=f"import {args.format}", progress=bar.update
-            )
-        # Hand the model many texts per call: it sorts them by length, so batches pad less.
-        embedded = retriever.sync(session, progress=True, batch_size=512)
+    # The records go in as one transaction (all or none), then the vectors in batches that
+    # each commit, the model running outside any transaction (a killed run re-runs cleanly).
+    with (
+        transaction(engine, write=True) as session,
+        tqdm(total=len(records), desc="Importing", unit="lesson", file=sys.stderr) as bar,
+    ):
+        result = upsert_all(session, records, actor=f"import {args.format}", progress=bar.update)
+    # Hand the model many texts per call: it sorts them by length, so batches pad less.
+    embedded = retriever.sync_committed(engine, progress=True, batch_size=512)
     problems += result.problems
     print(
         f"Added {result.added}, updated {result.updated}, unchanged {result.unchanged} "
@@ -182,11 +182,11 @@ def _import_export_file(settings: Settings, paths: list[Path]) -> int:
         retriever = _retriever(settings)
         total = sum(len(v) for v in document.values() if isinstance(v, list))
         with (
-            transaction(engine) as session,
+            transaction(engine, write=True) as session,
             tqdm(total=total, desc="Importing", unit="record", file=sys.stderr) as bar,
         ):
             report = import_bank(session, document, progress=bar.update)
-            retriever.sync(session, progress=True, batch_size=settings.embed_batch_size)
+        retriever.sync_committed(engine, progress=True, batch_size=settings.embed_batch_size)
         added = ", ".join(f"{n} {k}" for k, n in report.added.items()) or "nothing"
         updated = ", ".join(f"{n} {k}" for k, n in report.updated.items()) or "nothing"
         print(f"Added {added}; updated {updated}.")

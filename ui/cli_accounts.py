@@ -37,8 +37,8 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    password = _read_password(args.name)
-    with transaction(_engine(args)) as session:
+    password = None if args.no_password else _read_password(args.name)
+    with transaction(_engine(args), write=True) as session:
         user = accounts.create_user(
             session,
             username=args.name,
@@ -54,12 +54,13 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     with transaction(_engine(args)) as session:
         for user in accounts.list_users(session):
             state = "" if user.is_active else " (inactive)"
+            state += "" if accounts.has_password(user) else " (single sign-on only)"
             print(f"{user.username}\t{user.role}{state}")
     return 0
 
 
 def cmd_users_role(args: argparse.Namespace) -> int:
-    with transaction(_engine(args)) as session:
+    with transaction(_engine(args), write=True) as session:
         user = accounts.find_user(session, username=args.name)
         accounts.set_role(session, user=user, role=Role(args.role), actor="command line")
         print(f"{user.username} is now {user.role}.")
@@ -67,7 +68,7 @@ def cmd_users_role(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
-    with transaction(_engine(args)) as session:
+    with transaction(_engine(args), write=True) as session:
         user = accounts.find_user(session, username=args.name)
         token = accounts.create_token(
             session, user=user, name=args.label or "api", actor="command line"
@@ -78,14 +79,14 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
-    with transaction(_engine(args)) as session:
+    with transaction(_engine(args), write=True) as session:
         accounts.revoke_token(session, token_id=args.id, actor="command line")
     print(f"Token {args.id} revoked.")
     return 0
 
 
 def cmd_members_add(args: argparse.Namespace) -> int:
-    with transaction(_engine(args)) as session:
+    with transaction(_engine(args), write=True) as session:
         user = accounts.find_user(session, username=args.user)
         project = projects.get(session, project_id=args.project_id)
         assert project.id is not None
@@ -116,6 +117,11 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add = users.add_parser("add", parents=[common], help="add a user (password from stdin)")
     add.add_argument("name")
     add.add_argument("--role", choices=roles, default=Role.CONTRIBUTOR.value)
+    add.add_argument(
+        "--no-password",
+        action="store_true",
+        help="no password: the user signs in only through single sign-on (OpenID Connect)",
+    )
     add.set_defaults(func=guarded(cmd_users_add))
     listing = users.add_parser("list", parents=[common], help="list users")
     listing.set_defaults(func=guarded(cmd_users_list))

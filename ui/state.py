@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lessons import accounts
 from lessons.access import Viewer
@@ -35,30 +37,47 @@ def app_state(request: Request) -> AppState:
     return state
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @contextmanager
 def session_for(request: Request) -> Iterator[Session]:
-    """The request's transaction: commits if the handler returns, rolls back if it raises."""
-    with transaction(app_state(request).engine) as session:
+    """The request's transaction: commits if the handler returns, rolls back if it raises.
+    Requests that may write (anything but GET/HEAD/OPTIONS) take the write lock first."""
+    engine = app_state(request).engine
+    with transaction(engine, write=request.method not in READ_METHODS) as session:
         yield session
 
 
 def viewer_for(request: Request) -> Viewer:
     """Who is asking: a bearer token's user, else the signed-in session's, else anonymous.
-    Worked out once per request."""
+    Worked out once per request (by `ResolveViewer`, off the event loop)."""
     cached: Viewer | None = getattr(request.state, "viewer", None)
     if cached is not None:
         return cached
-    with session_for(request) as session:
+    engine = app_state(request).engine
+    with transaction(engine) as session:
         user = _user(request, session)
         viewer = accounts.viewer(session, user)
+        token = _bearer(request)
+        stale = token is not None and user is not None
+        stale = stale and accounts.token_use_is_stale(session, token=token or "")
+    if stale and token is not None:
+        with transaction(engine, write=True) as session:
+            accounts.note_token_use(session, token=token)
     request.state.viewer = viewer
     return viewer
 
 
-def _user(request: Request, session: Session) -> User | None:
+def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return accounts.user_for_token(session, token=header[7:].strip())
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def _user(request: Request, session: Session) -> User | None:
+    token = _bearer(request)
+    if token is not None:
+        return accounts.user_for_token(session, token=token)
     user_id = request.session.get("user_id") if "session" in request.scope else None
     if not isinstance(user_id, int):
         return None
@@ -84,3 +103,16 @@ def require(request: Request, *roles: Role) -> Viewer:
 
 
 CURATORS = (Role.CURATOR, Role.ADMIN)
+
+
+class ResolveViewer:
+    """Works out the viewer in a worker thread before the handler runs: it reads the
+    database, which must not stall the event loop (every other request waits on it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(("/static/", "/healthz")):
+            await run_in_threadpool(viewer_for, Request(scope))
+        await self.app(scope, receive, send)
