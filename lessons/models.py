@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, LargeBinary, Text
+from sqlalchemy import JSON, Column, ForeignKey, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 
@@ -144,6 +144,12 @@ class Lesson(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, index=True)
     # Deletion is soft (an admin can undo it); purging removes the row for good.
     deleted_at: datetime | None = Field(default=None, index=True)
+    # What changed because of the lesson (a process, guidance note, checklist): required to
+    # call it learned, with a link to that change.
+    learned_evidence: str = Field(default="", sa_type=Text)
+    learned_link: str | None = Field(default=None, max_length=1000)
+    # A merged lesson points at its canonical lesson; its URL redirects there.
+    merged_into_id: int | None = _fk("lesson.id")
 
     project: Project | None = Relationship()
     review: Review | None = Relationship(back_populates="lessons")
@@ -200,6 +206,8 @@ class Action(SQLModel, table=True):
     closure_evidence: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+    # The later review (of the same project) this action was carried forward to, still open.
+    carried_to_review_id: int | None = _fk("review.id")
 
     project: Project | None = Relationship()
     lesson: Lesson | None = Relationship(back_populates="actions")
@@ -267,6 +275,9 @@ class BarItem(SQLModel, table=True):
     decision: str | None = Field(default=None, max_length=20)
     note: str = Field(default="", sa_type=Text)
     decided_at: datetime | None = None
+    # For a lesson the team applied: what happened when they did (recorded later).
+    outcome: str = Field(default="", sa_type=Text)
+    outcome_at: datetime | None = None
 
     bar: BeforeActionReview = Relationship(back_populates="bar_items")
     lesson: Lesson | None = Relationship()
@@ -359,3 +370,61 @@ class AuditEvent(SQLModel, table=True):
     entity_id: int | None = Field(default=None, index=True)
     before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class LessonMerge(SQLModel, table=True):
+    """One merge of a duplicate into a canonical lesson, kept so it can be undone: the
+    duplicate's status before, and the canonical lesson's text and tags before."""
+
+    __tablename__ = "lesson_merge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    canonical_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("lesson.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    merged_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("lesson.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    merged_status_before: str = Field(max_length=20)
+    canonical_before: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    reason: str = Field(default="", sa_type=Text)
+    actor: str = Field(default="", max_length=200)
+    at: datetime = Field(default_factory=utcnow)
+    undone_at: datetime | None = None
+    undone_by: str = Field(default="", max_length=200)
+
+
+class TagScheme(SQLModel, table=True):
+    """A taxonomy: the organisation-wide one (no unit) or one kept by a unit."""
+
+    __tablename__ = "tag_scheme"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=40)
+    name: str = Field(max_length=200)
+    unit: str = Field(default="", max_length=200)
+    description: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TagTerm(SQLModel, table=True):
+    """A term of a scheme, optionally under a broader term. Lessons carry the term's tag
+    string (see lessons.taxonomy), so renaming or merging a term retags its lessons."""
+
+    __tablename__ = "tag_term"
+    __table_args__ = (UniqueConstraint("scheme_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scheme_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("tag_scheme.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    name: str = Field(max_length=100)
+    parent_id: int | None = _fk("tag_term.id")
+    description: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -8,6 +8,32 @@ from sqlmodel import SQLModel
 from lessons import fulltext
 from lessons.db import make_engine, migrate
 
+# Columns added by migration 0005 with ALTER TABLE ... ADD COLUMN ... REFERENCES (rebuilding
+# `lesson` would drop its triggers, and cascade deletes with foreign keys on). SQLAlchemy's
+# SQLite reflection reads ON DELETE only from table-level FOREIGN KEY clauses, so for these it
+# reports a differing constraint; the test below reads the real rule from SQLite instead.
+INLINE_REFERENCES = {
+    ("action", "carried_to_review_id", "review"),
+    ("lesson", "merged_into_id", "lesson"),
+}
+
+
+def _inline_reference(change: object) -> bool:
+    if not isinstance(change, tuple) or change[0] not in ("add_fk", "remove_fk"):
+        return False
+    constraint = change[1]
+    columns = [c.name for c in constraint.columns]
+    key = (constraint.table.name, *columns, constraint.referred_table.name)
+    return len(columns) == 1 and key in INLINE_REFERENCES
+
+
+def test_inline_references_set_null_on_delete(engine: Engine) -> None:
+    with engine.connect() as connection:
+        for table, column, target in INLINE_REFERENCES:
+            rows = connection.exec_driver_sql(f'PRAGMA foreign_key_list("{table}")').all()
+            rule = [(r[2], r[6]) for r in rows if r[3] == column]
+            assert rule == [(target, "SET NULL")]
+
 
 def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
     with engine.connect() as connection:
@@ -20,7 +46,7 @@ def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
             },
         )
         diff = compare_metadata(context, SQLModel.metadata)
-    assert diff == []
+    assert [change for change in diff if not _inline_reference(change)] == []
 
 
 def test_migrate_is_idempotent_and_sets_sqlite_pragmas(engine: Engine) -> None:
