@@ -42,7 +42,9 @@ def test_sign_in_sets_a_hardened_session_cookie(anon_client: Client) -> None:
     assert anon_client.get("/projects").status_code == 200
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "javascript:1"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "https://evil.example/", "javascript:1", "/\\evil.example/x"]
+)
 def test_sign_in_never_redirects_off_site(anon_client: Client, target: str) -> None:
     anon_client.get("/login")
     response = anon_client.post(

@@ -17,9 +17,17 @@ from ui.state import session_for, viewer_for
 
 
 def _safe_next(target: str) -> str:
-    """Only local paths: never bounce a user to another site after signing in."""
+    """Only local paths: never bounce a user to another site after signing in. Browsers read
+    a backslash as a slash (`/\\evil.example` is `//evil.example`), so none is allowed."""
     parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+    if (
+        parsed.scheme
+        or parsed.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+    ):
         return "/"
     return target
 
