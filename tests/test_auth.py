@@ -234,5 +234,8 @@ def test_cli_users_add_reads_stdin_and_tokens_create_prints_the_token_last(
     assert short.returncode == 2 and "at least" in short.stderr
     token = run("tokens", "create", "ada").stdout.strip().splitlines()[-1]
     assert token.startswith("lb_")
+    sso_only = run("users", "add", "sam", "--no-password")  # reads no password at all
+    assert sso_only.returncode == 0, sso_only.stderr
     listed = run("users", "list").stdout
     assert "ada\tadmin" in listed and "bob" not in listed
+    assert "sam\tcontributor (single sign-on only)" in listed
