@@ -68,7 +68,48 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Lessons a BAR returns by default."
     )
     bar_max_limit: int = Field(default=50, ge=1, description="Most lessons one BAR may return.")
+    oidc_issuer: str = Field(
+        default="",
+        description=(
+            "OpenID Connect issuer URL (or its `/.well-known/openid-configuration` URL). "
+            "Single sign-on is on when this and `oidc_client_id` are set."
+        ),
+    )
+    oidc_client_id: str = Field(default="", description="Client id registered at the provider.")
+    oidc_client_secret: str = Field(default="", description="Client secret from the provider.")
+    oidc_client_secret_file: str = Field(
+        default="", description="A file holding the client secret (used when the secret is empty)."
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile", description="Scopes asked for, separated by spaces."
+    )
+    oidc_username_claims: str = Field(
+        default="preferred_username email",
+        description="ID-token claims tried in turn for the user name (the first one present).",
+    )
+    oidc_create_users: bool = Field(
+        default=False,
+        description=(
+            "Create an unknown user on first sign-in, as a contributor; otherwise an admin "
+            "must have added the user."
+        ),
+    )
+    oidc_label: str = Field(
+        default="single sign-on", description="Shown on the sign-in button: 'Sign in with ...'."
+    )
+    oidc_redirect_url: str = Field(
+        default="",
+        description=(
+            "The callback URL registered at the provider; empty: this site's "
+            "`/login/oidc/callback` as the request reached it."
+        ),
+    )
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Single sign-on is offered only when an issuer and a client id are configured."""
+        return bool(self.oidc_issuer.strip() and self.oidc_client_id.strip())

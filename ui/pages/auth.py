@@ -13,10 +13,10 @@ from lessons.errors import DomainError, NotSignedIn
 from lessons.models import User, utcnow
 from ui.forms import nested
 from ui.pages.render import page
-from ui.state import session_for, viewer_for
+from ui.state import app_state, session_for, viewer_for
 
 
-def _safe_next(target: str) -> str:
+def safe_next(target: str) -> str:
     """Only local paths: never bounce a user to another site after signing in. Browsers read
     a backslash as a slash (`/\\evil.example` is `//evil.example`), so none is allowed."""
     parsed = urlparse(target)
@@ -32,35 +32,50 @@ def _safe_next(target: str) -> str:
     return target
 
 
+def login_page(
+    request: Request,
+    *,
+    target: str,
+    username: str = "",
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    """The sign-in page: the password form, and the single sign-on button when configured."""
+    settings = app_state(request).settings
+    context = {
+        "values": {"username": username, "next": target},
+        "errors": {},
+        "message": message,
+        "sso_label": settings.oidc_label if settings.oidc_enabled else "",
+    }
+    return page(request, "login.html", context, status=status)
+
+
+def start_session(request: Request, user_id: int) -> None:
+    """Sign `user_id` in: a new session (no fixation), stamped with when it began (a later
+    password change ends it). Password and single sign-on both come through here."""
+    request.session.clear()
+    request.session.update({"user_id": user_id, "since": utcnow().isoformat()})
+
+
 def login_form(request: Request) -> Response:
-    return page(
-        request,
-        "login.html",
-        {
-            "values": {"next": _safe_next(request.query_params.get("next", "/"))},
-            "errors": {},
-        },
-    )
+    return login_page(request, target=safe_next(request.query_params.get("next", "/")))
 
 
 async def login(request: Request) -> Response:
     values = nested(await request.form())
     username = str(values.get("username") or "").strip()
     password = str(values.get("password") or "")
-    target = _safe_next(str(values.get("next") or "/"))
+    target = safe_next(str(values.get("next") or "/"))
     client = request.client.host if request.client else ""
     with session_for(request) as session:  # commits, so a failure counts towards the lock
         user = accounts.authenticate(session, username=username, password=password, client=client)
         user_id = user.id if user else None
     if user_id is None:
-        context = {
-            "values": {"username": username, "next": target},
-            "errors": {},
-            "message": accounts.SIGN_IN_REFUSED,
-        }
-        return page(request, "login.html", context, status=401)
-    request.session.clear()  # a new session on sign-in: no fixation
-    request.session.update({"user_id": user_id, "since": utcnow().isoformat()})
+        return login_page(
+            request, target=target, username=username, message=accounts.SIGN_IN_REFUSED, status=401
+        )
+    start_session(request, user_id)
     return RedirectResponse(target, status_code=303)
 
 
@@ -76,13 +91,35 @@ def _require_user(request: Request) -> int:
     return viewer.user_id
 
 
+def _sso_only(request: Request, user_id: int) -> Response | None:
+    """For a user without a Lessonbank password (single sign-on only): the page that says so."""
+    with session_for(request) as session:
+        user = session.get(User, user_id)
+        if user is None or accounts.has_password(user):
+            return None
+    label = app_state(request).settings.oidc_label
+    message = (
+        f"You sign in with {label}, so you have no Lessonbank password to change. "
+        f"Change your password where you manage your {label} account."
+    )
+    status = 200 if request.method == "GET" else 409
+    return page(
+        request, "password.html", {"errors": {}, "done": False, "sso_only": message}, status
+    )
+
+
 def password_form(request: Request) -> Response:
-    _require_user(request)
-    return page(request, "password.html", {"errors": {}, "done": False})
+    user_id = _require_user(request)
+    return _sso_only(request, user_id) or page(
+        request, "password.html", {"errors": {}, "done": False}
+    )
 
 
 async def password_change(request: Request) -> Response:
     user_id = _require_user(request)
+    refused = _sso_only(request, user_id)
+    if refused is not None:
+        return refused
     values = nested(await request.form())
     try:
         with session_for(request) as session:
