@@ -25,7 +25,15 @@ def make_engine(database_url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # The pool must outlast the server's worker threads (40 by default), each holding a
+    # connection while it waits its turn to write; SQLite connections are cheap.
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=16,
+        max_overflow=48,
+        pool_timeout=60,
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

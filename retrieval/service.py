@@ -115,13 +115,20 @@ class Retriever:
         return done
 
     def sync_committed(
-        self, engine: Engine, *, progress: bool = False, batch_size: int = 64
+        self,
+        engine: Engine,
+        *,
+        ids: list[int] | None = None,
+        progress: bool = False,
+        batch_size: int = 64,
     ) -> int:
-        """As `sync`, but each batch commits, and the model runs outside any transaction: a
-        long import or reindex never holds the write lock while the model works, and a run
-        that is stopped keeps what it stored (the next run does the rest)."""
-        with transaction(engine) as session:
-            ids = self._stale_ids(session)
+        """As `sync` (or for just `ids`, e.g. lessons a request has committed), but each batch
+        commits, and the model runs outside any transaction: an import, a reindex or a busy
+        server never holds the write lock while the model works, and a run that is stopped
+        keeps what it stored (the next start-up or `reindex` does the rest)."""
+        if ids is None:
+            with transaction(engine) as session:
+                ids = self._stale_ids(session)
         done = 0
         with _progress(len(ids), progress) as bar:
             for start in range(0, len(ids), batch_size):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
 from starlette.requests import Request
 
 from lessons import bar as bars
@@ -13,11 +12,12 @@ from lessons.bar import Surfaced
 from lessons.errors import ValidationFailed
 from lessons.schemas import BarIn, ReviewIn
 from ui.presenters import bar_json
-from ui.state import app_state, viewer_for
+from ui.state import app_state, session_for, viewer_for
 
 
-def run_bar(request: Request, session: Session, payload: BarIn) -> dict[str, Any]:
-    """Rank lessons for the brief, record the BAR, and return it as the API shows it."""
+def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
+    """Rank lessons for the brief, record the BAR, and return it as the API shows it. The
+    ranking (with the model) reads; only the recording takes the write lock."""
     state = app_state(request)
     if payload.limit is not None and payload.limit > state.settings.bar_max_limit:
         raise ValidationFailed(
@@ -26,17 +26,15 @@ def run_bar(request: Request, session: Session, payload: BarIn) -> dict[str, Any
     viewer = viewer_for(request)
     if not payload.run_by:
         payload = payload.model_copy(update={"run_by": viewer.name})
-    hits = state.retriever.search(
-        session,
-        payload.brief,
-        viewer=viewer,
-        filters=payload.filters,
-        limit=payload.limit or state.settings.bar_default_limit,
-    )
-    bar = bars.record(
-        session,
-        payload=payload,
-        surfaced=[
+    with session_for(request, write=False) as session:
+        hits = state.retriever.search(
+            session,
+            payload.brief,
+            viewer=viewer,
+            filters=payload.filters,
+            limit=payload.limit or state.settings.bar_default_limit,
+        )
+        surfaced = [
             Surfaced(
                 lesson_id=h.lesson.id or 0,
                 score=h.score,
@@ -47,10 +45,10 @@ def run_bar(request: Request, session: Session, payload: BarIn) -> dict[str, Any
                 near_copies=tuple(h.components.hidden_copies),
             )
             for h in hits
-        ],
-        model=state.retriever.model,
-    )
-    return bar_json(session, bar, bars.visible_items(bar, viewer))
+        ]
+    with session_for(request, write=True) as session:
+        bar = bars.record(session, payload=payload, surfaced=surfaced, model=state.retriever.model)
+        return bar_json(session, bar, bars.visible_items(bar, viewer))
 
 
 def with_author(payload: ReviewIn, viewer: Viewer) -> ReviewIn:

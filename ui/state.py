@@ -41,12 +41,22 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @contextmanager
-def session_for(request: Request) -> Iterator[Session]:
+def session_for(request: Request, *, write: bool | None = None) -> Iterator[Session]:
     """The request's transaction: commits if the handler returns, rolls back if it raises.
-    Requests that may write (anything but GET/HEAD/OPTIONS) take the write lock first."""
+    Requests that may write (anything but GET/HEAD/OPTIONS) take the write lock first,
+    unless `write=False` says this part only reads."""
     engine = app_state(request).engine
-    with transaction(engine, write=request.method not in READ_METHODS) as session:
+    if write is None:
+        write = request.method not in READ_METHODS
+    with transaction(engine, write=write) as session:
         yield session
+
+
+def embed_committed(request: Request, lesson_ids: list[int]) -> None:
+    """Embed lessons the request has committed, the model running outside any transaction
+    (holding the write lock through it would make every other writer wait)."""
+    state = app_state(request)
+    state.retriever.sync_committed(state.engine, ids=lesson_ids)
 
 
 def viewer_for(request: Request) -> Viewer:

@@ -27,7 +27,7 @@ from ui.api.openapi import openapi
 from ui.bar_run import run_bar, with_author
 from ui.body import path_id, read_json_object
 from ui.presenters import action_json, bar_json, lesson_json, review_json, why_json
-from ui.state import CURATORS, app_state, require, session_for, viewer_for
+from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 
 def _int(value: str | None, name: str, default: int, *, low: int, high: int) -> int:
@@ -54,11 +54,12 @@ async def post_review(request: Request) -> Response:
                 session, payload=with_author(payload, viewer), actor=viewer.name
             )
             lessons = sorted(review.lessons, key=lambda le: le.id or 0)
-            app_state(request).retriever.embed_lessons(session, lessons)
             actions = catalogue.list_actions(
                 session, viewer=viewer_for(request), review_id=review.id
             )
-            return review_json(review, lessons, actions)
+            body = review_json(review, lessons, actions)
+        embed_committed(request, [le.id for le in lessons if le.id is not None])
+        return body
 
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 
@@ -144,8 +145,9 @@ async def patch_lesson(request: Request) -> Response:
                 raise Forbidden("Only its author or a curator may edit this lesson.")
             catalogue.update_lesson(session, lesson=lesson, patch=patch, actor=viewer.name)
             session.refresh(lesson)
-            app_state(request).retriever.embed_lessons(session, [lesson])
-            return _lesson_detail(session, lesson)
+            body = _lesson_detail(session, lesson)
+        embed_committed(request, [lesson_id])
+        return body
 
     return JSONResponse(await run_in_threadpool(work))
 
@@ -196,8 +198,7 @@ async def post_bar(request: Request) -> Response:
     payload = parse(BarIn, await read_json_object(request), state.limits)
 
     def work() -> dict[str, Any]:
-        with session_for(request) as session:
-            return run_bar(request, session, payload)
+        return run_bar(request, payload)
 
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 

@@ -48,9 +48,7 @@ async def bar_submit(request: Request) -> Response:
             payload = parse(BarIn, bar_input(values), app_state(request).limits)
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message, form_paths(exc.fields)) from None
-        with session_for(request) as session:
-            result = run_bar(request, session, payload)
-            return int(result["id"])
+        return int(run_bar(request, payload)["id"])
 
     try:
         bar_id = await run_in_threadpool(run)

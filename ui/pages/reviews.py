@@ -17,7 +17,7 @@ from ui.bar_run import with_author
 from ui.body import path_id
 from ui.forms import form_paths, nested, redisplay, review_input
 from ui.pages.render import int_param, page
-from ui.state import app_state, require, session_for, viewer_for
+from ui.state import app_state, embed_committed, require, session_for, viewer_for
 
 
 def _form_context(
@@ -75,9 +75,10 @@ async def review_submit(request: Request) -> Response:
             review = capture.log_review(
                 session, payload=with_author(payload, viewer), actor=viewer.name
             )
-            app_state(request).retriever.embed_lessons(session, review.lessons)
             assert review.id is not None
-            return review.id
+            review_id, lesson_ids = review.id, [le.id for le in review.lessons if le.id]
+        embed_committed(request, lesson_ids)
+        return review_id
 
     try:
         review_id = await run_in_threadpool(save)
