@@ -447,13 +447,6 @@ PARSER_LIMITS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(RecursionError, ValueError),
-    reason="BUG: ui/body.py read_json (line 81-82) catches only JSONDecodeError and "
-    "UnicodeDecodeError; json.loads raises RecursionError on deep nesting and ValueError on an "
-    "integer literal over 4300 digits, both within the request size cap, so the app answers 500",
-)
 @pytest.mark.parametrize("body", PARSER_LIMITS.values(), ids=PARSER_LIMITS.keys())
 def test_write_endpoint_json_past_the_parser_limits_is_a_client_error(
     body: bytes, casey: Client, curator_api: Client, db: Engine, world: World

@@ -81,6 +81,10 @@ async def read_json(request: Request) -> Any:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RequestRejected(400, "invalid_json", f"The body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise RequestRejected(400, "invalid_json", "The body is nested too deeply.") from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python will convert
+        raise RequestRejected(400, "invalid_json", f"The body cannot be read: {exc}.") from None
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:
