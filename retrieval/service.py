@@ -35,6 +35,8 @@ _REFRESH_OVERLAP = timedelta(minutes=10)
 _CANDIDATES_PER_RESULT = 5
 _MIN_CANDIDATES = 50
 _MASK_CACHE = 64
+# Stored vectors read and indexed at a time when the index loads.
+_LOAD_BATCH = 20_000
 
 Mode = Literal["hybrid", "dense", "lexical"]
 
@@ -241,10 +243,13 @@ class Retriever:
         self._masks.clear()
         self._version = version
 
-    def _load(self, session: Session, query: Any, batch: int = 20_000) -> None:
+    def _load(self, session: Session, query: Any) -> None:
+        batch = _LOAD_BATCH
         ids: list[int] = []
         blobs: list[bytes] = []
-        for lesson_id, blob, updated_at in session.exec(query):
+        # yield_per streams the rows: without it the ORM buffers the whole result first, every
+        # vector as a bytes object (about 2.4 GB more at a million lessons).
+        for lesson_id, blob, updated_at in session.exec(query.execution_options(yield_per=batch)):
             ids.append(lesson_id)
             blobs.append(blob)
             if self._newest is None or updated_at > self._newest:
