@@ -13,6 +13,8 @@ from lessons.errors import ValidationFailed
 LIST_FIELDS = frozenset({"tags"})
 # Keys that mean "the form was submitted to grow, not to save".
 CONTROL_KEYS = frozenset({"add_lesson", "add_action", "csrftoken"})
+# No form of ours nests deeper (`lessons.0.title`); a deeper name is not one of our fields.
+MAX_DEPTH = 4
 
 
 def nested(form: FormData) -> dict[str, Any]:
@@ -22,6 +24,8 @@ def nested(form: FormData) -> dict[str, Any]:
         if key in CONTROL_KEYS or not isinstance(value, str):
             continue
         parts = key.split(".")
+        if len(parts) > MAX_DEPTH:
+            continue
         node = root
         for part in parts[:-1]:
             child = node.setdefault(part, {})
@@ -30,15 +34,16 @@ def nested(form: FormData) -> dict[str, Any]:
             node = child
         else:
             node[parts[-1]] = value
-    result: dict[str, Any] = _listify(root)
-    return result
+    # The form itself stays a mapping, whatever its field names.
+    return {key: _listify(value) for key, value in root.items()}
 
 
 def _listify(node: Any) -> Any:
+    """Groups whose keys are all indexes (ASCII digits: `int` refuses `²`) become lists."""
     if not isinstance(node, dict):
         return node
     items = {key: _listify(value) for key, value in node.items()}
-    if items and all(key.isdigit() for key in items):
+    if items and all(key.isascii() and key.isdigit() for key in items):
         return [items[key] for key in sorted(items, key=int)]
     return items
 
