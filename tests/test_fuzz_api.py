@@ -661,46 +661,25 @@ def test_html_form_odd_field_names_are_client_errors(
             check_form_answer(response, db, before)
 
 
+# Bodies the CSRF layer (asgi_csrf) once crashed on while looking for the token in them.
 CSRF_BODIES = {
-    "multipart-without-boundary": ("multipart/form-data", b"brief=x", IndexError),
-    "multipart-boundary-without-space": (
-        "multipart/form-data;boundary=xyz",
-        b"--xyz--",
-        IndexError,
-    ),
+    "multipart-without-boundary": ("multipart/form-data", b"brief=x"),
+    "multipart-boundary-without-space": ("multipart/form-data;boundary=xyz", b"--xyz--"),
     "multipart": (
         "multipart/form-data; boundary=xyz",
         b'--xyz\r\nContent-Disposition: form-data; name="csrftoken"\r\n\r\nx\r\n--xyz--\r\n',
-        TypeError,
     ),
-    "urlencoded-not-utf8": ("application/x-www-form-urlencoded", b"brief=\xff\xfe", UnicodeError),
+    "multipart-garbage": ("multipart/form-data; boundary=xyz", b"\x00--xyz\r\n\r\n\xff"),
+    "urlencoded-not-utf8": ("application/x-www-form-urlencoded", b"brief=\xff\xfe"),
 }
-CSRF_BUG = (
-    "BUG: the CSRF layer (ui/security.py with_csrf -> asgi_csrf 0.11, asgi_csrf.py:176-198) "
-    "reads the body when the x-csrftoken header does not match, and crashes: IndexError on a "
-    "multipart content type without '; boundary=' (line 189), TypeError on any multipart body "
-    "(python-multipart 0.0.34's FormParser no longer takes FileClass, line 291), "
-    "UnicodeDecodeError on a non-UTF-8 urlencoded body (line 250): 500, also on /login for "
-    "anyone"
-)
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, raises=error, reason=CSRF_BUG),
-            id=name,
-        )
-        for name, (_, _, error) in CSRF_BODIES.items()
-    ],
-)
+@pytest.mark.parametrize("body", CSRF_BODIES)
 def test_html_form_token_in_an_odd_body_is_a_client_error(
     body: str, casey: Client, kim: Client, visitor: Client, db: Engine, world: World
 ) -> None:
     """A browser's form sends its CSRF token in the body, so the middleware reads the body."""
-    content_type, raw, _ = CSRF_BODIES[body]
+    content_type, raw = CSRF_BODIES[body]
     headers = {"content-type": content_type, "x-csrftoken": ""}  # no token in the header
     for name, who, url, _ in every_form(world, casey, kim, visitor):
         before = snapshot(db)

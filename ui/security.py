@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from asgi_csrf import asgi_csrf
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lessons.settings import Settings
-from ui.errors import error_body
+from ui.errors import RequestRejected, error_body
+
+log = logging.getLogger("lessonbank")
 
 # No inline script or style anywhere: the templates load only files from /static.
 CONTENT_SECURITY_POLICY = (
@@ -101,11 +104,43 @@ def with_csrf(app: ASGIApp, settings: Settings, key: str) -> ASGIApp:
     return wrapped
 
 
+# Set in the scope by CSRFProtect; the check sets it once the request has passed.
+_PASSED = "lessonbank.csrf_passed"
+
+
 class CSRFProtect:
-    """`with_csrf` as a Starlette middleware class."""
+    """`with_csrf` as a Starlette middleware class.
+
+    asgi_csrf reads the body for the token when the header does not carry it, and its reader
+    breaks on some bodies (a multipart type without `; boundary=`, any multipart body with
+    python-multipart 0.0.34, a urlencoded body that is not UTF-8). A request it fails on
+    before it lets the request through is refused as one without a valid token: no form of
+    ours sends such a body."""
 
     def __init__(self, app: ASGIApp, settings: Settings, key: str) -> None:
-        self.app = with_csrf(app, settings, key)
+        async def passed(scope: Scope, receive: Receive, send: Send) -> None:
+            if _PASSED in scope:  # not for the lifespan
+                scope[_PASSED]["passed"] = True
+            await app(scope, receive, send)
+
+        self.app = with_csrf(passed, settings, key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = {"passed": False, "started": False}
+
+        async def tracking_send(message: Message) -> None:
+            state["started"] = state["started"] or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app({**scope, _PASSED: state}, receive, tracking_send)
+        except RequestRejected:
+            raise  # the body is over the size cap: LimitBodySize answers
+        except Exception:
+            if state["passed"] or state["started"]:
+                raise
+            log.info("CSRF check could not read the body of %s %s", scope["method"], scope["path"])
+            await _csrf_failed(scope, send, 0)
