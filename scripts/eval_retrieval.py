@@ -21,11 +21,6 @@ half next to the defaults.
 
     .venv/bin/python scripts/eval_retrieval.py [--datasets DIR] [--database PATH]
         [--report reports/eval_retrieval.json] [--index-categories] [--chunk-experiment]
-        [--shipped-lexical-plan]
-
-The full-text statement as shipped takes seconds per query here (see `LexicalPlan`); the run
-rewrites its rowid filter so SQLite plans it the fast way, after checking on a few queries that
-both plans return the same rows and scores (`--shipped-lexical-plan` turns this off).
 
 `--database PATH` builds the evaluation database there on the first run and reuses it after
 (keep it outside the repository).
@@ -306,61 +301,6 @@ def stored_state(session: Session) -> tuple[dict[int, str], dict[str, str], bool
     return ids, titles, tagged is not None
 
 
-# --- A workaround for the full-text query plan (until retrieval/lexical.py is fixed) -----------
-
-# `lesson_fts.rowid IN (allowed)` lets SQLite drive FTS5 by rowid, running the MATCH once per
-# allowed lesson (seconds per query on 2,000 lessons). A unary plus keeps the constraint out of
-# FTS5's index choice, so the MATCH runs once and the filter applies to its rows: same rows,
-# same scores, another plan.
-_ROWID_FILTER = "lesson_fts.rowid IN ("
-
-
-class LexicalPlan:
-    """Rewrites the full-text statement's rowid filter on this engine while `active`."""
-
-    def __init__(self, engine: Engine) -> None:
-        from sqlalchemy import event
-
-        self.active = False
-        self.rewrites = 0
-        event.listen(engine, "before_cursor_execute", self._rewrite, retval=True)
-
-    def _rewrite(
-        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any
-    ) -> tuple[str, Any]:
-        if self.active and _ROWID_FILTER in statement and "MATCH" in statement:
-            self.rewrites += 1
-            statement = statement.replace(_ROWID_FILTER, "+" + _ROWID_FILTER)
-        return statement, parameters
-
-    def verify(self, session: Session, texts: Sequence[str]) -> dict[str, Any]:
-        """Both plans on `texts`: the rewrite is kept only if every result list is identical."""
-        from lessons import access
-        from lessons.models import LessonStatus
-        from lessons.schemas import SearchFilters
-        from retrieval import lexical
-
-        allowed = access.visible_lesson_ids(
-            access.CURATOR, SearchFilters(status=[LessonStatus.VALIDATED])
-        )
-        timings: dict[bool, float] = {}
-        results: dict[bool, list[Any]] = {}
-        for active in (False, True):
-            self.active = active
-            started = time.perf_counter()
-            results[active] = [
-                lexical.search(session, t, allowed=allowed, limit=5 * (K + 1)) for t in texts
-            ]
-            timings[active] = time.perf_counter() - started
-        self.active = results[True] == results[False]
-        return {
-            "checked_queries": len(texts),
-            "identical_results": self.active,
-            "shipped_plan_s_per_query": round(timings[False] / max(len(texts), 1), 3),
-            "rewritten_plan_s_per_query": round(timings[True] / max(len(texts), 1), 3),
-        }
-
-
 # --- Running queries through the real search ---------------------------------------------------
 
 
@@ -443,6 +383,15 @@ class Method:
     params: FusionParams
     tuning: Scores
     held_out: Scores
+
+    @property
+    def label(self) -> str:
+        """The name, with the fusion for hybrid rows (the defaults may change over time)."""
+        if self.mode != "hybrid":
+            return self.name
+        fusion = f"k={self.params.rrf_k}, lexical {self.params.lexical_weight:g}"
+        base, plus, rest = self.name.partition(" + ")
+        return f"{base} ({fusion}){plus}{rest}"
 
     def report(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -570,12 +519,16 @@ class Evaluation:
         return next(m for m in self.methods if m.name == name)
 
 
-DEFAULT_ROWS: tuple[tuple[str, Mode, bool], ...] = (
-    ("dense", "dense", False),
-    ("BM25 (lexical)", "lexical", False),
-    ("hybrid, default fusion", "hybrid", False),
-    ("hybrid, default fusion + diversity", "hybrid", True),
-)
+DENSE, BM25 = "dense", "BM25 (lexical)"
+TEXTBOOK, DEFAULTS, TUNED = "hybrid, textbook RRF", "hybrid, shipped defaults", "hybrid, tuned"
+DIVERSE = " + diversity"
+
+
+def textbook_fusion() -> FusionParams:
+    """Cormack et al. (2009): k=60, equal weights; a fixed reference whatever ships."""
+    from retrieval.fusion import FusionParams
+
+    return FusionParams(rrf_k=60, dense_weight=1.0, lexical_weight=1.0)
 
 
 def evaluate(
@@ -605,9 +558,17 @@ def evaluate(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     default = FusionParams()
+    textbook = textbook_fusion()
+    rows: list[tuple[str, Mode, bool, FusionParams]] = [
+        (DENSE, "dense", False, default),
+        (BM25, "lexical", False, default),
+        (TEXTBOOK, "hybrid", False, textbook),
+        (DEFAULTS, "hybrid", False, default),
+        (DEFAULTS + DIVERSE, "hybrid", True, default),
+    ]
     methods = [
-        Method(name, mode, diverse, default, *both(mode, diverse, default))
-        for name, mode, diverse in DEFAULT_ROWS
+        Method(name, mode, diverse, params, *both(mode, diverse, params))
+        for name, mode, diverse, params in rows
     ]
     timings["baselines"] = time.perf_counter() - started
 
@@ -636,28 +597,24 @@ def evaluate(
     timings["grid"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    label = tuned_label(chosen)
-    for name, diverse in ((label, False), (f"{label} + diversity", True)):
+    for name, diverse in ((TUNED, False), (TUNED + DIVERSE, True)):
         methods.append(Method(name, "hybrid", diverse, chosen, *both("hybrid", diverse, chosen)))
     timings["tuned"] = time.perf_counter() - started
     return Evaluation(halves, methods, grid, chosen, timings)
 
 
-def tuned_label(params: FusionParams) -> str:
-    return f"hybrid, tuned (k={params.rrf_k}, lexical {params.lexical_weight:g})"
-
-
 def held_out_differences(evaluation: Evaluation) -> dict[str, dict[str, dict[str, float]]]:
     """Paired held-out differences that matter for the decision, with bootstrap intervals."""
-    hybrid = evaluation.method("hybrid, default fusion")
-    diversity = evaluation.method("hybrid, default fusion + diversity")
+    hybrid = evaluation.method(DEFAULTS)
+    diversity = evaluation.method(DEFAULTS + DIVERSE)
+    tuned = evaluation.method(TUNED)
+    textbook = evaluation.method(TEXTBOOK)
     pairs = {
-        "hybrid_minus_dense": (hybrid.held_out, evaluation.method("dense").held_out),
-        "hybrid_minus_bm25": (hybrid.held_out, evaluation.method("BM25 (lexical)").held_out),
-        "tuned_minus_default": (
-            evaluation.method(tuned_label(evaluation.chosen)).held_out,
-            hybrid.held_out,
-        ),
+        "defaults_minus_dense": (hybrid.held_out, evaluation.method(DENSE).held_out),
+        "defaults_minus_bm25": (hybrid.held_out, evaluation.method(BM25).held_out),
+        "defaults_minus_textbook": (hybrid.held_out, textbook.held_out),
+        "tuned_minus_defaults": (tuned.held_out, hybrid.held_out),
+        "tuned_minus_textbook": (tuned.held_out, textbook.held_out),
         "diversity_minus_none": (diversity.held_out, hybrid.held_out),
     }
     out = {
@@ -703,13 +660,12 @@ def print_summary(
     evaluation: Evaluation,
     differences: dict[str, dict[str, dict[str, float]]],
     experiment: dict[str, Any] | None,
-    plan_check: dict[str, Any],
     headline: str,
 ) -> None:
     n_tuning, n_held = (len(evaluation.halves[h]) for h in ("tuning", "held_out"))
     print()
     print(headline)
-    print(table([(m.name, m.tuning, m.held_out) for m in evaluation.methods], n_tuning, n_held))
+    print(table([(m.label, m.tuning, m.held_out) for m in evaluation.methods], n_tuning, n_held))
     print("(the tuned row's tuning figures are the grid's best: optimistic by construction)")
     print()
     print("Held-out paired differences (mean, 95% bootstrap interval):")
@@ -720,10 +676,10 @@ def print_summary(
             f"  recall@10 {rc['mean']:+.4f} [{rc['ci95_low']:+.4f}, {rc['ci95_high']:+.4f}]"
         )
     print()
-    diversity = evaluation.method("hybrid, default fusion + diversity")
+    diversity = evaluation.method(DEFAULTS + DIVERSE)
     for half, s in (("tuning", diversity.tuning), ("held-out", diversity.held_out)):
         print(
-            f"Diversity, default fusion, {half}: {s.folded} near-copies folded behind shown "
+            f"Diversity, shipped defaults, {half}: {s.folded} near-copies folded behind shown "
             f"hits ({s.folded_relevant} relevant); {s.folded_under_query} behind the query's "
             f"own lesson ({s.folded_under_query_relevant} relevant), removed with it. "
             f"With those standing in: nDCG@10 {mean(s.ndcg_stand_in):.4f}, "
@@ -738,15 +694,6 @@ def print_summary(
         )
         rows = [(n, r["tuning"], r["held_out"]) for n, r in experiment["results"].items()]
         print(table(rows, n_tuning, n_held))
-    if plan_check["rewritten"]:
-        print(
-            f"Full-text plan: rowid filter rewritten ({plan_check['statements_rewritten']} "
-            f"statements; identical results on {plan_check['checked_queries']} queries run both "
-            f"ways; {plan_check['shipped_plan_s_per_query']} s -> "
-            f"{plan_check['rewritten_plan_s_per_query']} s per query)"
-        )
-    else:
-        print("Full-text plan: as shipped")
 
 
 def report(
@@ -755,7 +702,6 @@ def report(
     evaluation: Evaluation,
     differences: dict[str, Any],
     experiment: dict[str, Any] | None,
-    plan_check: dict[str, Any],
     corpus: dict[str, Any],
     labelled: dict[str, Labelled],
     queries: list[Query],
@@ -785,7 +731,6 @@ def report(
                 "chosen_by": "tuning-half nDCG@10 (ties: recall@10, then grid order)",
             },
             "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
-            "lexical_plan": plan_check,
             "python": platform.python_version(),
         },
         "corpus": corpus,
@@ -804,8 +749,9 @@ def report(
             },
             "ids": {half: [q.external_id for q in qs] for half, qs in halves.items()},
         },
-        "methods": {m.name: m.report() for m in evaluation.methods},
+        "methods": {m.label: m.report() for m in evaluation.methods},
         "defaults": fusion_dict(FusionParams()),
+        "textbook": fusion_dict(textbook_fusion()),
         "chosen": fusion_dict(evaluation.chosen),
         "grid": [
             {**fusion_dict(params), "tuning": scores.summary()}
@@ -839,11 +785,6 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="keep the official categories as tags (embedded and indexed): labels leak into "
         "the documents",
-    )
-    parser.add_argument(
-        "--shipped-lexical-plan",
-        action="store_true",
-        help="run the full-text statement exactly as shipped (seconds per query: see LexicalPlan)",
     )
     parser.add_argument(
         "--chunk-experiment",
@@ -880,7 +821,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         engine = make_engine(f"sqlite:///{database}")
         migrate(engine)
-        plan = None if args.shipped_lexical_plan else LexicalPlan(engine)
         inner = load_embedder(MODEL, batch_size=64)
         embedder = MemoEmbedder(inner)
         build: dict[str, Any] = {}
@@ -907,16 +847,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             if missing:
                 print(f"{len(missing)} query lessons are not in {database}", file=sys.stderr)
                 return 2
-            plan_check: dict[str, Any] = {"rewritten": False}
-            if plan is not None:
-                print("Checking the full-text plan rewrite ...", file=sys.stderr)
-                plan_check = plan.verify(session, [q.text for q in queries[:3]])
-                plan_check["rewritten"] = plan.active
-                if not plan.active:
-                    print(
-                        "The rewritten full-text plan gave other results: running as shipped.",
-                        file=sys.stderr,
-                    )
             tuning_ids, held_ids = split_queries(q.external_id for q in queries)
             by_id = {q.external_id: q for q in queries}
             halves = {
@@ -937,8 +867,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if scratch is not None:
             scratch.cleanup()
     timings["total"] = time.perf_counter() - wall
-    if plan is not None:
-        plan_check["statements_rewritten"] = plan.rewrites
 
     differences = held_out_differences(evaluation)
     headline = (
@@ -946,7 +874,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"labelled lessons dropped: no relevant lesson at Jaccard >= {JACCARD}); categories "
         f"{'indexed' if categories_indexed else 'not indexed'}"
     )
-    print_summary(evaluation, differences, experiment, plan_check, headline)
+    print_summary(evaluation, differences, experiment, headline)
     print(f"Run time {timings['total']:.0f} s")
     corpus = {
         "lessons": len(ids),
@@ -960,7 +888,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         evaluation=evaluation,
         differences=differences,
         experiment=experiment,
-        plan_check=plan_check,
         corpus=corpus,
         labelled=labelled,
         queries=queries,

@@ -9,6 +9,7 @@ import math
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,37 @@ def test_paired_interval_is_seeded_and_brackets_the_mean() -> None:
     diff, low, high = first
     assert diff == pytest.approx(0.12)
     assert low <= diff <= high
+
+
+def test_hybrid_rows_are_labelled_with_their_fusion_and_differences_cover_every_row() -> None:
+    from retrieval.fusion import FusionParams
+
+    shipped, tuned = FusionParams(rrf_k=10, lexical_weight=2.0), FusionParams(rrf_k=30)
+
+    def scores(ndcg: float) -> Any:
+        both = [ndcg, ndcg]
+        return ev.Scores(both, both, ndcg_stand_in=both, recall_stand_in=both)
+
+    rows = [
+        (ev.DENSE, "dense", False, shipped, 0.1),
+        (ev.BM25, "lexical", False, shipped, 0.2),
+        (ev.TEXTBOOK, "hybrid", False, ev.textbook_fusion(), 0.3),
+        (ev.DEFAULTS, "hybrid", False, shipped, 0.4),
+        (ev.DEFAULTS + ev.DIVERSE, "hybrid", True, shipped, 0.4),
+        (ev.TUNED, "hybrid", False, tuned, 0.5),
+        (ev.TUNED + ev.DIVERSE, "hybrid", True, tuned, 0.5),
+    ]
+    methods = [ev.Method(n, m, d, p, scores(x), scores(x)) for n, m, d, p, x in rows]
+    labels = [m.label for m in methods]
+    assert labels[:2] == ["dense", "BM25 (lexical)"]
+    assert labels[2] == "hybrid, textbook RRF (k=60, lexical 1)"
+    assert labels[4] == "hybrid, shipped defaults (k=10, lexical 2) + diversity"
+    assert labels[5] == "hybrid, tuned (k=30, lexical 2)"
+
+    evaluation = ev.Evaluation({"tuning": [], "held_out": []}, methods, [], tuned, {})
+    differences = ev.held_out_differences(evaluation)
+    assert differences["defaults_minus_dense"]["ndcg@10"]["mean"] == pytest.approx(0.3)
+    assert differences["tuned_minus_defaults"]["recall@10"]["mean"] == pytest.approx(0.1)
+    assert {"defaults_minus_bm25", "defaults_minus_textbook", "tuned_minus_textbook"} <= set(
+        differences
+    )

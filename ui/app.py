@@ -27,7 +27,7 @@ from retrieval.embedder import Embedder, load_embedder
 from retrieval.service import Retriever
 from ui import filters, oidc
 from ui.api.routes import routes as api_routes
-from ui.body import LimitBodySize
+from ui.body import LimitBodySize, RefuseMultipart
 from ui.errors import HANDLERS
 from ui.pages import routes as page_routes
 from ui.security import CSRFProtect, SecurityHeaders, secret_key
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(LimitBodySize, max_bytes=settings.max_request_bytes),
+            Middleware(RefuseMultipart),
             Middleware(CSRFProtect, settings=settings, key=key),
             Middleware(
                 SessionMiddleware,

@@ -72,6 +72,24 @@ class LimitBodySize:
             await send({"type": "http.response.body", "body": body})
 
 
+class RefuseMultipart:
+    """Refuse multipart bodies (415): no route takes files, and every form is sent url-encoded.
+    A form handler that parsed one would leave an uploaded file's temporary file open. It
+    raises; LimitBodySize, the layer outside it, answers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            kind = dict(scope.get("headers", [])).get(b"content-type", b"")
+            if kind.split(b";")[0].strip().lower() == b"multipart/form-data":
+                raise RequestRejected(
+                    415, "unsupported_media_type", "Send forms url-encoded; files are not taken."
+                )
+        await self.app(scope, receive, send)
+
+
 async def read_json(request: Request) -> Any:
     """The body as JSON, or a 400 that says what is wrong with it."""
     body = await request.body()
