@@ -34,6 +34,7 @@ import platform
 import random
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -285,14 +286,25 @@ def nasa_ids(paths: Iterable[Path]) -> set[str]:
     return ids
 
 
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def render_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Rows under a header, the first column left-aligned and the rest right-aligned."""
-    cells = [[str(c) for c in header], *[["" if c is None else str(c) for c in r] for r in rows]]
+    """Rows under a header and a rule; columns of numbers right-aligned, the rest left."""
+    body = [["" if c is None else str(c) for c in row] for row in rows]
+    cells = [[str(c) for c in header], *body]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    right = [all(_numeric(r[i]) for r in body if r[i]) and i > 0 for i in range(len(header))]
     lines = []
     for number, row in enumerate(cells):
         parts = [
-            row[i].ljust(widths[i]) if i == 0 else row[i].rjust(widths[i]) for i in range(len(row))
+            cell.rjust(widths[i]) if right[i] else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
         ]
         lines.append("  ".join(parts).rstrip())
         if number == 0:
@@ -589,6 +601,16 @@ class Load:
                     self.record(call, reply, "/api/bar")
                     self.bar_hits_marked += hits
 
+    def health_worker(self) -> None:
+        """GET /healthz (no database, no model) twice a second: how long the event loop
+        takes to answer anything while the load runs."""
+        with httpx.Client(base_url=self.base, timeout=self.args.timeout) as http:
+            while not self.reviews_done.is_set() and time.monotonic() < self.deadline:
+                call, reply = send(http, "healthz", "GET", "/healthz")
+                with self.lock:
+                    self.record(call, reply, "/healthz")
+                self.reviews_done.wait(0.5)
+
 
 def run_load(load: Load) -> float:
     """Reviews and BARs together; returns the seconds the reviews took."""
@@ -603,7 +625,8 @@ def run_load(load: Load) -> float:
         threading.Thread(target=load.bar_worker, args=(i,), name=f"bar-{i}", daemon=True)
         for i in range(args.bar_clients)
     ]
-    for thread in [*bars, *reviewers]:
+    health = threading.Thread(target=load.health_worker, name="healthz", daemon=True)
+    for thread in [*bars, *reviewers, health]:
         thread.start()
     last = time.perf_counter()
     while any(t.is_alive() for t in reviewers):
@@ -620,7 +643,7 @@ def run_load(load: Load) -> float:
                 )
     seconds = time.perf_counter() - started
     load.reviews_done.set()
-    for thread in bars:
+    for thread in [*bars, health]:
         thread.join(timeout=args.timeout + 30)
     return seconds
 
@@ -733,11 +756,12 @@ def import_args(run: Run) -> list[str]:
 
 
 def run_import(run: Run, name: str, timeout: float) -> dict[str, Any]:
-    """An import run to completion: exit status, seconds and the counts it printed."""
+    """An import run to its end: exit status, seconds, the counts it printed (None when it
+    printed none: it crashed) and the exceptions it died of."""
     started = time.perf_counter()
     process = run.spawn(import_args(run), name)
     try:
-        status = process.wait(timeout=timeout)
+        status: int | None = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -745,24 +769,26 @@ def run_import(run: Run, name: str, timeout: float) -> dict[str, Any]:
     out = (run.folder / f"{name}.out").read_text(encoding="utf-8", errors="replace")
     err = (run.folder / f"{name}.err").read_text(encoding="utf-8", errors="replace")
     skipped = [line for line in err.splitlines() if line.startswith("skipped ")]
+    counts = import_counts(out)
     return {
         "exit_status": status,
+        "completed": counts is not None and status in (0, 1),
         "seconds": round(time.perf_counter() - started, 1),
-        "counts": import_counts(out),
+        "counts": counts,
         "skipped_rows": len(skipped),
         "skipped_sample": skipped[:5],
-        "stderr_tail": "" if status in (0, 1) else err[-2000:],
+        "exceptions": dict(exception_lines(err)),
+        "last_progress": last_progress(err),
     }
 
 
-def crash_test(run: Run, base: str, token: str, marker: str, args: argparse.Namespace) -> Any:
-    """Kill an import mid-way, check nothing of it remains, then import twice for real."""
-    expected = len(nasa_ids(NASA_FILES))
-    result: dict[str, Any] = {"expected_distinct_nasa_ids": expected}
-    before = lesson_count(run.db)
-    result["lessons_before"] = before
+def local_count(db: Path) -> int:
+    """Lessons written through the app rather than imported (no external id)."""
+    return int(query(db, "SELECT count(*) FROM lesson WHERE external_id IS NULL")[0][0])
 
-    # 1. killed mid-import
+
+def kill_mid_import(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    """Start an import, SIGKILL it a few seconds into its progress bar."""
     process = run.spawn(import_args(run), "import-killed")
     err_path = run.folder / "import-killed.err"
 
@@ -770,45 +796,68 @@ def crash_test(run: Run, base: str, token: str, marker: str, args: argparse.Name
         return err_path.read_text(encoding="utf-8", errors="replace")
 
     started = time.perf_counter()
-    bar_seen = wait_for(lambda: "%|" in stderr() or process.poll() is not None, 300)
+    wait_for(lambda: "%|" in stderr() or process.poll() is not None, 300)
     time.sleep(args.kill_after)
     running = process.poll() is None
     progress = last_progress(stderr())
     process.kill()  # SIGKILL: no clean-up of any kind
     process.wait()
-    result["killed"] = {
-        "progress_bar_seen": bar_seen and "%|" in stderr(),
+    return {
+        "progress_bar_seen": bool(progress),
         "still_running_when_killed": running,
         "exit_status": process.returncode,
         "seconds_after_start": round(time.perf_counter() - started, 1),
         "last_progress": progress,
     }
+
+
+def crash_test(
+    run: Run, base: str, token: str, marker: str, args: argparse.Namespace
+) -> tuple[dict[str, Any], list[Call]]:
+    """Kill an import mid-way and check nothing of it remains; import to completion (first
+    while a probe writes through the server, then quietly if that import died); once more."""
+    expected = len(nasa_ids(NASA_FILES))
+    result: dict[str, Any] = {"expected_distinct_nasa_ids": expected}
+    before, before_local = lesson_count(run.db), local_count(run.db)
+    result["lessons_before"] = before
+
+    result["killed"] = kill_mid_import(run, args)
     result["after_kill"] = {
         **integrity(run.db),
         "lessons": lesson_count(run.db),
         "nasa_lessons": nasa_counts(run.db)[0],
-        "leftover_files": sorted(p.name for p in run.folder.glob("lessonbank.db*")),
+        "files": sorted(p.name for p in run.folder.glob("lessonbank.db*")),
     }
 
-    # 2. the server still writes once the killed process's locks are gone
+    # The server writes again once the killed process's locks are gone.
     with client(base, token, args.timeout) as http:
         body = review_body(marker + "K", 1, projects=1, authors=1, seed=args.seed)
-        call, _ = send(http, "review after kill", "POST", "/api/reviews", body)
-    result["server_write_after_kill"] = {"status": outcome(call), "ms": round(call.ms, 1)}
-    before_full = lesson_count(run.db)
+        after_kill_call, _ = send(http, "review after the kill", "POST", "/api/reviews", body)
+    result["server_write_after_kill"] = {
+        "status": outcome(after_kill_call),
+        "ms": round(after_kill_call.ms, 1),
+    }
 
-    # 3. to completion, while the probe writes through the server
+    # To completion while the server takes writes, as it would when an admin imports by day.
     with Probe(base, token, marker + "P", args) as probe:
-        full = run_import(run, "import-full", args.import_timeout)
+        under_writes = run_import(run, "import-under-writes", args.import_timeout)
+    result["import_under_writes"] = under_writes
+    quiet = None
+    if not under_writes["completed"]:  # it died: finish the import with the server idle
+        quiet = run_import(run, "import-quiet", args.import_timeout)
+    result["import_quiet"] = quiet
+    final = quiet or under_writes
     probe_present = marked_titles(run.db, marker + "P")
-    after_full = lesson_count(run.db)
+    after, after_local = lesson_count(run.db), local_count(run.db)
     nasa, distinct = nasa_counts(run.db)
     result["full"] = {
-        **full,
-        "lessons_before": before_full,
-        "lessons_after": after_full,
-        "probe_lessons_present": len(probe_present),
-        "grew_by_nasa": after_full - before_full - len(probe_present),
+        "completed": final["completed"],
+        "exit_status": final["exit_status"],
+        "counts": final["counts"],
+        "lessons_after": after,
+        "grew_by": after - before,
+        "written_through_server_meanwhile": after_local - before_local,
+        "grew_by_nasa": (after - before) - (after_local - before_local),
         "nasa_lessons": nasa,
         "distinct_external_ids": distinct,
         **integrity(run.db),
@@ -821,7 +870,6 @@ def crash_test(run: Run, base: str, token: str, marker: str, args: argparse.Name
         "samples": probe.samples,
     }
 
-    # 4. once more: nothing new
     again = run_import(run, "import-again", args.import_timeout)
     nasa_again, distinct_again = nasa_counts(run.db)
     result["again"] = {
@@ -830,7 +878,7 @@ def crash_test(run: Run, base: str, token: str, marker: str, args: argparse.Name
         "nasa_lessons": nasa_again,
         "distinct_external_ids": distinct_again,
     }
-    return result, probe.calls
+    return result, [after_kill_call, *probe.calls]
 
 
 # --- checks, table, report ------------------------------------------------------------------
@@ -850,6 +898,7 @@ def checks(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, 
     locked_bodies = sum(s["locked_in_body"] for s in requests.values())
     killed, after_kill = crash["killed"], crash["after_kill"]
     full, again = crash["full"], crash["again"]
+    under = crash["import_under_writes"]
     expected = crash["expected_distinct_nasa_ids"]
     rows: list[tuple[str, bool, str]] = [
         (
@@ -888,19 +937,19 @@ def checks(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, 
             str(lessons["present_from_4xx"]),
         ),
         (
-            "import killed while running",
+            "import killed while its progress bar ran",
             bool(killed["still_running_when_killed"] and killed["progress_bar_seen"]),
             killed["last_progress"],
         ),
         (
             "integrity_check ok after the kill",
             after_kill["integrity_check"] == "ok" and after_kill["foreign_key_violations"] == 0,
-            str(after_kill["integrity_check"]),
+            f"{after_kill['integrity_check']}, {after_kill['foreign_key_violations']} FK errors",
         ),
         (
-            "lesson count unchanged after the kill",
+            "nothing of the killed import remains",
             after_kill["lessons"] == crash["lessons_before"] and after_kill["nasa_lessons"] == 0,
-            f"{crash['lessons_before']} -> {after_kill['lessons']}, "
+            f"lessons {crash['lessons_before']} -> {after_kill['lessons']}, "
             f"{after_kill['nasa_lessons']} NASA rows left",
         ),
         (
@@ -909,11 +958,22 @@ def checks(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, 
             crash["server_write_after_kill"]["status"],
         ),
         (
-            f"full import adds {expected} (distinct NASA ids)",
-            full["exit_status"] in (0, 1)
+            "import completes while the server takes writes",
+            under["completed"],
+            f"exit {under['exit_status']}; {_first(under['exceptions'])}",
+        ),
+        (
+            "writes during the import: none lost",
+            not crash["probe"]["lost"],
+            f"{crash['probe']['acknowledged']} acknowledged, {crash['probe']['present']} present",
+        ),
+        (
+            f"import adds {expected} lessons (distinct NASA ids)",
+            full["completed"]
             and full["grew_by_nasa"] == expected
             and full["nasa_lessons"] == expected,
-            f"exit {full['exit_status']}, grew by {full['grew_by_nasa']}",
+            f"grew by {full['grew_by_nasa']} (+{full['written_through_server_meanwhile']} "
+            "written through the server meanwhile)",
         ),
         (
             "no duplicate external ids",
@@ -923,15 +983,10 @@ def checks(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, 
         ),
         (
             "re-import adds nothing",
-            again["exit_status"] in (0, 1)
+            again["completed"]
             and again["lessons_after"] == full["lessons_after"]
             and (again["counts"] or {}).get("added") == 0,
             json.dumps(again["counts"]),
-        ),
-        (
-            "writes during the import: nothing acknowledged lost",
-            not crash["probe"]["lost"],
-            f"{crash['probe']['acknowledged']} acknowledged, {crash['probe']['present']} present",
         ),
         (
             "integrity_check ok at the end",
@@ -945,6 +1000,10 @@ def checks(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, 
         ),
     ]
     return rows
+
+
+def _first(counter: dict[str, int]) -> str:
+    return next(iter(counter), "")
 
 
 def ms(value: float | None) -> str:
@@ -962,6 +1021,7 @@ def print_report(report: dict[str, Any], rows: list[tuple[str, bool, str]]) -> N
         "review": "POST /api/reviews",
         "bar": "POST /api/bar",
         "get lesson": "GET /api/lessons/{id}",
+        "healthz": "GET /healthz, during the load",
         "review during import": "POST /api/reviews, import running",
         "BAR during import": "POST /api/bar, import running",
     }
@@ -991,6 +1051,7 @@ def print_report(report: dict[str, Any], rows: list[tuple[str, bool, str]]) -> N
         crash["full"],
         crash["again"],
     )
+    under, quiet = crash["import_under_writes"], crash["import_quiet"]
     facts = [
         ("lessons posted (201)", lessons["posted"]),
         ("  present via GET /api/lessons/{id}", lessons["api_ok"]),
@@ -1016,18 +1077,27 @@ def print_report(report: dict[str, Any], rows: list[tuple[str, bool, str]]) -> N
         ),
         ("  NASA rows left by the killed import", after_kill["nasa_lessons"]),
         ("  server write after the kill", crash["server_write_after_kill"]["status"]),
-        ("full import: exit, seconds", f"{full['exit_status']}, {full['seconds']}"),
         (
-            "  grew by (expected distinct NASA ids)",
+            "import while the server writes: exit, s",
+            f"{under['exit_status']}, {under['seconds']}"
+            + ("" if under["completed"] else f", died at {under['last_progress'] or '?'}"),
+        ),
+        ("  died of", _first(under["exceptions"]) or "-"),
+        (
+            "  probe writes acknowledged / present",
+            f"{crash['probe']['acknowledged']} / {crash['probe']['present']}",
+        ),
+        (
+            "quiet import (run when the first died): exit, s",
+            f"{quiet['exit_status']}, {quiet['seconds']}" if quiet else "not needed",
+        ),
+        (
+            "  lessons added in all (distinct NASA ids)",
             f"{full['grew_by_nasa']} ({crash['expected_distinct_nasa_ids']})",
         ),
         (
             "  NASA rows / distinct external ids",
             f"{full['nasa_lessons']} / {full['distinct_external_ids']}",
-        ),
-        (
-            "  probe writes acknowledged / present",
-            f"{crash['probe']['acknowledged']} / {crash['probe']['present']}",
         ),
         (
             "re-import: added, updated, unchanged",
@@ -1081,6 +1151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(f"missing NASA files: {', '.join(missing)}", file=sys.stderr)
         return 2
+    # SIGTERM ends the run through `finally` as Ctrl-C does, so the server is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.perf_counter()
     marker = "rel" + uuid.uuid4().hex[:10]
     folder = Path(tempfile.mkdtemp(prefix="lessonbank-reliability-"))
