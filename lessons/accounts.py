@@ -241,6 +241,42 @@ def add_member(session: Session, *, project_id: int, user: User, actor: str) -> 
         )
 
 
+def remove_member(session: Session, *, project_id: int, user: User, actor: str) -> None:
+    """Stop `user` seeing the project's restricted lessons (audited; a no-op if not a member)."""
+    assert user.id is not None
+    row = session.get(ProjectMember, (project_id, user.id))
+    if row is not None:
+        session.delete(row)
+        audit.record(
+            session,
+            actor=actor,
+            action="remove_member",
+            entity_name="project",
+            entity_id=project_id,
+            before={"user": user.username},
+        )
+
+
+def list_members(session: Session, *, project_id: int) -> list[User]:
+    """The users who may see the project's restricted lessons, by name."""
+    return list(
+        session.exec(
+            select(User)
+            .join(ProjectMember, col(ProjectMember.user_id) == col(User.id))
+            .where(ProjectMember.project_id == project_id)
+            .order_by(col(User.username))
+        )
+    )
+
+
+def member_counts(session: Session) -> dict[int, int]:
+    """Members per project id (projects without members are absent)."""
+    rows = session.exec(
+        select(ProjectMember.project_id, func.count()).group_by(col(ProjectMember.project_id))
+    )
+    return {project_id: count for project_id, count in rows}
+
+
 def viewer(session: Session, user: User | None) -> Viewer:
     """What `user` may see: anonymous -> public; contributors -> internal and their projects'
     restricted lessons; curators and admins -> everything (they curate it)."""

@@ -122,3 +122,69 @@ def test_lesson_page_renders_markdown_safely(client: Client) -> None:
     page = BeautifulSoup(client.get(f"/lessons/{lesson_id}").text, "html.parser")
     assert page.find("strong") is not None and page.find("strong").get_text() == "Late"  # type: ignore[union-attr]
     assert page.find("script") is None
+
+
+def test_admin_manages_project_members_and_membership_decides_restricted_access(
+    admin: Client, client: Client
+) -> None:
+    """casey (contributor) sees a restricted lesson only while a member of its project; each
+    change is audited."""
+    lesson_id = _lesson(client, sensitivity="restricted")
+    project_id = client.get(f"/api/lessons/{lesson_id}", headers=client.admin).json()["project"][
+        "id"
+    ]
+    assert client.get(f"/api/lessons/{lesson_id}").status_code == 404
+
+    listing = admin.get("/admin/projects")
+    assert f"/admin/projects/{project_id}/members" in listing.text
+    added = admin.post(
+        f"/admin/projects/{project_id}/members", data={"username": "casey"}, follow_redirects=False
+    )
+    assert added.status_code == 303
+    page = BeautifulSoup(admin.get(f"/admin/projects/{project_id}/members").text, "html.parser")
+    assert "casey" in page.find("table").get_text()
+    assert client.get(f"/api/lessons/{lesson_id}").status_code == 200
+
+    casey_id = next(u["id"] for u in _users(admin) if u["name"] == "casey")
+    removed = admin.post(
+        f"/admin/projects/{project_id}/members/{casey_id}/remove", follow_redirects=False
+    )
+    assert removed.status_code == 303
+    assert client.get(f"/api/lessons/{lesson_id}").status_code == 404
+
+    audit_page = admin.get(f"/admin/audit?entity=project&entity_id={project_id}").text
+    assert "add_member" in audit_page and "remove_member" in audit_page
+
+
+def _users(admin: Client) -> list[dict[str, object]]:
+    page = BeautifulSoup(admin.get("/admin/users").text, "html.parser")
+    return [
+        {
+            "name": form.find_parent("tr").td.get_text().split(" ")[0],
+            "id": int(form["action"].split("/")[3]),
+        }
+        for form in page.select("form[action$='/role']")
+    ]
+
+
+def test_adding_an_unknown_member_keeps_the_form_and_changes_nothing(
+    admin: Client, client: Client
+) -> None:
+    lesson_id = _lesson(client)
+    project_id = client.get(f"/api/lessons/{lesson_id}").json()["project"]["id"]
+    response = admin.post(f"/admin/projects/{project_id}/members", data={"username": "nobody"})
+    assert response.status_code == 422
+    assert "no user called" in response.text.lower()
+    assert "No members yet" in response.text
+    assert (
+        admin.post("/admin/projects/999999/members", data={"username": "casey"}).status_code == 404
+    )
+
+
+def test_members_pages_are_for_admins_only(client: Client, admin: Client) -> None:
+    lesson_id = _lesson(client)
+    project_id = client.get(f"/api/lessons/{lesson_id}").json()["project"]["id"]
+    for path in ("/admin/projects", f"/admin/projects/{project_id}/members"):
+        assert client.get(path).status_code == 403
+    refused = client.post(f"/admin/projects/{project_id}/members", data={"username": "casey"})
+    assert refused.status_code == 403

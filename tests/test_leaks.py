@@ -341,6 +341,8 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/admin/audit": {},
     "/admin/audit.csv": {},
     "/admin/deleted": {},
+    "/admin/projects": {},  # admins only, as the rest of /admin
+    "/admin/projects/{id:int}/members": {"id": "project"},
     "/api/openapi.json": {},
     "/api/lessons": {},
     "/api/lessons/{id:int}": {"id": "lesson"},
@@ -368,6 +370,8 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /lessons/{id:int}/delete": HIDDEN_WRITES,
     "POST /admin/users": NO_LESSONS,
     "POST /admin/users/{id:int}/role": NO_LESSONS,
+    "POST /admin/projects/{id:int}/members": NO_LESSONS,
+    "POST /admin/projects/{id:int}/members/{user_id:int}/remove": NO_LESSONS,
     "POST /admin/lessons/{id:int}/restore": HIDDEN_WRITES,
     "POST /admin/lessons/{id:int}/purge": HIDDEN_WRITES,
 }

@@ -85,6 +85,23 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_members_remove(args: argparse.Namespace) -> int:
+    with transaction(_engine(args), write=True) as session:
+        user = accounts.find_user(session, username=args.user)
+        project = projects.get(session, project_id=args.project_id)
+        accounts.remove_member(session, project_id=args.project_id, user=user, actor="command line")
+        print(f"{user.username} is no longer a member of {project.name}.")
+    return 0
+
+
+def cmd_members_list(args: argparse.Namespace) -> int:
+    with transaction(_engine(args)) as session:
+        projects.get(session, project_id=args.project_id)
+        for user in accounts.list_members(session, project_id=args.project_id):
+            print(f"{user.username}\t{user.role}")
+    return 0
+
+
 def cmd_members_add(args: argparse.Namespace) -> int:
     with transaction(_engine(args), write=True) as session:
         user = accounts.find_user(session, username=args.user)
@@ -150,3 +167,12 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     member.add_argument("project_id", type=int)
     member.add_argument("user")
     member.set_defaults(func=guarded(cmd_members_add))
+    unmember = members.add_parser(
+        "remove", parents=[common], help="stop a user seeing a project's restricted lessons"
+    )
+    unmember.add_argument("project_id", type=int)
+    unmember.add_argument("user")
+    unmember.set_defaults(func=guarded(cmd_members_remove))
+    listing = members.add_parser("list", parents=[common], help="a project's members")
+    listing.add_argument("project_id", type=int)
+    listing.set_defaults(func=guarded(cmd_members_list))

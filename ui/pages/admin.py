@@ -1,4 +1,5 @@
-"""Administration: users and roles, the audit log, and deleted lessons (restore or purge)."""
+"""Administration: users and roles, project membership, the audit log, and deleted lessons
+(restore or purge)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import accounts, audit, catalogue
+from lessons import accounts, audit, catalogue, projects
 from lessons.errors import DomainError, NotFound
 from lessons.models import Lesson, Role
 from ui.body import path_id
@@ -69,6 +70,70 @@ async def user_role(request: Request) -> Response:
         user = accounts.get_user(session, user_id=user_id)
         accounts.set_role(session, user=user, role=Role(str(role)), actor=viewer.name)
     return RedirectResponse("/admin/users", status_code=303)
+
+
+def project_list(request: Request) -> Response:
+    require(request, Role.ADMIN)
+    with session_for(request) as session:
+        context = {
+            "projects": projects.list_projects(session),
+            "counts": accounts.member_counts(session),
+        }
+        return page(request, "admin_projects.html", context)
+
+
+def _members_page(request: Request, status: int = 200, **extra: object) -> Response:
+    with session_for(request, write=False) as session:
+        project = projects.get(session, project_id=path_id(request))
+        context = {
+            "project": project,
+            "members": accounts.list_members(session, project_id=project.id or 0),
+            "users": accounts.list_users(session),
+            "errors": {},
+            "values": {},
+            **extra,
+        }
+        return page(request, "admin_members.html", context, status=status)
+
+
+def members(request: Request) -> Response:
+    require(request, Role.ADMIN)
+    return _members_page(request)
+
+
+async def member_add(request: Request) -> Response:
+    viewer = require(request, Role.ADMIN)
+    project_id = path_id(request)
+    values = nested(await request.form())
+    username = str(values.get("username") or "").strip()
+    with session_for(request) as session:
+        projects.get(session, project_id=project_id)  # NotFound: a 404
+        try:
+            user = accounts.find_user(session, username=username)
+        except NotFound:
+            user = None
+        if user is not None:
+            accounts.add_member(session, project_id=project_id, user=user, actor=viewer.name)
+    if user is None:
+        return _members_page(
+            request,
+            422,
+            message=f"There is no user called {username!r}." if username else "Choose a user.",
+            errors={"username": "no such user"},
+            values={"username": username},
+        )
+    return RedirectResponse(f"/admin/projects/{project_id}/members", status_code=303)
+
+
+async def member_remove(request: Request) -> Response:
+    viewer = require(request, Role.ADMIN)
+    project_id = path_id(request)
+    user_id = int(request.path_params["user_id"])
+    with session_for(request) as session:
+        projects.get(session, project_id=project_id)  # NotFound: a 404
+        user = accounts.get_user(session, user_id=user_id)
+        accounts.remove_member(session, project_id=project_id, user=user, actor=viewer.name)
+    return RedirectResponse(f"/admin/projects/{project_id}/members", status_code=303)
 
 
 def audit_log(request: Request) -> Response:
@@ -147,6 +212,10 @@ routes = [
     Route("/admin/users", users, methods=["GET"]),
     Route("/admin/users", user_create, methods=["POST"]),
     Route("/admin/users/{id:int}/role", user_role, methods=["POST"]),
+    Route("/admin/projects", project_list, methods=["GET"]),
+    Route("/admin/projects/{id:int}/members", members, methods=["GET"]),
+    Route("/admin/projects/{id:int}/members", member_add, methods=["POST"]),
+    Route("/admin/projects/{id:int}/members/{user_id:int}/remove", member_remove, methods=["POST"]),
     Route("/admin/audit", audit_log, methods=["GET"]),
     Route("/admin/audit.csv", audit_csv, methods=["GET"]),
     Route("/admin/deleted", deleted, methods=["GET"]),
