@@ -48,7 +48,7 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
         ]
     with session_for(request, write=True) as session:
         bar = bars.record(session, payload=payload, surfaced=surfaced, model=state.retriever.model)
-        return bar_json(session, bar, bars.visible_items(bar, viewer))
+        return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
 
 
 def with_author(payload: ReviewIn, viewer: Viewer) -> ReviewIn:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from lessons import catalogue
+from lessons.access import Viewer
 from lessons.models import Action, BarItem, BeforeActionReview, Lesson, Person, Review
 from retrieval.explain import Explanation, explain
-from retrieval.fusion import Fused
+from retrieval.fusion import Fused, FusionParams
 
 
 def person_ref(person: Person | None) -> dict[str, Any] | None:
@@ -120,19 +121,78 @@ def why_json(why: Explanation, score: float, parts: Fused | BarItem | None) -> d
     return out
 
 
+def _visible_copies(session: Session, items: Sequence[BarItem], viewer: Viewer | None) -> set[int]:
+    """The near-copies folded into `items` that `viewer` may see (none without a viewer)."""
+    ids = {c for item in items for c in item.near_copies}
+    if not ids or viewer is None:
+        return set()
+    lessons = session.exec(select(Lesson).where(col(Lesson.id).in_(sorted(ids)))).all()
+    return {lesson.id for lesson in lessons if lesson.id is not None and viewer.can_see(lesson)}
+
+
+def _ranks_among(
+    items: Sequence[BarItem], rank_of: Callable[[BarItem], int | None]
+) -> list[int | None]:
+    """Each item's rank by one ranker, counted among `items` alone."""
+    ranked = sorted(
+        (rank, i) for i, item in enumerate(items) if (rank := rank_of(item)) is not None
+    )
+    among: list[int | None] = [None] * len(items)
+    for new_rank, (_, i) in enumerate(ranked, start=1):
+        among[i] = new_rank
+    return among
+
+
+def _as_shown(items: Sequence[BarItem], copies: set[int]) -> list[Fused]:
+    """The ranking of `items` as fused among them alone: the ranks and scores stored with a
+    BAR count every lesson its runner could see, and would tell a viewer who sees fewer how
+    many hidden lessons ranked above. For the runner (who sees every item) ranks differ from
+    the stored ones only where lessons that did not make the list ranked higher."""
+    params = FusionParams()
+    dense = _ranks_among(items, lambda item: item.dense_rank)
+    lexical = _ranks_among(items, lambda item: item.lexical_rank)
+    shown = []
+    for item, dense_rank, lexical_rank in zip(items, dense, lexical, strict=True):
+        fused = 0.0
+        if dense_rank is not None:
+            fused += params.dense_weight / (params.rrf_k + dense_rank)
+        if lexical_rank is not None:
+            fused += params.lexical_weight / (params.rrf_k + lexical_rank)
+        shown.append(
+            Fused(
+                lesson_id=item.lesson_id or 0,
+                # A BAR recorded before the rankers' parts were kept has only its score.
+                fused=fused if dense_rank is not None or lexical_rank is not None else item.score,
+                dense=item.dense_score,
+                dense_rank=dense_rank,
+                lexical=item.lexical_score,
+                lexical_rank=lexical_rank,
+                hidden_copies=[c for c in item.near_copies if c in copies],
+            )
+        )
+    return shown
+
+
 def bar_json(
     session: Session,
     bar: BeforeActionReview,
     items: Sequence[BarItem],
+    *,
+    viewer: Viewer | None = None,
 ) -> dict[str, Any]:
-    """A BAR with its visible surfaced lessons, why each matched, open actions and people."""
+    """A BAR with its visible surfaced lessons, why each matched, open actions and people.
+
+    `items` are the ones `viewer` may see (`bars.visible_items`). Someone with more access may
+    have run the BAR, so ranks and scores are those among these items, and a near-copy is
+    listed only if `viewer` may see it: no id, gap or score tells of a hidden lesson."""
+    shown = _as_shown(items, _visible_copies(session, items, viewer))
     lesson_ids = [item.lesson_id for item in items if item.lesson_id is not None]
     actions = catalogue.open_actions(session, lesson_ids=lesson_ids)
     today = catalogue.today()
     results = []
     everyone: Counter[int] = Counter()
     people_by_id: dict[int, dict[str, Any]] = {}
-    for item in items:
+    for rank, (item, ranking) in enumerate(zip(items, shown, strict=True), start=1):
         lesson = item.lesson
         assert lesson is not None  # visible_items keeps only items whose lesson may be seen
         why = explain(lesson, bar.brief)
@@ -144,11 +204,11 @@ def bar_json(
         results.append(
             {
                 "lesson_id": lesson.id,
-                "rank": item.rank,
+                "rank": rank,
                 "title": lesson.title,
-                "score": round(item.score, 5),
+                "score": round(ranking.fused, 5),
                 "snippet": why.best_sentence,
-                "why": why_json(why, item.score, item),
+                "why": why_json(why, ranking.fused, ranking),
                 "status": lesson.status,
                 "polarity": lesson.polarity,
                 "tags": lesson.tags,

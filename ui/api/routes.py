@@ -210,7 +210,8 @@ async def get_bar(request: Request) -> Response:
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             bar = bars.get(session, bar_id=bar_id)
-            return bar_json(session, bar, bars.visible_items(bar, viewer_for(request)))
+            viewer = viewer_for(request)
+            return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
 
     return JSONResponse(await run_in_threadpool(work))
 
@@ -225,7 +226,7 @@ async def post_decisions(request: Request) -> Response:
             viewer = viewer_for(request)
             bar = bars.get(session, bar_id=bar_id)
             bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer)
-            return bar_json(session, bar, bars.visible_items(bar, viewer))
+            return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
 
     return JSONResponse(await run_in_threadpool(work))
 

@@ -61,8 +61,9 @@ async def bar_submit(request: Request) -> Response:
 def _bar_context(request: Request, bar_id: int) -> dict[str, Any]:
     with session_for(request) as session:
         bar = bars.get(session, bar_id=bar_id)
+        viewer = viewer_for(request)
         return {
-            "bar": bar_json(session, bar, bars.visible_items(bar, viewer_for(request))),
+            "bar": bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer),
             "errors": {},
             "typed": {},
             "saved": request.query_params.get("saved") == "1",
