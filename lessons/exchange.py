@@ -85,6 +85,8 @@ SECTIONS = (
             "lesson_date",
             "unit",
             "source_url",
+            "learned_evidence",
+            "learned_link",
             "created_at",
             "updated_at",
         ),

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lessons import lifecycle
 from lessons.errors import ValidationFailed
 from lessons.models import (
     ActionStatus,
@@ -132,8 +133,27 @@ class LessonPatch(_Input):
 
 
 class TransitionIn(_Input):
+    """One lifecycle step. Learned needs what changed and a link to it (merged is reached
+    only by merging)."""
+
     to: LessonStatus
     reason: str = ""
+    learned_evidence: str = Field(
+        default="",
+        description="What changed because of the lesson (a process, a guidance note, a "
+        "checklist); required to mark it learned.",
+    )
+    learned_link: str = Field(
+        default="",
+        description="An http(s) link to that change; required to mark the lesson learned.",
+    )
+
+    @field_validator("learned_link")
+    @classmethod
+    def _http_link(cls, value: str) -> str:
+        if value and (problem := lifecycle.link_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class SearchFilters(_Input):

@@ -7,13 +7,14 @@ service users do, so the demo exercises the real code paths.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
 from lessons import capture, lifecycle, people
-from lessons.models import Action, ActionStatus, LessonStatus, Project, utcnow
+from lessons.models import Action, ActionStatus, Lesson, LessonStatus, Project, utcnow
 from lessons.schemas import Limits, ReviewIn, parse
 
 # The lifecycle path a seeded lesson walks to reach its recorded status.
@@ -23,6 +24,8 @@ _PATH = {
     LessonStatus.ACTIONED: [LessonStatus.VALIDATED, LessonStatus.ACTIONED],
     LessonStatus.LEARNED: [LessonStatus.VALIDATED, LessonStatus.ACTIONED, LessonStatus.LEARNED],
 }
+# Keys of a bank's lesson that are not LessonIn input: the lifecycle walk reads them.
+_NOT_INPUT = frozenset({"status", "learned_evidence", "learned_link"})
 _GENEROUS = Limits(title=500, text=100_000, brief=100_000, items=1_000)
 
 
@@ -71,7 +74,7 @@ def _load_review(
             "held_on": review.get("held_on"),
             "author": review.get("author"),
             "answers": review.get("answers", {}),
-            "lessons": [{k: v for k, v in le.items() if k != "status"} for le in lessons],
+            "lessons": [{k: v for k, v in le.items() if k not in _NOT_INPUT} for le in lessons],
             "actions": [
                 {k: a[k] for k in ("what", "owner", "due", "lesson_index") if k in a}
                 for a in actions
@@ -82,13 +85,7 @@ def _load_review(
     saved = capture.log_review(session, payload=payload)
     by_order = sorted(saved.lessons, key=lambda le: le.id or 0)
     for lesson, entry in zip(by_order, lessons, strict=True):
-        for step in _PATH[LessonStatus(entry.get("status", LessonStatus.IDENTIFIED))]:
-            reason = (
-                "seeded from the demo bank"
-                if step != LessonStatus.LEARNED
-                else ("change confirmed in the demo bank")
-            )
-            lifecycle.transition(session, lesson=lesson, to=step, actor=curator, reason=reason)
+        _walk_lifecycle(session, lesson, entry, curator)
     saved_actions = session.exec(
         select(Action).where(Action.review_id == saved.id).order_by(Action.id)  # type: ignore[arg-type]
     ).all()
@@ -100,6 +97,27 @@ def _load_review(
             action.closed_at = utcnow()
             session.add(action)
     return len(lessons)
+
+
+def _walk_lifecycle(session: Session, lesson: Lesson, entry: dict[str, Any], curator: str) -> None:
+    """Take a seeded lesson to its recorded status the way a curator would: a learned lesson
+    carries the evidence of what changed and its link."""
+    for step in _PATH[LessonStatus(entry.get("status", LessonStatus.IDENTIFIED))]:
+        reason = "seeded from the demo bank" if step != LessonStatus.LEARNED else ""
+        lifecycle.transition(
+            session,
+            lesson=lesson,
+            to=step,
+            actor=curator,
+            reason=reason,
+            evidence=entry.get("learned_evidence", ""),
+            link=entry.get("learned_link", ""),
+        )
+    # The bank's own review date wins over the one validation sets, so the curation queue has
+    # lessons past review to show.
+    if entry.get("review_due") and lesson.status != LessonStatus.IDENTIFIED:
+        lesson.review_due = date.fromisoformat(entry["review_due"])
+        session.add(lesson)
 
 
 def has_projects(session: Session) -> bool:

@@ -68,6 +68,15 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Lessons a BAR returns by default."
     )
     bar_max_limit: int = Field(default=50, ge=1, description="Most lessons one BAR may return.")
+    review_months: int = Field(
+        default=12,
+        ge=1,
+        le=120,
+        description=(
+            "Months until a validated or confirmed lesson is due for review again (the "
+            "curation queue lists lessons past that date)."
+        ),
+    )
     oidc_issuer: str = Field(
         default="",
         description=(

@@ -764,7 +764,8 @@ def test_get_lesson_returns_sections_actions_history_and_next_steps(
     assert created["to_status"] == "identified"
     assert created["actor"] == "Amina Diallo"
     assert f"review #{bank.review['id']}" in created["reason"]
-    assert body["allowed_transitions"] == ["validated", "rejected", "merged"]
+    # Merged is reached by merging, not offered as a plain step.
+    assert body["allowed_transitions"] == ["validated", "rejected"]
 
 
 def test_get_lesson_lists_its_actions(client: TestClient, bank: Bank) -> None:
@@ -1051,7 +1052,7 @@ def test_transition_records_who_when_and_why(client: TestClient, bank: Bank) -> 
     assert event["actor"] == "kim"  # the curator whose token moved it
     assert event["reason"] == "Checked with the library team"
     assert event["at"]
-    assert body["allowed_transitions"] == ["actioned", "learned", "merged", "retired"]
+    assert body["allowed_transitions"] == ["actioned", "learned", "retired"]
 
 
 def test_transition_records_the_signed_in_curator(client: TestClient, bank: Bank) -> None:
@@ -1072,7 +1073,18 @@ def test_transition_records_the_signed_in_curator(client: TestClient, bank: Bank
 
 def test_transition_full_path_to_learned(client: TestClient, bank: Bank) -> None:
     move(client, bank.fridges, "actioned")
-    body = move(client, bank.fridges, "learned", reason="Lead-time check is in the template")
+    response = client.post(
+        f"/api/lessons/{bank.fridges}/transition",
+        headers=client.curator,
+        json={
+            "to": "learned",
+            "reason": "Lead-time check is in the template",
+            "learned_evidence": "The plan template has a lead-time check.",
+            "learned_link": "https://intranet.example.org/plan-template",
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
     assert body["status"] == "learned"
     assert [e["to_status"] for e in body["history"]] == [
         "identified",
@@ -1092,7 +1104,10 @@ def test_transition_full_path_to_learned(client: TestClient, bank: Bank) -> None
         ("volunteers", {"to": "rejected"}, 409, "reason"),
         ("volunteers", {"to": "rejected", "reason": "   "}, 409, "reason"),
         ("fridges", {"to": "retired"}, 409, "reason"),
-        ("fridges", {"to": "learned"}, 409, "reason"),
+        ("fridges", {"to": "learned"}, 409, "learned_evidence"),
+        ("fridges", {"to": "learned", "learned_evidence": "Checklist"}, 409, "learned_link"),
+        ("fridges", {"to": "learned", "learned_link": "ftp://x.org/a"}, 422, "learned_link"),
+        ("fridges", {"to": "merged"}, 409, "to"),
         ("fridges", {"to": "draft"}, 409, "to"),
         ("fridges", {"to": "bogus"}, 422, "to"),
         ("fridges", {}, 422, "to"),
@@ -1120,8 +1135,13 @@ def test_transition_refused_leaves_status_and_history(
     assert get_json(client, f"/api/lessons/{lesson_id}") == before
 
 
-def test_transition_from_merged_is_refused(client: TestClient, bank: Bank) -> None:
-    move(client, bank.volunteers, "merged")
+def test_transition_from_merged_is_refused(client: TestClient, engine: Engine, bank: Bank) -> None:
+    with transaction(engine) as session:  # merged is reached only through the merge service
+        lesson = session.get(Lesson, bank.volunteers)
+        assert lesson is not None
+        lifecycle.transition(
+            session, lesson=lesson, to=LessonStatus.MERGED, actor="kim", via_merge=True
+        )
     response = client.post(
         f"/api/lessons/{bank.volunteers}/transition",
         headers=client.curator,

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from lessons import accounts
+from lessons import accounts, lifecycle
 from lessons.db import transaction
-from lessons.models import AuditEvent
+from lessons.models import AuditEvent, utcnow
 from lessons.settings import Settings
 from tests.conftest import PASSWORD, TOKENS, Client, app_client, review_payload
 
@@ -114,8 +114,12 @@ def test_contributor_may_not_curate_but_a_curator_may(client: Client, engine: En
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "transition")).one()
     assert (event.actor, event.entity, event.entity_id) == ("kim", "lesson", lesson_id)
     assert (event.before, event.after) == (
-        {"status": "identified"},
-        {"status": "validated", "reason": "checked"},
+        {"status": "identified", "review_due": None},
+        {
+            "status": "validated",
+            "reason": "checked",
+            "review_due": lifecycle.next_review(today=utcnow().date()).isoformat(),
+        },
     )
 
 

@@ -163,6 +163,9 @@ async def lesson_transition(request: Request) -> Response:
                 to=step.to,
                 actor=viewer.name,
                 reason=step.reason,
+                evidence=step.learned_evidence,
+                link=step.learned_link,
+                review_months=app_state(request).settings.review_months,
             )
     except (ValidationFailed, InvalidTransition) as exc:
         status = 409 if isinstance(exc, InvalidTransition) else 422
