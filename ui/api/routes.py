@@ -85,6 +85,8 @@ def _lesson_detail(session: Session, lesson: Lesson) -> dict[str, Any]:
             for e in lifecycle.history(session, lesson_id=lesson.id or 0)
         ],
         "allowed_transitions": [str(s) for s in lifecycle.allowed_next(lesson.status)],
+        "learned_evidence": lesson.learned_evidence,
+        "learned_link": lesson.learned_link,
     }
 
 
@@ -167,6 +169,9 @@ async def transition_lesson(request: Request) -> Response:
                 to=step.to,
                 actor=viewer.name,
                 reason=step.reason,
+                evidence=step.learned_evidence,
+                link=step.learned_link,
+                review_months=app_state(request).settings.review_months,
             )
             return _lesson_detail(session, lesson)
 
