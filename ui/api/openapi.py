@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from lessons.models import LessonStatus
 from lessons.schemas import BarIn, DecisionsIn, LessonPatch, ReviewIn, TransitionIn
 from lessons.settings import Settings
 
@@ -62,6 +63,10 @@ def openapi(settings: Settings) -> dict[str, Any]:
     models: list[type[BaseModel]] = [ReviewIn, LessonPatch, TransitionIn, BarIn, DecisionsIn]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
+    # A BAR's limit is capped by a setting, not by the model.
+    for option in schemas["BarIn"]["properties"]["limit"]["anyOf"]:
+        if option.get("type") == "integer":
+            option["maximum"] = settings.bar_max_limit
     limit = {
         "name": "limit",
         "in": "query",
@@ -101,7 +106,10 @@ def openapi(settings: Settings) -> dict[str, Any]:
                             "name": "status",
                             "in": "query",
                             "required": False,
-                            "schema": {"type": "string"},
+                            "schema": {
+                                "type": "array",
+                                "items": {"type": "string", "enum": [str(s) for s in LessonStatus]},
+                            },
                         },
                         {
                             "name": "project_id",
