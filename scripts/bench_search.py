@@ -14,8 +14,9 @@ What it does, in order:
    (staff: public and internal, trusted statuses) drops about one lesson in five. Banks are
    cached and reused; the build time is reported.
 3. Serving. For each size, a fresh subprocess does what `lessonbank serve` does at start-up
-   (load the model, migrate, `Retriever.sync`, `Retriever.refresh` from an empty index), then
-   runs the queries (real NASA titles and abstract openings) through `Retriever.search`:
+   (load the model, migrate, `Retriever.sync_committed`, `Retriever.refresh` from an empty
+   index), then runs the queries (real NASA titles and abstract openings) through
+   `Retriever.search`:
      - "incl. embedding": the whole `Retriever.search` call, query embedding included;
      - "excl. embedding": the same call with `embed_query` answered from precomputed vectors
        (everything else real: refresh check, access mask, index, BM25 SQL, fusion,
@@ -28,8 +29,13 @@ What it does, in order:
    it covers Python, torch, the model, SQLAlchemy, SQLite's page cache, the index, its id map
    and access masks, and every query served. Recall@10 compares the float16 index with exact
    float32 search over all rows.
-4. BAR API. `lessonbank serve` on a copy of the 100k bank (127.0.0.1, a free port); POST
-   /api/bar with real briefs over HTTP, query embedding and recording the BAR included.
+4. BAR API. `lessonbank serve` on a copy of the 100k bank (127.0.0.1, a free port), a
+   contributor and an API token made with `lessonbank users add` / `tokens create` on the
+   copy; POST /api/bar with real briefs over HTTP and `Authorization: Bearer TOKEN`, query
+   embedding and recording the BAR included.
+
+tests/test_bench_search_script.py runs steps 2 and 3 on 300 lessons with the hashing
+embedder, so the script keeps working without the NASA files.
 
     .venv/bin/python scripts/bench_search.py [--sizes 10000,100000,1000000]
         [--queries 80] [--briefs 40] [--cache DIR] [--report reports/bench_search.json]
@@ -166,14 +172,14 @@ class Source(NamedTuple):
     author_id: int | None
 
 
-def read_sources(path: Path) -> dict[str, Any]:
+def read_sources(path: Path, model: str = MODEL) -> dict[str, Any]:
     """Text, tags and vectors of the real lessons, in lesson id order."""
     con = sqlite3.connect(path)
     rows = con.execute(
         f"SELECT {', '.join('l.' + f for f in Source._fields)}, e.vector "
         "FROM lesson l JOIN lesson_embedding e ON e.lesson_id = l.id WHERE e.model = ? "
         "ORDER BY l.id",
-        (MODEL,),
+        (model,),
     ).fetchall()
     tags: dict[int, list[str]] = {}
     for lesson_id, tag in con.execute("SELECT lesson_id, tag FROM lesson_tag ORDER BY tag"):
@@ -211,8 +217,18 @@ def _choice(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.n
     return np.asarray(names, dtype=object)[rng.choice(len(names), size=n, p=p / p.sum())]
 
 
-def build_bank(path: Path, size: int, sources: dict[str, Any], source_db: Path, args: Any) -> dict:
-    """A bank of `size` synthetic lessons on the real schema, triggers firing per row."""
+def build_bank(
+    path: Path,
+    size: int,
+    sources: dict[str, Any],
+    source_db: Path,
+    *,
+    noise: float,
+    seed: int,
+    model: str = MODEL,
+) -> dict[str, Any]:
+    """A bank of `size` synthetic lessons on the real schema, triggers firing per row. Built
+    in chunks of CHUNK lessons: memory does not grow with the size."""
     from lessons.db import make_engine, migrate
     from retrieval.text import content_hash, lesson_text
 
@@ -220,8 +236,8 @@ def build_bank(path: Path, size: int, sources: dict[str, Any], source_db: Path, 
     recipe = {
         "format": BANK_FORMAT,
         "size": size,
-        "noise": args.noise,
-        "seed": args.seed,
+        "noise": noise,
+        "seed": seed,
         "source": source_db.name,
     }
     if path.exists() and meta_path.exists():
@@ -257,7 +273,7 @@ def build_bank(path: Path, size: int, sources: dict[str, Any], source_db: Path, 
     con.execute("COMMIT")
     con.execute("DETACH DATABASE src")
 
-    rng = np.random.default_rng(args.seed + size)
+    rng = np.random.default_rng(seed + size)
     rows, tags, base = sources["rows"], sources["tags"], sources["vectors"]
     n_src = len(rows)
     stamp = datetime(2026, 1, 1, tzinfo=UTC)
@@ -284,10 +300,12 @@ def build_bank(path: Path, size: int, sources: dict[str, Any], source_db: Path, 
         advice_from = np.where(rng.random(n) < SECTION_FROM_SOURCE, src, rng.integers(0, n_src, n))
         sensitivity = _choice(rng, SENSITIVITY, n)
         status = _choice(rng, STATUS, n)
-        vectors = base[src] + rng.standard_normal((n, dim), dtype=np.float32) * args.noise
+        vectors = base[src] + rng.standard_normal((n, dim), dtype=np.float32) * noise
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         uids = rng.integers(0, 2**63, (n, 2), dtype=np.uint64)
-        lessons, tag_rows, vector_rows = [], [], []
+        lessons: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[int, str]] = []
+        vector_rows: list[tuple[Any, ...]] = []
         for i in range(n):
             s: Source = rows[src[i]]
             lesson_id = int(ids[i])
@@ -328,9 +346,9 @@ def build_bank(path: Path, size: int, sources: dict[str, Any], source_db: Path, 
             vector_rows.append(
                 (
                     lesson_id,
-                    MODEL,
+                    model,
                     dim,
-                    content_hash(MODEL, text),
+                    content_hash(model, text),
                     vectors[i].tobytes(),
                     vector_time,
                 )
@@ -390,18 +408,38 @@ class _Timers:
             self.bucket = None
 
 
-def _float32_matrix(db: Path, ids: np.ndarray, dim: int) -> np.ndarray:
+def _float32_matrix(db: Path, ids: np.ndarray, dim: int, model: str = MODEL) -> np.ndarray:
     """The stored float32 vectors in index row order (the exact reference)."""
     row_of = np.full(int(ids.max()) + 1, -1, dtype=np.int64)
     row_of[ids] = np.arange(len(ids))
     matrix = np.empty((len(ids), dim), dtype=np.float32)
     con = sqlite3.connect(db)
-    cursor = con.execute("SELECT lesson_id, vector FROM lesson_embedding WHERE model = ?", (MODEL,))
+    cursor = con.execute("SELECT lesson_id, vector FROM lesson_embedding WHERE model = ?", (model,))
     while batch := cursor.fetchmany(CHUNK):
         rows = row_of[[r[0] for r in batch]]
         matrix[rows] = np.frombuffer(b"".join(r[1] for r in batch), np.float32).reshape(-1, dim)
     con.close()
     return matrix
+
+
+@contextmanager
+def _patched(*patches: tuple[Any, str, Any]) -> Iterator[None]:
+    """Set (object, attribute, value) for the duration, then put back what was there: the
+    timers wrap module functions too, and a test runs this in its own process."""
+    saved = [(obj, name, vars(obj).get(name, _ABSENT)) for obj, name, _ in patches]
+    for obj, name, value in patches:
+        setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        for obj, name, old in reversed(saved):
+            if old is _ABSENT:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, old)
+
+
+_ABSENT = object()
 
 
 class _Watchdog:
@@ -468,10 +506,20 @@ class _Series:
 def serve_worker(
     db: Path, queries: list[str], out: Path, timeout_s: float, budget_s: float
 ) -> None:
-    """One serving process: start like `lessonbank serve`, then time the queries."""
+    """One serving process: start like `lessonbank serve`, time the queries, write `out`."""
+    result = measure_serving(db, queries, timeout_s=timeout_s, budget_s=budget_s)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def measure_serving(
+    db: Path, queries: list[str], *, timeout_s: float, budget_s: float, model: str = MODEL
+) -> dict[str, Any]:
+    """Start like `lessonbank serve` (load the model, migrate, embed what is stale, load the
+    index), then time the queries. Meant for a fresh process: the RSS figures are its peak."""
     import retrieval.service as service
     from lessons import access
     from lessons.db import make_engine, migrate, transaction
+    from retrieval import lexical
     from retrieval.embedder import load_embedder
 
     result: dict[str, Any] = {
@@ -480,7 +528,7 @@ def serve_worker(
         "budget_per_series_s": budget_s,
     }
     t = time.perf_counter()
-    embedder = load_embedder(MODEL)
+    embedder = load_embedder(model)
     embedder.encode(["warm-up"])
     result["model_load_s"] = round(time.perf_counter() - t, 2)
     result["rss_after_model_mb"] = round(_peak_rss_mb())
@@ -492,10 +540,9 @@ def serve_worker(
     result["migrate_s"] = round(time.perf_counter() - t, 2)
     retriever = service.Retriever(embedder)
     t = time.perf_counter()
-    with transaction(engine) as session:
-        embedded = retriever.sync(session)
+    embedded = retriever.sync_committed(engine)  # as `lessonbank serve` does at start-up
     result["sync_s"] = round(time.perf_counter() - t, 2)
-    assert embedded == 0, f"the bank has {embedded} lessons without a current vector"
+    assert embedded == 0, f"the bank had {embedded} lessons without a current vector"
     t = time.perf_counter()
     with transaction(engine) as session:
         retriever.refresh(session)
@@ -509,10 +556,10 @@ def serve_worker(
         retriever.search(session, queries[0], viewer=viewer, limit=LIMIT, mode="dense")
     result["first_search_s"] = round(time.perf_counter() - t, 2)
 
-    def search(text: str, mode: str) -> Callable[[], None]:
+    def search(text: str, mode: service.Mode) -> Callable[[], None]:
         def call() -> None:
             with transaction(engine) as session:
-                retriever.search(session, text, viewer=viewer, limit=LIMIT, mode=mode)  # type: ignore[arg-type]
+                retriever.search(session, text, viewer=viewer, limit=LIMIT, mode=mode)
 
         return call
 
@@ -524,7 +571,8 @@ def serve_worker(
         vectors[text] = retriever.embed_query(text)
         embed_ms.append((time.perf_counter() - t) * 1000)
     result["query_embedding_ms"] = _summary(embed_ms)
-    for mode in ("dense", "hybrid"):
+    modes: tuple[service.Mode, ...] = ("dense", "hybrid")
+    for mode in modes:
         series = _Series(timeout_s * 1000, budget_s * 1000)
         for text in queries:
             if series.active:
@@ -541,53 +589,58 @@ def serve_worker(
     # rotating order, bare numpy, the index alone, and the service with the embedding
     # answered from the vectors above.
     index = retriever.index
-    matrix = _float32_matrix(db, index.ids.copy(), index.dim)
+    matrix = _float32_matrix(db, index.ids.copy(), index.dim, model)
     with transaction(engine) as session:
         mask = retriever._mask(session, viewer, None)
     result["visible_fraction"] = round(float(mask[: len(index)].mean()), 3)
     index_search = index.search
     timers = _Timers()
-    retriever.embed_query = vectors.__getitem__  # type: ignore[method-assign]
-    index.search = timers.wrap("index", index.search)  # type: ignore[method-assign]
-    retriever.refresh = timers.wrap("refresh", retriever.refresh)  # type: ignore[method-assign]
-    retriever._mask = timers.wrap("mask", retriever._mask)  # type: ignore[method-assign]
-    retriever._hits = timers.wrap("hits", retriever._hits)  # type: ignore[method-assign]
-    service.lexical.search = timers.wrap("lexical", service.lexical.search)  # type: ignore[method-assign]
-    service.diversify = timers.wrap("diversify", service.diversify)  # type: ignore[method-assign]
+    pool = min(POOL, len(index) - 1)
+    top_k = min(LIMIT, len(index) - 1)
 
     def bare(query: np.ndarray) -> None:
         scores = matrix @ query
-        top = np.argpartition(-scores, POOL)[:POOL]
+        top = np.argpartition(-scores, pool)[:pool]
         top[np.argsort(-scores[top])]
 
     def index_only(query: np.ndarray) -> None:
         index_search(query, POOL, mask=mask)
 
     names = ["numpy", "index", "dense", "hybrid"]
-    series = {name: _Series(timeout_s * 1000, budget_s * 1000) for name in names}
+    timed = {name: _Series(timeout_s * 1000, budget_s * 1000) for name in names}
     parts: dict[str, dict[str, list[float]]] = {"dense": {}, "hybrid": {}}
     recall = []
-    for i, text in enumerate(queries):
-        query = vectors[text]
-        runs: dict[str, Callable[[], None]] = {
-            "numpy": lambda: bare(query),  # noqa: B023  # called in this iteration
-            "index": lambda: index_only(query),  # noqa: B023
-            "dense": search(text, "dense"),
-            "hybrid": search(text, "hybrid"),
-        }
-        for name in names[i % 4 :] + names[: i % 4]:
-            if not series[name].active:
-                series[name].skipped += 1
-                continue
-            with timers.into(parts.get(name, {})):
-                series[name].add(watchdog.run(runs[name]))
-        exact = np.argpartition(-(matrix @ query), LIMIT)[:LIMIT]
-        found = {lesson_id for lesson_id, _ in index_search(query, LIMIT)}
-        recall.append(len(found & set(index.ids[exact].tolist())) / LIMIT)
-    result["numpy_topk_ms"] = series["numpy"].summary()
-    result["index_search_ms"] = series["index"].summary()
-    result["dense_excl_embedding_ms"] = series["dense"].summary()
-    result["hybrid_excl_embedding_ms"] = series["hybrid"].summary()
+    with _patched(
+        (retriever, "embed_query", vectors.__getitem__),
+        (index, "search", timers.wrap("index", index.search)),
+        (retriever, "_refresh", timers.wrap("refresh", retriever._refresh)),
+        (retriever, "_mask", timers.wrap("mask", retriever._mask)),
+        (retriever, "_hits", timers.wrap("hits", retriever._hits)),
+        (lexical, "search", timers.wrap("lexical", lexical.search)),
+        (service, "diversify", timers.wrap("diversify", vars(service)["diversify"])),
+    ):
+        for i, text in enumerate(queries):
+            query = vectors[text]
+            runs: dict[str, Callable[[], None]] = {
+                "numpy": lambda: bare(query),  # noqa: B023  # called in this iteration
+                "index": lambda: index_only(query),  # noqa: B023
+                "dense": search(text, "dense"),
+                "hybrid": search(text, "hybrid"),
+            }
+            for name in names[i % 4 :] + names[: i % 4]:
+                if not timed[name].active:
+                    timed[name].skipped += 1
+                    continue
+                with timers.into(parts.get(name, {})):
+                    timed[name].add(watchdog.run(runs[name]))
+            exact = np.argpartition(-(matrix @ query), top_k)[:LIMIT]
+            found = {lesson_id for lesson_id, _ in index_search(query, LIMIT)}
+            recall.append(len(found & set(index.ids[exact].tolist())) / len(exact))
+    engine.dispose()
+    result["numpy_topk_ms"] = timed["numpy"].summary()
+    result["index_search_ms"] = timed["index"].summary()
+    result["dense_excl_embedding_ms"] = timed["dense"].summary()
+    result["hybrid_excl_embedding_ms"] = timed["hybrid"].summary()
     result["breakdown_ms"] = {
         mode: {name: _summary(values) for name, values in pieces.items()}
         for mode, pieces in parts.items()
@@ -602,7 +655,7 @@ def serve_worker(
     ):
         result[f"ratio_{name}_p95_to_numpy_p95"] = round(result[key]["p95"] / numpy_p95, 2)
     result["peak_rss_with_reference_mb"] = round(_peak_rss_mb())
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
 
 
 def run_worker(
@@ -642,14 +695,26 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _api_token(database_url: str) -> str:
-    """A contributor's API token, made with the CLI as an operator would (BARs are writes)."""
+def _server_env(folder: Path, model: str) -> dict[str, str]:
+    """No demo bank, and the generated secret key kept beside the copy, not in the checkout."""
+    return {
+        **os.environ,
+        "LESSONBANK_LOAD_DEMO": "false",
+        "LESSONBANK_SECRET_KEY_FILE": str(folder / "secret_key"),
+        "LESSONBANK_EMBEDDING_MODEL": model,
+    }
+
+
+def api_token(database_url: str, env: dict[str, str]) -> str:
+    """A contributor and an API token for them, made with the CLI as an operator would (a BAR
+    is a write: the API wants `Authorization: Bearer TOKEN`)."""
     cli = [sys.executable, "-m", "ui.cli"]
     _run(
         [*cli, "users", "add", "bench", "--role", "contributor", "--database-url", database_url],
         input="bench-password-not-secret\n",
         text=True,
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        env=env,
     )
     made = subprocess.run(
         [*cli, "tokens", "create", "bench", "--database-url", database_url],
@@ -657,12 +722,19 @@ def _api_token(database_url: str) -> str:
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     return made.stdout.strip().splitlines()[-1]
 
 
 def bar_api(
-    db: Path, briefs: list[str], tmp: Path, timeout_s: float, budget_s: float
+    db: Path,
+    briefs: list[str],
+    tmp: Path,
+    timeout_s: float,
+    budget_s: float,
+    *,
+    model: str = MODEL,
 ) -> dict[str, Any]:
     """POST /api/bar to a real `lessonbank serve` on a copy of the bank, over HTTP."""
     import httpx
@@ -671,8 +743,11 @@ def bar_api(
     with sqlite3.connect(db) as con, sqlite3.connect(copy) as target:
         con.backup(target)  # BARs are recorded: keep the cached bank as it was
     url = f"sqlite:///{copy}"
-    token = _api_token(url)
+    env = _server_env(tmp, model)
+    token = api_token(url, env)
     port = _free_port()
+    log_path = tmp / "serve.log"
+    log = log_path.open("w")
     started = time.perf_counter()
     server = subprocess.Popen(
         [
@@ -689,8 +764,8 @@ def bar_api(
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "LESSONBANK_LOAD_DEMO": "false"},
+        stderr=log,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     series = _Series(timeout_s * 1000, budget_s * 1000)
@@ -703,7 +778,8 @@ def bar_api(
             except httpx.TransportError:
                 pass
             if time.perf_counter() > deadline or server.poll() is not None:
-                raise SystemExit("lessonbank serve did not become healthy")
+                tail = log_path.read_text()[-2000:]
+                raise SystemExit(f"lessonbank serve did not become healthy:\n{tail}")
             time.sleep(0.2)
         start_s = time.perf_counter() - started
         headers = {"Authorization": f"Bearer {token}"}
@@ -735,6 +811,7 @@ def bar_api(
         except subprocess.TimeoutExpired:  # still grinding through a timed-out request
             server.kill()
             server.wait()
+        log.close()
         copy.unlink(missing_ok=True)
     return {
         "briefs": len(briefs),
@@ -769,7 +846,7 @@ def _table(report: dict[str, Any]) -> str:
         row("bank build, s (cached after the first run)", lambda r: r["bank"]["build_s"]),
         row("bank file, MB", lambda r: r["bank"]["file_mb"]),
         row("start: model load, s", lambda r: r["serve"]["model_load_s"]),
-        row("start: Retriever.sync check, s", lambda r: r["serve"]["sync_s"]),
+        row("start: sync check (nothing to embed), s", lambda r: r["serve"]["sync_s"]),
         row("start: index load (refresh from empty), s", lambda r: r["serve"]["index_load_s"]),
         row("first search (builds access mask), s", lambda r: r["serve"]["first_search_s"]),
         row("query embedding p50, ms", ms("query_embedding_ms", "p50")),
@@ -913,13 +990,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(dir=args.cache) as tmp:
         for size in sizes:
             bank = args.cache / f"bank-{size}.db"
-            meta = build_bank(bank, size, sources, source_db, args)
+            meta = build_bank(bank, size, sources, source_db, noise=args.noise, seed=args.seed)
             print(f"serving {size:,} lessons in a fresh process...", file=sys.stderr)
             serve = run_worker(bank, queries, Path(tmp), args.timeout, args.budget)
             report["results"][str(size)] = {"bank": meta, "serve": serve}
         if briefs:
             bank = args.cache / f"bank-{args.api_size}.db"
-            build_bank(bank, args.api_size, sources, source_db, args)
+            build_bank(bank, args.api_size, sources, source_db, noise=args.noise, seed=args.seed)
             print(f"BAR API on {args.api_size:,} lessons...", file=sys.stderr)
             api = bar_api(bank, briefs, Path(tmp), args.timeout, args.budget)
             report["bar_api"] = {"lessons": args.api_size, **api}
