@@ -303,14 +303,16 @@ class Retriever:
         dense: list[tuple[int, float]] = []
         lexical_hits: list[tuple[int, float]] = []
         query = self.embed_query(text) if mode in ("hybrid", "dense") else None
+        share: float | None = None  # of lessons the viewer may see: tells BM25 how to filter
         with self._lock:
             self._refresh(session)
             if query is not None:
                 mask = self._mask(session, viewer, filters)
                 dense = self.index.search(query, pool, mask=mask)
+                share = np.count_nonzero(mask) / len(mask) if len(mask) else None
         if mode in ("hybrid", "lexical"):
             allowed = visible_lesson_ids(viewer, filters)
-            lexical_hits = lexical.search(session, text, allowed=allowed, limit=pool)
+            lexical_hits = lexical.search(session, text, allowed=allowed, limit=pool, share=share)
         fused = reciprocal_rank_fusion(
             dense,
             lexical_hits,
