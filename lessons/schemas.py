@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -154,6 +155,38 @@ class TransitionIn(_Input):
         if value and (problem := lifecycle.link_problem(value)):
             raise ValueError(problem)
         return value
+
+
+class ValidateDecision(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class ValidateIn(LessonPatch):
+    """Accept (validated) or reject a newly identified lesson, with the curator's edits to
+    its wording and classification (the LessonPatch fields) saved in the same step."""
+
+    decision: ValidateDecision
+    reason: str = Field(default="", description="Why; required to reject.")
+    review_due: date | None = Field(
+        default=None, description="First review date; empty: the review period from today."
+    )
+
+
+class ReviewDecision(StrEnum):
+    CONFIRM = "confirm"
+    RETIRE = "retire"
+
+
+class ReviewDueIn(LessonPatch):
+    """A lesson past its review date: confirm it (with any updates) until the next review, or
+    retire it."""
+
+    decision: ReviewDecision
+    reason: str = Field(default="", description="Why; required to retire.")
+    review_due: date | None = Field(
+        default=None, description="Next review date; empty: the review period from today."
+    )
 
 
 class SearchFilters(_Input):

@@ -348,6 +348,8 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/api/lessons/{id:int}": {"id": "lesson"},
     "/api/lessons/{id:int}/similar": {"id": "lesson"},
     "/api/bar/{id:int}": {"id": "bar"},
+    "/curate": {},  # curators only: a contributor gets 403, a visitor the sign-in page
+    "/api/curation/queue": {},
 }
 NO_LESSONS = "answers nothing about lessons"
 # The tests that check the routes below (names, so the table can sit above them).
@@ -374,6 +376,11 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /admin/projects/{id:int}/members/{user_id:int}/remove": NO_LESSONS,
     "POST /admin/lessons/{id:int}/restore": HIDDEN_WRITES,
     "POST /admin/lessons/{id:int}/purge": HIDDEN_WRITES,
+    "POST /curate/lessons/{id:int}/validate": HIDDEN_WRITES,
+    "POST /curate/lessons/{id:int}/review": HIDDEN_WRITES,
+    "POST /curate/lessons/{id:int}/edit": HIDDEN_WRITES,
+    "POST /api/curation/lessons/{id:int}/validate": HIDDEN_WRITES,
+    "POST /api/curation/lessons/{id:int}/review": HIDDEN_WRITES,
 }
 # Mounted apps that are not routers (their routes cannot be walked).
 MOUNTS = {"/static": "the stylesheet and script"}
@@ -919,6 +926,11 @@ def test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one(
         ("POST", "/lessons/{id}/delete", {"data": {}}),
         ("POST", "/admin/lessons/{id}/restore", {"data": {}}),
         ("POST", "/admin/lessons/{id}/purge", {"data": {}}),
+        ("POST", "/curate/lessons/{id}/validate", {"data": {"decision": "accept"}}),
+        ("POST", "/curate/lessons/{id}/review", {"data": {"decision": "confirm"}}),
+        ("POST", "/curate/lessons/{id}/edit", {"data": {"title": "Renamed by casey"}}),
+        ("POST", "/api/curation/lessons/{id}/validate", {"json": {"decision": "accept"}}),
+        ("POST", "/api/curation/lessons/{id}/review", {"json": {"decision": "confirm"}}),
     ]
     engine = make_engine(settings.database_url)
     try:

@@ -8,7 +8,15 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from lessons.models import LessonStatus
-from lessons.schemas import BarIn, DecisionsIn, LessonPatch, ReviewIn, TransitionIn
+from lessons.schemas import (
+    BarIn,
+    DecisionsIn,
+    LessonPatch,
+    ReviewDueIn,
+    ReviewIn,
+    TransitionIn,
+    ValidateIn,
+)
 from lessons.settings import Settings
 
 _REF = "#/components/schemas/{model}"
@@ -61,6 +69,7 @@ _ID = {
 def openapi(settings: Settings) -> dict[str, Any]:
     """OpenAPI 3.1 for every route under /api."""
     models: list[type[BaseModel]] = [ReviewIn, LessonPatch, TransitionIn, BarIn, DecisionsIn]
+    models += [ValidateIn, ReviewDueIn]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
     # A BAR's limit is capped by a setting, not by the model.
@@ -181,6 +190,50 @@ def openapi(settings: Settings) -> dict[str, Any]:
                     "responses": _responses(200, "The BAR", 400, 404, 413, 422),
                 }
             },
+            **_curation_paths(limit),
         },
         "components": {"schemas": schemas},
+    }
+
+
+def _curation_paths(limit: dict[str, Any]) -> dict[str, Any]:
+    """The curation queue (ui/api/curation.py); curators only, others get 401/403."""
+    return {
+        "/api/curation/queue": {
+            "get": {
+                "summary": "The curation queue: counts and a page of each section, oldest first",
+                "parameters": [
+                    {
+                        "name": "section",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["validate", "review_due", "flagged"]},
+                    },
+                    {**limit, "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                ],
+                "responses": _responses(200, "Counts and lessons per section", 401, 403, 422),
+            }
+        },
+        "/api/curation/lessons/{id}/validate": {
+            "post": {
+                "summary": "Validate or reject an identified lesson, with edits",
+                "parameters": [_ID],
+                "requestBody": _body(ValidateIn),
+                "responses": _responses(200, "The lesson", 400, 401, 403, 404, 409, 413, 422),
+            }
+        },
+        "/api/curation/lessons/{id}/review": {
+            "post": {
+                "summary": "Confirm (with updates) or retire a lesson due for review",
+                "parameters": [_ID],
+                "requestBody": _body(ReviewDueIn),
+                "responses": _responses(200, "The lesson", 400, 401, 403, 404, 409, 413, 422),
+            }
+        },
     }

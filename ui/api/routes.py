@@ -23,6 +23,7 @@ from lessons.schemas import (
     TransitionIn,
     parse,
 )
+from ui.api import curation as curation_api
 from ui.api.openapi import openapi
 from ui.bar_run import run_bar, with_author
 from ui.body import path_id, read_json_object
@@ -252,3 +253,4 @@ routes = [
     Route("/api/bar/{id:int}", get_bar, methods=["GET"]),
     Route("/api/bar/{id:int}/decisions", post_decisions, methods=["POST"]),
 ]
+routes += curation_api.routes

@@ -1,0 +1,139 @@
+"""JSON endpoints of the curation queue (curators only): the queue, and the decisions on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lessons import catalogue, curation
+from lessons.curation import Section
+from lessons.errors import ValidationFailed
+from lessons.models import Lesson
+from lessons.schemas import ReviewDueIn, ValidateIn, parse
+from ui.body import path_id, read_json_object
+from ui.presenters import lesson_json
+from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+def _whole(params: dict[str, str], name: str, default: int, high: int) -> int:
+    raw = params.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit() or not 0 <= int(raw) <= high:
+        raise ValidationFailed(
+            f"{name} must be a whole number from 0 to {high}.", {name: "out of range"}
+        )
+    return int(raw)
+
+
+def queued_json(lesson: Lesson) -> dict[str, Any]:
+    """A lesson in the queue: the API's lesson shape, and what is flagged about it."""
+    return {**lesson_json(lesson), "flags": [str(flag) for flag in curation.flags(lesson)]}
+
+
+async def get_queue(request: Request) -> Response:
+    require(request, *CURATORS)
+    params = dict(request.query_params)
+    raw_section = params.get("section", "")
+    try:
+        sections = [Section(raw_section)] if raw_section else list(Section)
+    except ValueError:
+        choices = ", ".join(Section)
+        raise ValidationFailed(
+            f"section must be one of {choices}.", {"section": "unknown section"}
+        ) from None
+    limit = max(1, _whole(params, "limit", DEFAULT_LIMIT, MAX_LIMIT))
+    offset = _whole(params, "offset", 0, 10**9)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            today = catalogue.today()
+            pages = {
+                section: curation.page(
+                    session, viewer=viewer, section=section, today=today, limit=limit, offset=offset
+                )
+                for section in sections
+            }
+            counts = curation.counts(session, viewer=viewer, today=today)
+            return {
+                "today": today.isoformat(),
+                "counts": {str(section): n for section, n in counts.items()},
+                "sections": {
+                    str(section): {
+                        "total": found.total,
+                        "limit": found.limit,
+                        "offset": found.offset,
+                        "results": [queued_json(lesson) for lesson in found.lessons],
+                    }
+                    for section, found in pages.items()
+                },
+            }
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def validate_lesson(request: Request) -> Response:
+    require(request, *CURATORS)
+    lesson_id = path_id(request)
+    state = app_state(request)
+    choice = parse(ValidateIn, await read_json_object(request), state.limits)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            curation.validate(
+                session,
+                lesson=lesson,
+                choice=choice,
+                actor=viewer.name,
+                today=catalogue.today(),
+                review_months=state.settings.review_months,
+            )
+            session.refresh(lesson)
+            body = queued_json(lesson)
+        embed_committed(request, [lesson_id])
+        return body
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def review_lesson(request: Request) -> Response:
+    require(request, *CURATORS)
+    lesson_id = path_id(request)
+    state = app_state(request)
+    choice = parse(ReviewDueIn, await read_json_object(request), state.limits)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            curation.review(
+                session,
+                lesson=lesson,
+                choice=choice,
+                actor=viewer.name,
+                today=catalogue.today(),
+                review_months=state.settings.review_months,
+            )
+            session.refresh(lesson)
+            body = queued_json(lesson)
+        embed_committed(request, [lesson_id])
+        return body
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+routes = [
+    Route("/api/curation/queue", get_queue, methods=["GET"]),
+    Route("/api/curation/lessons/{id:int}/validate", validate_lesson, methods=["POST"]),
+    Route("/api/curation/lessons/{id:int}/review", review_lesson, methods=["POST"]),
+]

@@ -1,0 +1,232 @@
+"""The curation queue (/curate): lessons to validate, lessons due for review and lessons with
+weak text, each with a form that edits the lesson and takes the decision in one submit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from lessons import catalogue, curation, lifecycle
+from lessons.curation import Section
+from lessons.errors import InvalidTransition, NotFound, ValidationFailed
+from lessons.models import Lesson
+from lessons.schemas import LessonPatch, ReviewDueIn, ValidateIn, parse
+from ui.body import path_id
+from ui.forms import nested
+from ui.pages.render import int_param, page
+from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
+
+# Each lesson comes with a full edit form: ten keep the page short enough to work through.
+PAGE_SIZE = 10
+
+# The notice after a decision, by the `did` the redirect carries.
+DONE = {
+    "validated": "validated",
+    "rejected": "rejected",
+    "confirmed": "confirmed until its next review",
+    "retired": "retired",
+    "saved": "saved",
+    "unchanged": "left as it was (nothing was changed)",
+}
+TEXT_FIELDS = ("title", "observation", "insight", "recommendation")
+
+
+def _section(raw: str | None) -> Section:
+    try:
+        return Section(raw or Section.VALIDATE)
+    except ValueError:
+        return Section.VALIDATE
+
+
+def queue(request: Request) -> Response:
+    require(request, *CURATORS)
+    params = request.query_params
+    done = int_param(request, "done")
+    did = params.get("did", "")
+    return _render(
+        request,
+        _section(params.get("section")),
+        max(int_param(request, "page") or 1, 1),
+        done=(done, did) if done and did in DONE else None,
+    )
+
+
+def form_values(lesson: Lesson) -> dict[str, str]:
+    """A lesson as its queue form shows it before anything is typed."""
+    return {
+        **{name: getattr(lesson, name) for name in TEXT_FIELDS},
+        "polarity": lesson.polarity,
+        "perspective": lesson.perspective,
+        "sensitivity": lesson.sensitivity,
+        "tags": ", ".join(lesson.tags),
+        "review_due": "",
+        "reason": "",
+    }
+
+
+def _render(
+    request: Request,
+    section: Section,
+    pageno: int,
+    *,
+    status: int = 200,
+    failed: tuple[int, dict[str, Any], dict[str, str], str] | None = None,
+    done: tuple[int, str] | None = None,
+) -> Response:
+    """The queue at one section's page; `failed` is (lesson id, what was typed, errors,
+    message) of a form sent back; `done` the lesson and decision just taken."""
+    with session_for(request, write=False) as session:
+        viewer = viewer_for(request)
+        today = catalogue.today()
+        counts = curation.counts(session, viewer=viewer, today=today)
+        pages = max(1, -(-counts[section] // PAGE_SIZE))
+        pageno = min(pageno, pages)
+        found = curation.page(
+            session,
+            viewer=viewer,
+            section=section,
+            today=today,
+            limit=PAGE_SIZE,
+            offset=(pageno - 1) * PAGE_SIZE,
+        )
+        lessons = found.lessons
+        if failed is not None and failed[0] not in {le.id for le in lessons}:
+            # The queue moved since the form was sent (another curator's decision): keep the
+            # lesson on screen with what was typed, if it still waits here.
+            try:
+                again = catalogue.get_lesson(session, lesson_id=failed[0], viewer=viewer)
+            except NotFound:
+                again = None
+            if again is not None and curation.in_section(again, section, today):
+                lessons = [again, *lessons]
+        forms = {le.id: form_values(le) for le in lessons}
+        errors: dict[int | None, dict[str, str]] = {}
+        message = ""
+        if failed is not None:
+            lesson_id, typed, problems, message = failed
+            if lesson_id in forms:
+                texts = {k: v for k, v in typed.items() if isinstance(v, str)}
+                forms[lesson_id] = {**forms[lesson_id], **texts}
+                errors[lesson_id] = problems
+        notice = None
+        if done is not None:
+            try:
+                lesson = catalogue.get_lesson(session, lesson_id=done[0], viewer=viewer)
+                notice = {"lesson": lesson, "text": DONE[done[1]]}
+            except NotFound:
+                notice = None
+        return page(
+            request,
+            "curate.html",
+            {
+                "section": section,
+                "sections": list(Section),
+                "counts": counts,
+                "lessons": lessons,
+                "flags": {le.id: curation.flags(le) for le in lessons},
+                "flag_text": curation.FLAG_TEXT,
+                "forms": forms,
+                "errors": errors,
+                "message": message,
+                "failed_id": failed[0] if failed else None,
+                "notice": notice,
+                "page": pageno,
+                "pages": pages,
+                "total": counts[section],
+                "today": today,
+                "next_review": lifecycle.next_review(
+                    today=today, months=app_state(request).settings.review_months
+                ),
+                "review_months": app_state(request).settings.review_months,
+                "weak_chars": curation.WEAK_RECOMMENDATION_CHARS,
+            },
+            status=status,
+        )
+
+
+def form_input(values: dict[str, Any]) -> dict[str, Any]:
+    """A queue form as input data: tags split on commas, an empty date left out; an emptied
+    text field stays empty (the form shows the whole lesson, so what is sent is what it says)."""
+    data = {k: v for k, v in values.items() if k != "page"}
+    tags = data.get("tags")
+    if isinstance(tags, str):
+        data["tags"] = [t.strip() for t in tags.split(",") if t.strip()]
+    if data.get("review_due") == "" or data.get("review_due") is None:
+        data.pop("review_due", None)
+    return data
+
+
+def _decide(request: Request, lesson_id: int, section: Section, values: dict[str, Any]) -> Response:
+    state = app_state(request)
+    raw_page = values.get("page")
+    pageno = int(raw_page) if isinstance(raw_page, str) and raw_page.isdigit() else 1
+    pageno = max(1, min(pageno, 10**6))
+    data = form_input(values)
+    try:
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            today = catalogue.today()
+            months = state.settings.review_months
+            if section == Section.VALIDATE:
+                choice = parse(ValidateIn, data, state.limits)
+                curation.validate(
+                    session,
+                    lesson=lesson,
+                    choice=choice,
+                    actor=viewer.name,
+                    today=today,
+                    review_months=months,
+                )
+                did = "validated" if choice.decision == "accept" else "rejected"
+            elif section == Section.REVIEW_DUE:
+                review = parse(ReviewDueIn, data, state.limits)
+                curation.review(
+                    session,
+                    lesson=lesson,
+                    choice=review,
+                    actor=viewer.name,
+                    today=today,
+                    review_months=months,
+                )
+                did = "confirmed" if review.decision == "confirm" else "retired"
+            else:
+                patch = parse(LessonPatch, data, state.limits)
+                changed = curation.edit(session, lesson=lesson, changes=patch, actor=viewer.name)
+                did = "saved" if changed else "unchanged"
+    except (ValidationFailed, InvalidTransition) as exc:
+        status = 409 if isinstance(exc, InvalidTransition) else 422
+        return _render(
+            request,
+            section,
+            pageno,
+            status=status,
+            failed=(lesson_id, values, exc.fields, exc.message),
+        )
+    embed_committed(request, [lesson_id])  # the wording may have changed
+    query = urlencode({"section": section, "page": pageno, "done": lesson_id, "did": did})
+    return RedirectResponse(f"/curate?{query}", status_code=303)
+
+
+def _handler(section: Section) -> Callable[[Request], Awaitable[Response]]:
+    async def decide(request: Request) -> Response:
+        require(request, *CURATORS)
+        lesson_id = path_id(request)
+        values = nested(await request.form())
+        return await run_in_threadpool(_decide, request, lesson_id, section, values)
+
+    return decide
+
+
+routes = [
+    Route("/curate", queue, methods=["GET"]),
+    Route("/curate/lessons/{id:int}/validate", _handler(Section.VALIDATE), methods=["POST"]),
+    Route("/curate/lessons/{id:int}/review", _handler(Section.REVIEW_DUE), methods=["POST"]),
+    Route("/curate/lessons/{id:int}/edit", _handler(Section.FLAGGED), methods=["POST"]),
+]
