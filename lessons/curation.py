@@ -32,9 +32,9 @@ from lessons.schemas import (
 )
 
 # A recommendation shorter than this is flagged. Measured on the 1,270 NASA lessons with a
-# recommendation section: all 34 under 40 characters are pointers, not advice ("See Lessons
-# Learned", "See attached PDF"); the shortest real one is 47 ("Try to have interfaces as
-# flexible as possible."). A higher bar would flag terse but usable advice.
+# recommendation section: the 34 under 40 characters are empty (5) or pointers, not advice
+# ("See Lessons Learned", "See attached PDF"); the shortest real one is 47 ("Try to have
+# interfaces as flexible as possible."). A higher bar would flag terse but usable advice.
 WEAK_RECOMMENDATION_CHARS = 40
 
 
