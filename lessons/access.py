@@ -10,6 +10,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from lessons.models import Lesson, LessonStatus, LessonTag, Project, Sensitivity
 from lessons.schemas import SearchFilters
+from lessons.tagging import matches_tag
 
 # What retrieval shows unless a curator asks for more (DESIGN.md, lifecycle).
 TRUSTED_STATUSES = (LessonStatus.VALIDATED, LessonStatus.ACTIONED, LessonStatus.LEARNED)
@@ -92,8 +93,11 @@ def _conditions(viewer: Viewer, filters: SearchFilters | None) -> list[ColumnEle
     if not viewer.is_curator:  # soft-deleted lessons stay reachable for curators to restore
         conditions.append(col(Lesson.deleted_at).is_(None))
     for tag in filters.tags or []:
+        # A broader taxonomy term also finds the lessons tagged with its narrower terms.
         conditions.append(
-            col(Lesson.id).in_(select(LessonTag.lesson_id).where(LessonTag.tag == tag))
+            col(Lesson.id).in_(
+                select(LessonTag.lesson_id).where(matches_tag(col(LessonTag.tag), tag))
+            )
         )
     if filters.polarity:
         conditions.append(col(Lesson.polarity) == filters.polarity)

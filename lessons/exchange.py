@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, select
 
+from lessons import taxonomy
 from lessons.models import (
     Action,
     BarItem,
@@ -138,6 +139,7 @@ def export_bank(session: Session) -> dict[str, Any]:
             _export_children(session, row, record, uids)
             records.append(record)
         document[section.key] = records
+    document["taxonomy"] = taxonomy.export_schemes(session)
     return document
 
 
@@ -203,6 +205,13 @@ def import_bank(
                 report.lesson_ids.append(row_id)
             if progress:
                 progress(1)
+    schemes_added, schemes_updated, scheme_errors = taxonomy.import_schemes(
+        session, document.get("taxonomy")
+    )
+    for bucket, count in ((report.added, schemes_added), (report.updated, schemes_updated)):
+        if count:
+            bucket["taxonomy"] = count
+    report.errors += scheme_errors
     return report
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from lessons import capture, lifecycle, people
+from lessons import capture, lifecycle, people, taxonomy
 from lessons.models import Action, ActionStatus, Lesson, LessonStatus, Project, utcnow
 from lessons.schemas import Limits, ReviewIn, parse
 
@@ -58,7 +58,47 @@ def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo cu
         for review in project.get("reviews", []):
             added += _load_review(session, review, ref, curator)
     session.flush()
+    load_taxonomy(session, bank.get("taxonomy", []), curator=curator)
     return added
+
+
+def load_taxonomy(session: Session, schemes: list[dict[str, Any]], *, curator: str) -> int:
+    """Add the bank's tag schemes (skipping known keys) through the curators' own service:
+    each term adopts the free tag of its name, so a unit scheme retags its lessons with the
+    scheme's prefix. Returns the number of schemes added."""
+    added = 0
+    for entry in schemes:
+        if taxonomy.find_scheme(session, key=entry["key"]) is not None:
+            continue
+        scheme = taxonomy.create_scheme(
+            session,
+            key=entry["key"],
+            name=entry["name"],
+            unit=entry.get("unit", ""),
+            description=entry.get("description", ""),
+            actor=curator,
+        )
+        assert scheme.id is not None
+        _load_terms(session, scheme.id, entry.get("terms", []), None, curator)
+        added += 1
+    session.flush()
+    return added
+
+
+def _load_terms(
+    session: Session,
+    scheme_id: int,
+    terms: list[dict[str, Any]],
+    parent_id: int | None,
+    curator: str,
+) -> None:
+    for entry in terms:
+        term = taxonomy.adopt_tag(
+            session, tag=entry["name"], scheme_id=scheme_id, parent_id=parent_id, actor=curator
+        ).term
+        term.description = entry.get("description", "")
+        session.add(term)
+        _load_terms(session, scheme_id, entry.get("narrower", []), term.id, curator)
 
 
 def _load_review(

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from lessons import lifecycle
+from lessons.actions import ActionChange
 from lessons.db import transaction
 from lessons.models import (
     Action,
@@ -52,6 +53,8 @@ from lessons.schemas import (
 from lessons.settings import Settings
 from retrieval.embedder import HashingEmbedder
 from tests.conftest import app_client, review_payload
+from ui.api.actions import CarryIn, CloseIn, DropIn
+from ui.api.taxonomy import AdoptIn, SchemeIn, TermIn, TermMergeIn, TermPatch
 from ui.app import create_app
 
 # What DESIGN.md promises a lesson carries in the API.
@@ -1665,6 +1668,15 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/api/lessons/{id}/transition"): TransitionIn,
     ("post", "/api/bar"): BarIn,
     ("post", "/api/bar/{id}/decisions"): DecisionsIn,
+    ("patch", "/api/actions/{id}"): ActionChange,
+    ("post", "/api/actions/{id}/close"): CloseIn,
+    ("post", "/api/actions/{id}/drop"): DropIn,
+    ("post", "/api/actions/{id}/carry-forward"): CarryIn,
+    ("post", "/api/taxonomy/schemes"): SchemeIn,
+    ("post", "/api/taxonomy/schemes/{id}/terms"): TermIn,
+    ("patch", "/api/taxonomy/terms/{id}"): TermPatch,
+    ("post", "/api/taxonomy/terms/{id}/merge"): TermMergeIn,
+    ("post", "/api/taxonomy/adopt"): AdoptIn,
     ("post", "/api/curation/lessons/{id}/validate"): ValidateIn,
     ("post", "/api/curation/lessons/{id}/review"): ReviewDueIn,
 }

@@ -317,6 +317,8 @@ FILLS = {
     "project": ["secret", "public"],
     "review": ["secret", "public"],
     "bar": ["casey", "kim"],
+    "tag": ["secret", "public"],
+    "unit": ["secret", "public"],
 }
 GET_ROUTES: dict[str, dict[str, str]] = {
     "/": {},
@@ -348,6 +350,14 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/api/lessons/{id:int}": {"id": "lesson"},
     "/api/lessons/{id:int}/similar": {"id": "lesson"},
     "/api/bar/{id:int}": {"id": "bar"},
+    "/api/actions": {},
+    "/taxonomy": {},
+    "/api/taxonomy": {},
+    "/api/lessons/{id:int}/tag-suggestions": {"id": "lesson"},
+    "/feeds/lessons.atom": {},
+    "/feeds/tags/{tag}.atom": {"tag": "tag"},
+    "/feeds/units/{unit}.atom": {"unit": "unit"},
+    "/feeds/projects/{id:int}.atom": {"id": "project"},
     "/curate": {},  # curators only: a contributor gets 403, a visitor the sign-in page
     "/api/curation/queue": {},
 }
@@ -356,6 +366,7 @@ NO_LESSONS = "answers nothing about lessons"
 BAR_RUN = "test_bar_for_the_marker_brief_surfaces_no_restricted_lesson"
 BAR_DECIDE = "test_bar_of_the_marker_brief_is_not_decidable_on_hidden_lessons"
 HIDDEN_WRITES = "test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one"
+ACTION_WRITES = "test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one"
 OTHER_ROUTES: dict[str, str] = {
     "POST /login": NO_LESSONS,
     "POST /logout": NO_LESSONS,
@@ -376,6 +387,26 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /admin/projects/{id:int}/members/{user_id:int}/remove": NO_LESSONS,
     "POST /admin/lessons/{id:int}/restore": HIDDEN_WRITES,
     "POST /admin/lessons/{id:int}/purge": HIDDEN_WRITES,
+    "POST /lessons/{id:int}/tags": HIDDEN_WRITES,
+    "POST /actions/{id:int}": ACTION_WRITES,
+    "PATCH /api/actions/{id:int}": ACTION_WRITES,
+    "POST /api/actions/{id:int}/close": ACTION_WRITES,
+    "POST /api/actions/{id:int}/drop": ACTION_WRITES,
+    "POST /api/actions/{id:int}/carry-forward": ACTION_WRITES,
+    "POST /reviews/{id:int}/actions": ACTION_WRITES,
+    "POST /bar/{id:int}/actions": ACTION_WRITES,
+    # Curators only (they see every lesson); a redirect, or the taxonomy page again.
+    "POST /taxonomy/schemes": NO_LESSONS,
+    "POST /taxonomy/terms": NO_LESSONS,
+    "POST /taxonomy/terms/{id:int}/rename": NO_LESSONS,
+    "POST /taxonomy/terms/{id:int}/merge": NO_LESSONS,
+    "POST /taxonomy/terms/{id:int}/move": NO_LESSONS,
+    "POST /taxonomy/adopt": NO_LESSONS,
+    "POST /api/taxonomy/schemes": NO_LESSONS,
+    "POST /api/taxonomy/schemes/{id:int}/terms": NO_LESSONS,
+    "PATCH /api/taxonomy/terms/{id:int}": NO_LESSONS,
+    "POST /api/taxonomy/terms/{id:int}/merge": NO_LESSONS,
+    "POST /api/taxonomy/adopt": NO_LESSONS,
     "POST /curate/lessons/{id:int}/validate": HIDDEN_WRITES,
     "POST /curate/lessons/{id:int}/review": HIDDEN_WRITES,
     "POST /curate/lessons/{id:int}/edit": HIDDEN_WRITES,
@@ -684,11 +715,13 @@ def clients(casey: Client, visitor: Client, api: Client, bank: Bank) -> dict[str
 
 
 def fill(path: str, filling: dict[str, tuple[str, str]], bank: Bank) -> str:
-    records = {
+    records: dict[str, dict[str, Any]] = {
         "lesson": bank.lessons,
         "project": bank.projects,
         "review": bank.reviews,
         "bar": bank.bars,
+        "tag": {"secret": SECRET_TAG, "public": TAG},
+        "unit": {"secret": SECRET_UNIT, "public": "Public Health"},
     }
 
     def value(match: re.Match[str]) -> str:
@@ -772,7 +805,7 @@ def test_a_new_route_fails_until_it_is_in_the_table(monkeypatch: pytest.MonkeyPa
         Mount("/curation", routes=[Route("/queue", lessons_feed)]),
     ]
     assert untabled(app) == [
-        'GET_ROUTES:   "/feeds/{id:int}": {"id": "<lesson|project|review|bar>"},',
+        'GET_ROUTES:   "/feeds/{id:int}": {"id": "<lesson|project|review|bar|tag|unit>"},',
         'OTHER_ROUTES: "POST /curation/merge": "<test that checks it, or NO_LESSONS>",',
         'MOUNTS:       "/exports": "<what it serves>",',
         'GET_ROUTES:   "/curation/queue": {},',
@@ -926,6 +959,7 @@ def test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one(
         ("POST", "/lessons/{id}/delete", {"data": {}}),
         ("POST", "/admin/lessons/{id}/restore", {"data": {}}),
         ("POST", "/admin/lessons/{id}/purge", {"data": {}}),
+        ("POST", "/lessons/{id}/tags", {"data": {"tags": "cold-chain"}}),
         ("POST", "/curate/lessons/{id}/validate", {"data": {"decision": "accept"}}),
         ("POST", "/curate/lessons/{id}/review", {"data": {"decision": "confirm"}}),
         ("POST", "/curate/lessons/{id}/edit", {"data": {"title": "Renamed by casey"}}),
@@ -961,6 +995,74 @@ def test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one(
 def _lesson_rows(engine: Any) -> list[Any]:
     with engine.connect() as connection:
         return list(connection.exec_driver_sql("SELECT * FROM lesson ORDER BY id"))
+
+
+def test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one(
+    client: Client, anon_client: Client, settings: Settings, fresh_bank: Bank
+) -> None:
+    """Editing, closing, dropping or carrying forward the action on a restricted lesson casey
+    may not see answers exactly as for an action that does not exist, and changes nothing."""
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            [(hidden,)] = connection.exec_driver_sql(
+                "SELECT id FROM action WHERE lesson_id = ?", (fresh_bank.lessons["restricted"],)
+            )
+        secret_review = fresh_bank.reviews["secret"]
+        bar = client.post(
+            "/api/bar",
+            json={"brief": QUERY_WORDS, "project": {"id": fresh_bank.projects["secret"]}},
+        ).json()["id"]
+        missing = 10**9
+        bearer = {"Authorization": f"Bearer {TOKENS['casey']}"}
+        writes: list[tuple[str, str, dict[str, Any]]] = [
+            (
+                "PATCH",
+                "/api/actions/{id}",
+                {"json": {"status": "dropped", "closure_evidence": "x"}},
+            ),
+            ("POST", "/api/actions/{id}/close", {"json": {"closure_evidence": "done"}}),
+            ("POST", "/api/actions/{id}/drop", {"json": {"reason": "no longer needed"}}),
+            ("POST", "/api/actions/{id}/carry-forward", {"json": {"review_id": secret_review}}),
+            ("POST", "/actions/{id}", {"data": {"status": "done", "closure_evidence": "x"}}),
+        ]
+        before = _action_rows(engine)
+        for method, path, body in writes:
+            for who, headers in ((client, {}), (anon_client, bearer)):
+                answers = [
+                    who.request(
+                        method,
+                        path.format(id=action_id),
+                        headers=headers,
+                        follow_redirects=False,
+                        **body,
+                    )
+                    for action_id in (hidden, missing)
+                ]
+                where = (method, path, "bearer" if headers else "session")
+                assert answers[0].status_code == answers[1].status_code == 404, where
+                assert _same_answer(answers[0].text, answers[1].text, hidden, missing), where
+        # Settling open actions where a team starts again, naming the hidden action.
+        for url in (f"/reviews/{secret_review}/actions", f"/bar/{bar}/actions"):
+            answers = [
+                client.post(
+                    url,
+                    data={"carry.0.action_id": str(action_id), "carry.0.decision": "dropped"},
+                    follow_redirects=False,
+                )
+                for action_id in (hidden, missing)
+            ]
+            assert [a.status_code for a in answers] == [422, 422], url
+            assert _same_answer(answers[0].text, answers[1].text, hidden, missing), url
+            assert not leaks(answers[0], fresh_bank, "casey-session"), url
+        assert _action_rows(engine) == before
+    finally:
+        engine.dispose()
+
+
+def _action_rows(engine: Any) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.exec_driver_sql("SELECT * FROM action ORDER BY id"))
 
 
 def test_a_bar_a_curator_ran_shows_a_contributor_nothing_of_what_she_may_not_see(

@@ -18,6 +18,7 @@ from lessons.schemas import (
     ValidateIn,
 )
 from lessons.settings import Settings
+from ui.api import openapi_taxonomy_actions as taxonomy_actions
 
 _REF = "#/components/schemas/{model}"
 
@@ -69,6 +70,7 @@ _ID = {
 def openapi(settings: Settings) -> dict[str, Any]:
     """OpenAPI 3.1 for every route under /api."""
     models: list[type[BaseModel]] = [ReviewIn, LessonPatch, TransitionIn, BarIn, DecisionsIn]
+    models += taxonomy_actions.MODELS
     models += [ValidateIn, ReviewDueIn]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
@@ -191,6 +193,7 @@ def openapi(settings: Settings) -> dict[str, Any]:
                 }
             },
             **_curation_paths(limit),
+            **taxonomy_actions.paths(_body, _responses, _ID),
         },
         "components": {"schemas": schemas},
     }

@@ -23,7 +23,9 @@ from lessons.schemas import (
     TransitionIn,
     parse,
 )
+from ui.api import actions as actions_api
 from ui.api import curation as curation_api
+from ui.api import taxonomy as taxonomy_api
 from ui.api.openapi import openapi
 from ui.bar_run import run_bar, with_author
 from ui.body import path_id, read_json_object
@@ -254,3 +256,4 @@ routes = [
     Route("/api/bar/{id:int}/decisions", post_decisions, methods=["POST"]),
 ]
 routes += curation_api.routes
+routes += [*actions_api.routes, *taxonomy_api.routes]

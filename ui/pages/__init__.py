@@ -1,6 +1,7 @@
 """Server-rendered pages: one module per area, one template per page."""
 
-from ui.pages import admin, auth, bar, browse, curate, reviews
+from ui.pages import actions, admin, auth, bar, browse, curate, feeds, reviews, taxonomy
 
 routes = [*admin.routes, *auth.routes, *browse.routes, *reviews.routes, *bar.routes]
 routes += curate.routes
+routes += [*actions.routes, *feeds.routes, *taxonomy.routes]

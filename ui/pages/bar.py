@@ -15,6 +15,7 @@ from lessons.errors import DomainError, ValidationFailed
 from lessons.schemas import BarIn, DecisionsIn, parse
 from ui.bar_run import run_bar
 from ui.body import path_id
+from ui.carry import carry_context
 from ui.forms import bar_input, form_paths, nested, redisplay
 from ui.pages.render import int_param, page
 from ui.presenters import bar_json
@@ -67,6 +68,11 @@ def _bar_context(request: Request, bar_id: int) -> dict[str, Any]:
             "errors": {},
             "typed": {},
             "saved": request.query_params.get("saved") == "1",
+            # The project's open actions, to carry forward, close or drop from here.
+            "carry": carry_context(
+                session, viewer=viewer_for(request), project_id=bar.project_id, bar_id=bar.id
+            ),
+            "settled": request.query_params.get("settled") == "1",
         }
 
 

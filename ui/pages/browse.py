@@ -175,22 +175,6 @@ async def lesson_transition(request: Request) -> Response:
     return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
 
 
-def action_list(request: Request) -> Response:
-    require(request)
-    status = request.query_params.get("status", "open")
-    with session_for(request) as session:
-        actions = catalogue.list_actions(
-            session,
-            viewer=viewer_for(request),
-            status=status if status in set(ActionStatus) else None,
-        )
-        return page(
-            request,
-            "actions.html",
-            {"actions": actions, "status": status, "today": catalogue.today()},
-        )
-
-
 def people_list(request: Request) -> Response:
     require(request)
     with session_for(request) as session:
@@ -204,6 +188,5 @@ routes = [
     Route("/lessons", lesson_list, methods=["GET"]),
     Route("/lessons/{id:int}", lesson_detail, methods=["GET"]),
     Route("/lessons/{id:int}/transition", lesson_transition, methods=["POST"]),
-    Route("/actions", action_list, methods=["GET"]),
     Route("/people", people_list, methods=["GET"]),
 ]

@@ -9,12 +9,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import capture, catalogue, projects, questions
+from lessons import capture, catalogue, projects, questions, taxonomy
 from lessons.errors import DomainError, ValidationFailed
 from lessons.models import ReviewKind
 from lessons.schemas import ReviewIn, parse
+from ui import carry
 from ui.bar_run import with_author
 from ui.body import path_id
+from ui.carry import carry_context
 from ui.forms import form_paths, nested, redisplay, review_input
 from ui.pages.render import int_param, page
 from ui.state import app_state, embed_committed, require, session_for, viewer_for
@@ -23,6 +25,7 @@ from ui.state import app_state, embed_committed, require, session_for, viewer_fo
 def _form_context(
     request: Request, values: dict[str, Any], errors: dict[str, str], message: str = ""
 ) -> dict[str, Any]:
+    carry_values = {"carry": values.get("carry")}
     values = redisplay(values)
     kind = str(values.get("kind") or "")
     kind = kind if kind in set(ReviewKind) else ReviewKind.AAR
@@ -30,9 +33,19 @@ def _form_context(
     actions = values.get("actions")
     lessons = lessons if isinstance(lessons, list) else []
     actions = actions if isinstance(actions, list) else []
+    project_id = str((values.get("project") or {}).get("id") or "")
     with session_for(request) as session:
         project_choices = projects.list_projects(session)
+        # An existing project chosen: its open actions from earlier reviews, to settle here.
+        carry = carry_context(
+            session,
+            viewer=viewer_for(request),
+            project_id=int(project_id) if project_id.isdigit() and len(project_id) < 10 else None,
+            errors={k: v for k, v in errors.items() if k.startswith("carry")},
+            values=carry_values,
+        )
     return {
+        "carry": carry,
         "values": values,
         "errors": errors,
         "message": message,
@@ -56,13 +69,18 @@ async def review_submit(request: Request) -> Response:
     require(request)
     form = await request.form()
     values = nested(form)
+    if values.pop("show_actions", None) is not None:
+        # Show the chosen project's open actions without saving anything typed.
+        return page(request, "review_form.html", _form_context(request, values, {}))
+    carry_values = {"carry": values.pop("carry", None)}
     if "add_lesson" in form or "add_action" in form:
         # Grow the form without saving; everything typed so far comes back.
         key = "lessons" if "add_lesson" in form else "actions"
         values[key] = (
             [*(values.get(key) or [{}]), {}] if isinstance(values.get(key), list) else [{}, {}]
         )
-        return page(request, "review_form.html", _form_context(request, values, {}))
+        context = _form_context(request, {**values, **carry_values}, {})
+        return page(request, "review_form.html", context)
 
     def save() -> int:
         data, back = review_input(values)
@@ -76,6 +94,15 @@ async def review_submit(request: Request) -> Response:
                 session, payload=with_author(payload, viewer), actor=viewer.name
             )
             assert review.id is not None
+            # Open actions settled in the form land with the review, or neither does.
+            carry.settle(
+                session,
+                viewer,
+                carry_values,
+                project_id=review.project_id,
+                review_id=review.id,
+                required=False,
+            )
             review_id, lesson_ids = review.id, [le.id for le in review.lessons if le.id]
         embed_committed(request, lesson_ids)
         return review_id
@@ -83,31 +110,101 @@ async def review_submit(request: Request) -> Response:
     try:
         review_id = await run_in_threadpool(save)
     except DomainError as exc:
-        context = _form_context(request, values, exc.fields, exc.message)
+        context = _form_context(request, {**values, **carry_values}, exc.fields, exc.message)
         return page(request, "review_form.html", context, status=422)
     return RedirectResponse(f"/reviews/{review_id}", status_code=303)
 
 
-def review_detail(request: Request) -> Response:
-    require(request)
-    with session_for(request) as session:
-        review = catalogue.get_review(session, review_id=path_id(request))
+def _review_page(
+    request: Request,
+    review_id: int,
+    *,
+    carry_errors: dict[str, str] | None = None,
+    carry_values: dict[str, Any] | None = None,
+    carry_message: str = "",
+    status: int = 200,
+) -> Response:
+    with session_for(request, write=False) as session:
+        review = catalogue.get_review(session, review_id=review_id)
         viewer = viewer_for(request)
+        lessons = [le for le in review.lessons if viewer.can_see(le)]
+        retriever = app_state(request).retriever
         return page(
             request,
             "review.html",
             {
                 "review": review,
                 "question_set": questions.get(review.kind, review.question_set_version),
-                "lessons": [le for le in review.lessons if viewer.can_see(le)],
+                "lessons": lessons,
                 "actions": catalogue.list_actions(session, viewer=viewer, review_id=review.id),
                 "today": catalogue.today(),
+                # Tags the nearest validated lessons (that this viewer may see) carry.
+                "tag_suggestions": {
+                    le.id: taxonomy.suggest_tags(
+                        session, lesson=le, viewer=viewer, retriever=retriever
+                    )
+                    for le in lessons
+                    if viewer.can_edit(le)
+                },
+                "carry": carry_context(
+                    session,
+                    viewer=viewer,
+                    project_id=review.project_id,
+                    review_id=review.id,
+                    errors=carry_errors,
+                    values=carry_values,
+                ),
+                "carry_message": carry_message,
+                "settled": request.query_params.get("settled") == "1",
             },
+            status=status,
         )
+
+
+def review_detail(request: Request) -> Response:
+    require(request)
+    return _review_page(request, path_id(request))
+
+
+async def review_settle(request: Request) -> Response:
+    """Carry forward, close or drop the project's open actions from the review page."""
+    require(request)
+    review_id = path_id(request)
+    values = nested(await request.form())
+
+    def save() -> None:
+        with session_for(request) as session:
+            review = catalogue.get_review(session, review_id=review_id)
+            carry.settle(
+                session,
+                viewer_for(request),
+                values,
+                project_id=review.project_id,
+                review_id=review.id,
+            )
+
+    try:
+        await run_in_threadpool(save)
+    except ValidationFailed as exc:
+        error = exc
+
+        def again() -> Response:
+            return _review_page(
+                request,
+                review_id,
+                carry_errors=error.fields,
+                carry_values=values,
+                carry_message=error.message,
+                status=422,
+            )
+
+        return await run_in_threadpool(again)
+    return RedirectResponse(f"/reviews/{review_id}?settled=1#open-actions", status_code=303)
 
 
 routes = [
     Route("/reviews/new", review_form, methods=["GET"]),
     Route("/reviews", review_submit, methods=["POST"]),
     Route("/reviews/{id:int}", review_detail, methods=["GET"]),
+    Route("/reviews/{id:int}/actions", review_settle, methods=["POST"]),
 ]

@@ -1,0 +1,201 @@
+"""The action tracker, and settling a project's open actions from its BAR page (the review
+form and the review page settle theirs in `ui.pages.reviews`)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from lessons import actions, catalogue, projects
+from lessons import bar as bars
+from lessons.actions import ActionChange
+from lessons.errors import ValidationFailed
+from lessons.schemas import field_errors
+from ui.body import path_id
+from ui.carry import carry_context, settle_in_own_transaction
+from ui.forms import nested, redisplay
+from ui.pages.auth import safe_next
+from ui.pages.bar import _bar_context
+from ui.pages.render import page
+from ui.state import require, session_for, viewer_for
+
+STATUSES = [("open", "Open"), ("done", "Done"), ("dropped", "Dropped"), ("all", "All")]
+
+
+def _id(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _filters(params: QueryParams) -> dict[str, Any]:
+    """The tracker's filters from a query string (unknown values fall back to the default)."""
+    status = params.get("status", "open")
+    return {
+        "status": status if status in {s for s, _ in STATUSES} else "open",
+        "owner_id": _id(params.get("owner_id", "")),
+        "project_id": _id(params.get("project_id", "")),
+        "overdue": params.get("overdue") == "1",
+    }
+
+
+def _here(filters: dict[str, Any]) -> str:
+    query = {k: ("1" if v is True else v) for k, v in filters.items() if v not in (None, False)}
+    return "/actions?" + urlencode(query)
+
+
+def _tracker(
+    request: Request,
+    filters: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
+    open_row: int | None = None,
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    viewer = viewer_for(request)
+    with session_for(request, write=False) as session:
+        today = catalogue.today()
+        listed = actions.find_actions(
+            session,
+            viewer=viewer,
+            owner_id=filters["owner_id"],
+            project_id=filters["project_id"],
+            status=None if filters["status"] == "all" else filters["status"],
+            overdue=filters["overdue"],
+            today=today,
+        )
+        # Owners to filter by: those of actions the viewer may see, nobody else.
+        owners = sorted(
+            {
+                a.owner.id: a.owner.name
+                for a in catalogue.list_actions(session, viewer=viewer)
+                if a.owner is not None and a.owner.id is not None
+            }.items(),
+            key=lambda item: item[1].lower(),
+        )
+        return page(
+            request,
+            "actions.html",
+            {
+                "actions": listed,
+                "overdue_count": sum(1 for a in listed if a.is_overdue(today)),
+                "filters": filters,
+                "statuses": STATUSES,
+                "owners": owners,
+                "project_choices": projects.list_projects(session),
+                "today": today,
+                "errors": errors or {},
+                "typed": typed or {},
+                "open_row": open_row,
+                "message": message,
+                "saved": request.query_params.get("saved") == "1",
+                "here": _here(filters),
+            },
+            status=status,
+        )
+
+
+def action_list(request: Request) -> Response:
+    require(request)
+    return _tracker(request, _filters(request.query_params))
+
+
+def _change(values: dict[str, Any]) -> ActionChange:
+    """A tracker row's form as a change; a blank owner or due date clears it."""
+    data: dict[str, Any] = {
+        k: values[k] for k in ("status", "closure_evidence", "owner") if k in values
+    }
+    if "due" in values:
+        data["due"] = values["due"] or None
+    try:
+        return ActionChange.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed("The action could not be saved.", field_errors(exc)) from None
+
+
+async def action_update(request: Request) -> Response:
+    """Save one row of the tracker: status, closure evidence, owner, due date."""
+    viewer = require(request)
+    action_id = path_id(request)
+    values = redisplay(nested(await request.form()))
+    target = safe_next(str(values.pop("next", "") or "/actions"))
+
+    def save() -> None:
+        change = _change(values)
+        with session_for(request) as session:
+            action = actions.get_action(session, action_id=action_id, viewer=viewer)
+            actions.update_action(session, action=action, change=change, actor=viewer.name)
+
+    try:
+        await run_in_threadpool(save)
+    except ValidationFailed as exc:
+        error = exc
+        filters = _filters(QueryParams(target.partition("?")[2]))
+
+        def again() -> Response:
+            return _tracker(
+                request,
+                filters,
+                errors={f"row-{action_id}.{k}": v for k, v in error.fields.items()},
+                typed={str(action_id): values},
+                open_row=action_id,
+                message=error.message,
+                status=422,
+            )
+
+        return await run_in_threadpool(again)
+    path, _, query = target.partition("#")[0].partition("?")
+    return RedirectResponse(f"{path}?{query + '&' if query else ''}saved=1", status_code=303)
+
+
+async def bar_settle(request: Request) -> Response:
+    """Carry forward, close or drop the BAR's project's open actions from the BAR page."""
+    require(request)
+    bar_id = path_id(request)
+    values = nested(await request.form())
+
+    def save() -> None:
+        with session_for(request, write=False) as session:
+            project_id = bars.get(session, bar_id=bar_id).project_id
+        if project_id is None:
+            raise ValidationFailed(
+                "This BAR is not for a project, so it has no open actions to settle.",
+                {"carry": "no project"},
+            )
+        settle_in_own_transaction(request, values, project_id=project_id, bar_id=bar_id)
+
+    try:
+        await run_in_threadpool(save)
+    except ValidationFailed as exc:
+        error = exc
+
+        def again() -> Response:
+            context = _bar_context(request, bar_id)
+            with session_for(request, write=False) as session:
+                context["carry"] = carry_context(
+                    session,
+                    viewer=viewer_for(request),
+                    project_id=bars.get(session, bar_id=bar_id).project_id,
+                    bar_id=bar_id,
+                    errors=error.fields,
+                    values=values,
+                )
+            context["carry_message"] = error.message
+            return page(request, "bar.html", context, status=422)
+
+        return await run_in_threadpool(again)
+    return RedirectResponse(f"/bar/{bar_id}?settled=1#open-actions", status_code=303)
+
+
+routes = [
+    Route("/actions", action_list, methods=["GET"]),
+    Route("/actions/{id:int}", action_update, methods=["POST"]),
+    Route("/bar/{id:int}/actions", bar_settle, methods=["POST"]),
+]
