@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
@@ -51,11 +52,18 @@ class Viewer:
             return False
         if self.trusted_only and lesson.status not in TRUSTED_STATUSES:
             return False
-        if self.is_curator or lesson.sensitivity in self.sensitivities:
+        return self._cleared_for(lesson.sensitivity, lesson.project_id)
+
+    def can_read_answers(self, lessons: Iterable[Lesson], project_id: int | None) -> bool:
+        """Whether the viewer may read a review's free-text answers: they tell the story its
+        lessons were drawn from, so they are as sensitive as its most sensitive lesson
+        (whatever that lesson's status)."""
+        return all(self._cleared_for(le.sensitivity, le.project_id or project_id) for le in lessons)
+
+    def _cleared_for(self, sensitivity: str, project_id: int | None) -> bool:
+        if self.is_curator or sensitivity in self.sensitivities:
             return True
-        return (
-            lesson.sensitivity == Sensitivity.RESTRICTED and lesson.project_id in self.project_ids
-        )
+        return sensitivity == Sensitivity.RESTRICTED and project_id in self.project_ids
 
 
 PUBLIC = Viewer(name="anonymous", trusted_only=True)

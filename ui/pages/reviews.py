@@ -128,6 +128,13 @@ def _review_page(
         review = catalogue.get_review(session, review_id=review_id)
         viewer = viewer_for(request)
         lessons = [le for le in review.lessons if viewer.can_see(le)]
+        answers_visible = viewer.can_read_answers(review.lessons, review.project_id)
+        # An action on no lesson belongs to the review's story: hidden with its answers.
+        actions = [
+            action
+            for action in catalogue.list_actions(session, viewer=viewer, review_id=review.id)
+            if answers_visible or action.lesson_id is not None
+        ]
         retriever = app_state(request).retriever
         return page(
             request,
@@ -136,7 +143,8 @@ def _review_page(
                 "review": review,
                 "question_set": questions.get(review.kind, review.question_set_version),
                 "lessons": lessons,
-                "actions": catalogue.list_actions(session, viewer=viewer, review_id=review.id),
+                "actions": actions,
+                "answers_visible": answers_visible,
                 "today": catalogue.today(),
                 # Tags the nearest validated lessons (that this viewer may see) carry.
                 "tag_suggestions": {
