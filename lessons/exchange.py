@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, select
 
-from lessons import taxonomy
+from lessons import merge_exchange, taxonomy
 from lessons.models import (
     Action,
     BarItem,
@@ -140,6 +140,7 @@ def export_bank(session: Session) -> dict[str, Any]:
             records.append(record)
         document[section.key] = records
     document["taxonomy"] = taxonomy.export_schemes(session)
+    document["merges"] = merge_exchange.export_merges(session)
     return document
 
 
@@ -212,6 +213,14 @@ def import_bank(
         if count:
             bucket["taxonomy"] = count
     report.errors += scheme_errors
+    # After every lesson and action: a merge names two lessons and the actions it moved.
+    merges_added, merges_updated, merge_errors = merge_exchange.import_merges(
+        session, document.get("merges")
+    )
+    for bucket, count in ((report.added, merges_added), (report.updated, merges_updated)):
+        if count:
+            bucket["merges"] = count
+    report.errors += merge_errors
     return report
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from lessons import capture, lifecycle, people, taxonomy
+from lessons import capture, lifecycle, merging, people, taxonomy
 from lessons.models import Action, ActionStatus, Lesson, LessonStatus, Project, utcnow
 from lessons.schemas import Limits, ReviewIn, parse
 
@@ -23,6 +23,7 @@ _PATH = {
     LessonStatus.VALIDATED: [LessonStatus.VALIDATED],
     LessonStatus.ACTIONED: [LessonStatus.VALIDATED, LessonStatus.ACTIONED],
     LessonStatus.LEARNED: [LessonStatus.VALIDATED, LessonStatus.ACTIONED, LessonStatus.LEARNED],
+    LessonStatus.MERGED: [LessonStatus.VALIDATED],  # then merged by `load_merges`
 }
 # Keys of a bank's lesson that are not LessonIn input: the lifecycle walk reads them.
 _NOT_INPUT = frozenset({"status", "learned_evidence", "learned_link"})
@@ -59,7 +60,33 @@ def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo cu
             added += _load_review(session, review, ref, curator)
     session.flush()
     load_taxonomy(session, bank.get("taxonomy", []), curator=curator)
+    load_merges(session, bank.get("merges", []), curator=curator)
     return added
+
+
+def load_merges(session: Session, merges: list[dict[str, Any]], *, curator: str) -> int:
+    """Merge the bank's duplicates (named by title) into their canonical lessons through the
+    curators' merge service; merges already made are skipped. Returns how many were made."""
+    made = 0
+    for entry in merges:
+        canonical = _by_title(session, entry["canonical"])
+        duplicates = [_by_title(session, title) for title in entry["duplicates"]]
+        if any(d.status == LessonStatus.MERGED for d in duplicates):
+            continue
+        merging.merge(
+            session,
+            canonical=canonical,
+            duplicates=duplicates,
+            actor=curator,
+            reason=entry.get("reason", ""),
+            keep_text=entry.get("keep_text", "canonical"),
+        )
+        made += 1
+    return made
+
+
+def _by_title(session: Session, title: str) -> Lesson:
+    return session.exec(select(Lesson).where(Lesson.title == title)).one()
 
 
 def load_taxonomy(session: Session, schemes: list[dict[str, Any]], *, curator: str) -> int:
