@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from lessons import lifecycle
 from lessons.actions import ActionChange
 from lessons.db import transaction
+from lessons.merging import MergeIn, UndoIn
 from lessons.models import (
     Action,
     BarItem,
@@ -1668,6 +1669,8 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/api/lessons/{id}/transition"): TransitionIn,
     ("post", "/api/bar"): BarIn,
     ("post", "/api/bar/{id}/decisions"): DecisionsIn,
+    ("post", "/api/lessons/{id}/merge"): MergeIn,
+    ("post", "/api/merges/{id}/undo"): UndoIn,
     ("patch", "/api/actions/{id}"): ActionChange,
     ("post", "/api/actions/{id}/close"): CloseIn,
     ("post", "/api/actions/{id}/drop"): DropIn,

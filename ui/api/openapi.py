@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from lessons.duplicates import FLOOR
+from lessons.merging import MergeIn, UndoIn
 from lessons.models import LessonStatus
 from lessons.schemas import (
     BarIn,
@@ -72,6 +74,7 @@ def openapi(settings: Settings) -> dict[str, Any]:
     models: list[type[BaseModel]] = [ReviewIn, LessonPatch, TransitionIn, BarIn, DecisionsIn]
     models += taxonomy_actions.MODELS
     models += [ValidateIn, ReviewDueIn]
+    models += [MergeIn, UndoIn]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
     # A BAR's limit is capped by a setting, not by the model.
@@ -193,6 +196,7 @@ def openapi(settings: Settings) -> dict[str, Any]:
                 }
             },
             **_curation_paths(limit),
+            **_merge_paths(),
             **taxonomy_actions.paths(_body, _responses, _ID),
         },
         "components": {"schemas": schemas},
@@ -237,6 +241,69 @@ def _curation_paths(limit: dict[str, Any]) -> dict[str, Any]:
                 "parameters": [_ID],
                 "requestBody": _body(ReviewDueIn),
                 "responses": _responses(200, "The lesson", 400, 401, 403, 404, 409, 413, 422),
+            }
+        },
+    }
+
+
+def _merge_paths() -> dict[str, Any]:
+    """Near-duplicates and merges (ui/api/merging.py)."""
+    score = {
+        "name": "min_score",
+        "in": "query",
+        "required": False,
+        "description": "Lowest cosine similarity to list (default: the app's threshold).",
+        "schema": {"type": "number", "minimum": FLOOR, "maximum": 1},
+    }
+
+    def whole(name: str, low: int, high: int) -> dict[str, Any]:
+        schema = {"type": "integer", "minimum": low, "maximum": high}
+        return {"name": name, "in": "query", "required": False, "schema": schema}
+
+    return {
+        "/api/lessons/{id}/duplicates": {
+            "get": {
+                "summary": "Possible duplicates of a lesson, among the lessons the caller may read",
+                "parameters": [_ID, score, whole("limit", 1, 50)],
+                "responses": _responses(200, "Possible duplicates, closest first", 401, 404, 422),
+            }
+        },
+        "/api/curation/duplicates": {
+            "get": {
+                "summary": "Pairs of possible duplicates across the bank (curators)",
+                "parameters": [
+                    score,
+                    whole("limit", 1, 500),
+                    whole("offset", 0, 10**9),
+                    {
+                        "name": "awaiting_validation",
+                        "in": "query",
+                        "required": False,
+                        "description": "1: only pairs with a newly identified lesson.",
+                        "schema": {"type": "string", "enum": ["0", "1", "true"]},
+                    },
+                ],
+                "responses": _responses(200, "Pairs, most similar first", 401, 403, 422),
+            }
+        },
+        "/api/lessons/{id}/merge": {
+            "post": {
+                "summary": "Merge duplicates into this canonical lesson (curators)",
+                "parameters": [_ID],
+                "requestBody": _body(MergeIn),
+                "responses": _responses(
+                    200, "The canonical lesson with its sources", 400, 401, 403, 404, 409, 413, 422
+                ),
+            }
+        },
+        "/api/merges/{id}/undo": {
+            "post": {
+                "summary": "Undo a merge (curators)",
+                "parameters": [_ID],
+                "requestBody": _body(UndoIn),
+                "responses": _responses(
+                    200, "What was restored", 400, 401, 403, 404, 409, 413, 422
+                ),
             }
         },
     }

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from lessons import bar as bars
 from lessons import capture, catalogue, lifecycle
+from lessons.access import Viewer
 from lessons.errors import Forbidden, ValidationFailed
 from lessons.models import Action, Lesson
 from lessons.schemas import (
@@ -25,6 +26,7 @@ from lessons.schemas import (
 )
 from ui.api import actions as actions_api
 from ui.api import curation as curation_api
+from ui.api import merging as merging_api
 from ui.api import taxonomy as taxonomy_api
 from ui.api.openapi import openapi
 from ui.bar_run import run_bar, with_author
@@ -70,18 +72,25 @@ async def post_review(request: Request) -> Response:
 async def get_lesson(request: Request) -> Response:
     lesson_id = path_id(request)
 
-    def work() -> dict[str, Any]:
+    def work() -> dict[str, Any] | int:
         with session_for(request) as session:
-            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer_for(request))
-            return _lesson_detail(session, lesson)
+            viewer = viewer_for(request)
+            # A merged lesson a partner may not read leads on to its canonical lesson.
+            if target := merging_api.follow_for_api(session, lesson_id=lesson_id, viewer=viewer):
+                return target
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            return _lesson_detail(session, lesson, viewer)
 
-    return JSONResponse(await run_in_threadpool(work))
+    body = await run_in_threadpool(work)
+    return merging_api.api_redirect(body) if isinstance(body, int) else JSONResponse(body)
 
 
-def _lesson_detail(session: Session, lesson: Lesson) -> dict[str, Any]:
+def _lesson_detail(session: Session, lesson: Lesson, viewer: Viewer) -> dict[str, Any]:
     actions: list[Action] = lesson.actions
     return {
         **lesson_json(lesson),
+        # Where it was merged, where else it was identified, its merges (as the viewer may see).
+        **merging_api.merge_fields(session, lesson, viewer),
         "actions": [action_json(a) for a in actions],
         "history": [
             e.model_dump(mode="json", include={"from_status", "to_status", "actor", "reason", "at"})
@@ -150,7 +159,7 @@ async def patch_lesson(request: Request) -> Response:
                 raise Forbidden("Only its author or a curator may edit this lesson.")
             catalogue.update_lesson(session, lesson=lesson, patch=patch, actor=viewer.name)
             session.refresh(lesson)
-            body = _lesson_detail(session, lesson)
+            body = _lesson_detail(session, lesson, viewer)
         embed_committed(request, [lesson_id])
         return body
 
@@ -176,7 +185,7 @@ async def transition_lesson(request: Request) -> Response:
                 link=step.learned_link,
                 review_months=app_state(request).settings.review_months,
             )
-            return _lesson_detail(session, lesson)
+            return _lesson_detail(session, lesson, viewer)
 
     return JSONResponse(await run_in_threadpool(work))
 
@@ -257,3 +266,4 @@ routes = [
 ]
 routes += curation_api.routes
 routes += [*actions_api.routes, *taxonomy_api.routes]
+routes += merging_api.routes

@@ -1,7 +1,8 @@
 """Server-rendered pages: one module per area, one template per page."""
 
-from ui.pages import actions, admin, auth, bar, browse, curate, feeds, reviews, taxonomy
+from ui.pages import actions, admin, auth, bar, browse, curate, feeds, merge, reviews, taxonomy
 
 routes = [*admin.routes, *auth.routes, *browse.routes, *reviews.routes, *bar.routes]
 routes += curate.routes
 routes += [*actions.routes, *feeds.routes, *taxonomy.routes]
+routes += merge.routes

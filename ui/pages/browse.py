@@ -13,6 +13,7 @@ from lessons.models import ActionStatus, LessonStatus
 from lessons.schemas import SearchFilters, TransitionIn, parse
 from ui.body import path_id
 from ui.forms import nested
+from ui.pages import merge
 from ui.pages.render import int_param, page
 from ui.state import CURATORS, app_state, require, session_for, viewer_for
 
@@ -139,13 +140,16 @@ def _lesson_page(request: Request, lesson_id: int, status: int = 200, **extra: o
             "today": catalogue.today(),
             "errors": {},
             "values": {},
+            **merge.lesson_context(request, session, lesson, viewer),
             **extra,
         }
         return page(request, "lesson.html", context, status=status)
 
 
 def lesson_detail(request: Request) -> Response:
-    return _lesson_page(request, path_id(request))
+    lesson_id = path_id(request)
+    # A merged lesson's old link leads to its canonical lesson.
+    return merge.redirect_for(request, lesson_id) or _lesson_page(request, lesson_id)
 
 
 async def lesson_transition(request: Request) -> Response:

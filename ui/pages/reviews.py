@@ -18,6 +18,7 @@ from ui.bar_run import with_author
 from ui.body import path_id
 from ui.carry import carry_context
 from ui.forms import form_paths, nested, redisplay, review_input
+from ui.pages import merge
 from ui.pages.render import int_param, page
 from ui.state import app_state, embed_committed, require, session_for, viewer_for
 
@@ -164,6 +165,8 @@ def _review_page(
                 ),
                 "carry_message": carry_message,
                 "settled": request.query_params.get("settled") == "1",
+                # Existing lessons each new lesson looks like (that this viewer may see).
+                "possible_duplicates": merge.review_duplicates(request, session, lessons, viewer),
             },
             status=status,
         )

@@ -1,0 +1,284 @@
+"""JSON endpoints for near-duplicates and merges, and the merge fields of a lesson."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from lessons import catalogue, duplicates, merging
+from lessons.access import Viewer
+from lessons.errors import NotFound, ValidationFailed
+from lessons.merging import MergeIn, UndoIn, UndoResult
+from lessons.models import Lesson, LessonMerge
+from lessons.schemas import parse
+from ui.body import path_id, read_json_object
+from ui.presenters import lesson_json, person_ref
+from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
+
+
+def duplicate_cache(request: Request) -> duplicates.DuplicateCache:
+    """The app's pair list and advice vectors (made on first use, then kept up to date)."""
+    cache: duplicates.DuplicateCache | None = getattr(request.app.state, "duplicates", None)
+    if cache is None:
+        cache = request.app.state.duplicates = duplicates.DuplicateCache()
+    return cache
+
+
+def score_param(request: Request, name: str = "min_score") -> float:
+    """A threshold from the query string, between the floor the pair list keeps and 1."""
+    raw = request.query_params.get(name, "")
+    if not raw:
+        return duplicates.THRESHOLD
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationFailed(f"{name} must be a number.", {name: "not a number"}) from None
+    if not duplicates.FLOOR <= value <= 1:
+        raise ValidationFailed(
+            f"{name} must be between {duplicates.FLOOR} and 1.", {name: "out of range"}
+        )
+    return value
+
+
+def int_param(request: Request, name: str, default: int, *, high: int, low: int = 1) -> int:
+    """A whole number from the query string, between `low` and `high`."""
+    raw = request.query_params.get(name, "")
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 12) or not low <= int(raw) <= high:
+        raise ValidationFailed(
+            f"{name} must be a whole number from {low} to {high}.", {name: "out of range"}
+        )
+    return int(raw)
+
+
+def brief_json(lesson: Lesson) -> dict[str, Any]:
+    """Enough of a lesson to decide whether it is a duplicate."""
+    return {
+        "lesson_id": lesson.id,
+        "title": lesson.title,
+        "status": lesson.status,
+        "sensitivity": lesson.sensitivity,
+        "project": {"id": lesson.project.id, "name": lesson.project.name}
+        if lesson.project
+        else None,
+    }
+
+
+def merge_json(row: LessonMerge) -> dict[str, Any]:
+    saved = row.canonical_before
+    undo = saved.get("undo") or {}
+    return {
+        "id": row.id,
+        "canonical_id": row.canonical_id,
+        "merged_id": row.merged_id,
+        "merged_status_before": row.merged_status_before,
+        "reason": row.reason,
+        "actor": row.actor,
+        "at": row.at.isoformat(),
+        "text_taken": bool(saved.get("text_taken")),
+        "tags_added": saved.get("tags_added", []),
+        "moved_action_ids": saved.get("moved_action_ids", []),
+        "undone_at": row.undone_at.isoformat() if row.undone_at else None,
+        "undone_by": row.undone_by or None,
+        "undo_reason": undo.get("reason", ""),
+        "undo_notes": undo.get("notes", []),
+    }
+
+
+def source_json(source: merging.Source) -> dict[str, Any]:
+    """Where else a canonical lesson was identified: the merged lesson's own provenance."""
+    lesson, review = source.lesson, source.lesson.review
+    when = lesson.lesson_date or (review.held_on if review else None) or lesson.created_at.date()
+    return {
+        **brief_json(lesson),
+        "status_before": source.merge.merged_status_before,
+        "review": {"id": review.id, "kind": review.kind, "held_on": _iso(review.held_on)}
+        if review
+        else None,
+        "author": person_ref(lesson.author),
+        "date": when.isoformat(),
+        "merge_id": source.merge.id,
+        "merged_at": source.merge.at.isoformat(),
+    }
+
+
+def _iso(day: Any) -> str | None:
+    return day.isoformat() if day else None
+
+
+def merge_fields(session: Session, lesson: Lesson, viewer: Viewer) -> dict[str, Any]:
+    """What a lesson's JSON says about merges: the canonical lesson it was merged into (when
+    the viewer may read it), where else it was identified, and its merge history."""
+    canonical = session.get(Lesson, lesson.merged_into_id) if lesson.merged_into_id else None
+    return {
+        "merged_into": {"id": canonical.id, "title": canonical.title}
+        if canonical is not None and viewer.can_see(canonical)
+        else None,
+        "also_identified_in": [
+            source_json(s) for s in merging.sources(session, canonical=lesson, viewer=viewer)
+        ],
+        "merges": [merge_json(r) for r in merging.history(session, lesson=lesson, viewer=viewer)],
+    }
+
+
+def follow_for_api(session: Session, *, lesson_id: int, viewer: Viewer) -> int | None:
+    """The canonical lesson to send a viewer to when they may not read the merged lesson
+    itself (an anonymous partner following an old link); None otherwise."""
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None or viewer.can_see(lesson):
+        return None
+    return merging.canonical_for(session, lesson_id=lesson_id, viewer=viewer)
+
+
+def api_redirect(lesson_id: int) -> Response:
+    return RedirectResponse(f"/api/lessons/{lesson_id}", status_code=303)
+
+
+async def lesson_duplicates(request: Request) -> Response:
+    require(request)
+    lesson_id = path_id(request)
+    threshold = score_param(request)
+    limit = int_param(request, "limit", 5, high=50)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            viewer = viewer_for(request)
+            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            found = duplicates.duplicates_of(
+                session,
+                retriever=app_state(request).retriever,
+                cache=duplicate_cache(request),
+                lesson=lesson,
+                viewer=viewer,
+                threshold=threshold,
+                limit=limit,
+            )
+            return {
+                "threshold": threshold,
+                "results": [
+                    {**brief_json(c.lesson), "score": c.score, "advice_score": c.advice}
+                    for c in found
+                ],
+            }
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def curation_duplicates(request: Request) -> Response:
+    require(request, *CURATORS)
+    threshold = score_param(request)
+    limit = int_param(request, "limit", 50, high=500)
+    offset = int_param(request, "offset", 0, low=0, high=10**9)
+    new_only = request.query_params.get("awaiting_validation", "") in ("1", "true")
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            pairs, total = duplicates.candidate_pairs(
+                session,
+                retriever=app_state(request).retriever,
+                cache=duplicate_cache(request),
+                viewer=viewer_for(request),
+                threshold=threshold,
+                limit=limit,
+                offset=offset,
+                awaiting_validation=new_only,
+            )
+            return {
+                "threshold": threshold,
+                "total": total,
+                "results": [
+                    {
+                        "score": p.score,
+                        "advice_score": p.advice,
+                        "lessons": [brief_json(p.first), brief_json(p.second)],
+                    }
+                    for p in pairs
+                ],
+            }
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+def run_merge(request: Request, canonical_id: int, payload: MergeIn) -> int:
+    """Merge as the signed-in curator and re-embed the canonical lesson after the commit."""
+    with session_for(request, write=True) as session:
+        viewer = viewer_for(request)
+        canonical = catalogue.get_lesson(session, lesson_id=canonical_id, viewer=viewer)
+        found = []
+        for lesson_id in payload.duplicates:
+            lesson = session.get(Lesson, lesson_id)
+            if lesson is None or not viewer.can_see(lesson):
+                raise NotFound(
+                    f"No lesson with id {lesson_id}.", {"duplicates": f"#{lesson_id} not found"}
+                )
+            found.append(lesson)
+        merging.merge(
+            session,
+            canonical=canonical,
+            duplicates=found,
+            actor=viewer.name,
+            reason=payload.reason,
+            keep_text=payload.keep_text,
+        )
+    embed_committed(request, [canonical_id])
+    return canonical_id
+
+
+def run_unmerge(request: Request, merge_id: int, reason: str = "") -> UndoResult:
+    with session_for(request, write=True) as session:
+        viewer = viewer_for(request)
+        result = merging.unmerge(session, merge_id=merge_id, actor=viewer.name, reason=reason)
+    embed_committed(request, [result.merge.canonical_id])
+    return result
+
+
+def _canonical_json(request: Request, canonical_id: int) -> dict[str, Any]:
+    with session_for(request, write=False) as session:
+        viewer = viewer_for(request)
+        lesson = catalogue.get_lesson(session, lesson_id=canonical_id, viewer=viewer)
+        return {**lesson_json(lesson), **merge_fields(session, lesson, viewer)}
+
+
+async def post_merge(request: Request) -> Response:
+    require(request, *CURATORS)
+    canonical_id = path_id(request)
+    payload = parse(MergeIn, await read_json_object(request), app_state(request).limits)
+
+    def work() -> dict[str, Any]:
+        run_merge(request, canonical_id, payload)
+        return _canonical_json(request, canonical_id)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+async def post_undo(request: Request) -> Response:
+    require(request, *CURATORS)
+    merge_id = path_id(request)
+    payload = parse(UndoIn, await read_json_object(request), app_state(request).limits)
+
+    def work() -> dict[str, Any]:
+        result = run_unmerge(request, merge_id, payload.reason)
+        return {
+            "merge": merge_json(result.merge),
+            "text_restored": result.text_restored,
+            "tags_removed": result.tags_removed,
+            "actions_moved_back": result.actions_moved_back,
+            "notes": result.notes,
+            "canonical": _canonical_json(request, result.merge.canonical_id),
+        }
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+routes = [
+    Route("/api/lessons/{id:int}/duplicates", lesson_duplicates, methods=["GET"]),
+    Route("/api/curation/duplicates", curation_duplicates, methods=["GET"]),
+    Route("/api/lessons/{id:int}/merge", post_merge, methods=["POST"]),
+    Route("/api/merges/{id:int}/undo", post_undo, methods=["POST"]),
+]
