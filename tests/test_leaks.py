@@ -350,6 +350,8 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/api/lessons/{id:int}": {"id": "lesson"},
     "/api/lessons/{id:int}/similar": {"id": "lesson"},
     "/api/bar/{id:int}": {"id": "bar"},
+    "/themes": {},
+    "/api/themes": {},
     "/api/lessons/{id:int}/duplicates": {"id": "lesson"},
     "/api/curation/duplicates": {},  # curators only, as the two pages below
     "/curate/duplicates": {},

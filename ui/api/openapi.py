@@ -20,6 +20,7 @@ from lessons.schemas import (
     ValidateIn,
 )
 from lessons.settings import Settings
+from ui.api import openapi_loop as loop
 from ui.api import openapi_taxonomy_actions as taxonomy_actions
 
 _REF = "#/components/schemas/{model}"
@@ -73,6 +74,7 @@ def openapi(settings: Settings) -> dict[str, Any]:
     """OpenAPI 3.1 for every route under /api."""
     models: list[type[BaseModel]] = [ReviewIn, LessonPatch, TransitionIn, BarIn, DecisionsIn]
     models += taxonomy_actions.MODELS
+    models += loop.MODELS
     models += [ValidateIn, ReviewDueIn]
     models += [MergeIn, UndoIn]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
@@ -198,6 +200,7 @@ def openapi(settings: Settings) -> dict[str, Any]:
             **_curation_paths(limit),
             **_merge_paths(),
             **taxonomy_actions.paths(_body, _responses, _ID),
+            **loop.paths(_body, _responses, _ID),
         },
         "components": {"schemas": schemas},
     }

@@ -28,6 +28,7 @@ from ui.api import actions as actions_api
 from ui.api import curation as curation_api
 from ui.api import merging as merging_api
 from ui.api import taxonomy as taxonomy_api
+from ui.api import themes as themes_api
 from ui.api.openapi import openapi
 from ui.bar_run import run_bar, with_author
 from ui.body import path_id, read_json_object
@@ -267,3 +268,4 @@ routes = [
 routes += curation_api.routes
 routes += [*actions_api.routes, *taxonomy_api.routes]
 routes += merging_api.routes
+routes += themes_api.routes
