@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from lessons import audit, projects
 from lessons.access import Viewer
 from lessons.errors import NotFound, ValidationFailed
-from lessons.models import BarItem, BeforeActionReview, utcnow
-from lessons.schemas import BarIn, DecisionIn
+from lessons.models import BarItem, BeforeActionReview, Decision, utcnow
+from lessons.schemas import MAX_ID, BarIn, DecisionIn
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,63 @@ def decide(
         after={str(i.lesson_id): [i.decision, i.note] for i in items.values()},
         actor_user_id=viewer.user_id,
     )
+    return bar
+
+
+class OutcomeIn(BaseModel):
+    """What happened when the team applied a lesson the BAR surfaced."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    lesson_id: int = Field(ge=1, le=MAX_ID)
+    outcome: str = Field(min_length=1)
+
+
+class OutcomesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcomes: list[OutcomeIn] = Field(min_length=1)
+
+
+def record_outcomes(
+    session: Session, *, bar: BeforeActionReview, outcomes: Sequence[OutcomeIn], viewer: Viewer
+) -> BeforeActionReview:
+    """Record (or correct) what happened for lessons the team marked apply (audited). Only
+    lessons the viewer may see can be named; a hidden one is refused as an unknown one is."""
+    items = {item.lesson_id: item for item in visible_items(bar, viewer)}
+    problems = {
+        f"outcomes.{i}.lesson_id": "this lesson was not surfaced by this review"
+        for i, o in enumerate(outcomes)
+        if o.lesson_id not in items
+    }
+    if problems:
+        raise ValidationFailed("Outcomes name lessons this review did not surface.", problems)
+    problems = {
+        f"outcomes.{i}.lesson_id": "mark the lesson apply before recording its outcome"
+        for i, o in enumerate(outcomes)
+        if items[o.lesson_id].decision != Decision.APPLY
+    }
+    if problems:
+        raise ValidationFailed("Only a lesson the team applied has an outcome.", problems)
+    now = utcnow()
+    changed = [o for o in outcomes if items[o.lesson_id].outcome != o.outcome]
+    before = {str(o.lesson_id): items[o.lesson_id].outcome for o in changed}
+    for entry in changed:
+        item = items[entry.lesson_id]
+        item.outcome = entry.outcome
+        item.outcome_at = now
+        session.add(item)
+    if changed:
+        session.flush()
+        audit.record(
+            session,
+            actor=viewer.name,
+            action="outcome",
+            entity=bar,
+            before=before,
+            after={str(o.lesson_id): o.outcome for o in changed},
+            actor_user_id=viewer.user_id,
+        )
     return bar
 
 

@@ -39,6 +39,8 @@ _BAR_ITEM_FIELDS = {
     "decision",
     "note",
     "decided_at",
+    "outcome",
+    "outcome_at",
 }
 VERSION = 1
 

@@ -6,16 +6,29 @@ service users do, so the demo exercises the real code paths.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from lessons import bar as bars
 from lessons import capture, lifecycle, merging, people, taxonomy
-from lessons.models import Action, ActionStatus, Lesson, LessonStatus, Project, utcnow
-from lessons.schemas import Limits, ReviewIn, parse
+from lessons.access import Viewer
+from lessons.models import (
+    Action,
+    ActionStatus,
+    BeforeActionReview,
+    Lesson,
+    LessonStatus,
+    Project,
+    Review,
+    Sensitivity,
+    utcnow,
+)
+from lessons.schemas import BarIn, DecisionIn, Limits, ReviewIn, parse
 
 # The lifecycle path a seeded lesson walks to reach its recorded status.
 _PATH = {
@@ -61,6 +74,7 @@ def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo cu
     session.flush()
     load_taxonomy(session, bank.get("taxonomy", []), curator=curator)
     load_merges(session, bank.get("merges", []), curator=curator)
+    load_learning_loop(session, bank, curator=curator)
     return added
 
 
@@ -189,3 +203,124 @@ def _walk_lifecycle(session: Session, lesson: Lesson, entry: dict[str, Any], cur
 
 def has_projects(session: Session) -> bool:
     return session.exec(select(Project.id).limit(1)).first() is not None
+
+
+# --- the learning loop: dated lifecycle steps and actions, and before action reviews ---------
+
+
+def load_learning_loop(session: Session, bank: dict[str, Any], *, curator: str) -> int:
+    """Date the bank's lifecycle steps and actions as they would have happened, and add its
+    before action reviews (decided, some with outcomes) through the BAR services, so the
+    metrics have history to show. Skips BARs already loaded; returns how many were added."""
+    loop = bank.get("learning_loop")
+    if not loop:
+        return 0
+    today = utcnow()
+    for project in bank.get("projects", []):
+        for review in project.get("reviews", []):
+            _date_review(session, project["name"], review, loop, curator, today)
+    added = sum(_load_bar(session, entry, today) for entry in loop.get("bars", []))
+    session.flush()
+    return added
+
+
+def _pick(key: str, bounds: list[int]) -> int:
+    """A stable pick in [low, high] for `key`: the same bank always gets the same dates."""
+    low, high = bounds
+    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "little")
+    return low + digest % (high - low + 1)
+
+
+def _titled(session: Session, title: str) -> Lesson:
+    return session.exec(select(Lesson).where(Lesson.title == title)).one()
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
+
+
+def _date_review(
+    session: Session,
+    project_name: str,
+    review: dict[str, Any],
+    loop: dict[str, Any],
+    curator: str,
+    today: datetime,
+) -> None:
+    if not review.get("held_on"):
+        return
+    held = _at(date.fromisoformat(review["held_on"]))
+    saved = session.exec(
+        select(Review)
+        .join(Project, col(Project.id) == col(Review.project_id))
+        .where(
+            Project.name == project_name,
+            Review.held_on == held.date(),
+            Review.kind == review["kind"],
+        )
+    ).first()
+    if saved is None:
+        return
+    days_after: dict[str, list[int]] = loop.get("days_after", {})
+    for lesson in session.exec(select(Lesson).where(Lesson.review_id == saved.id)):
+        at = held
+        for event in lifecycle.history(session, lesson_id=lesson.id or 0):
+            if event.from_status is not None and event.actor != curator:
+                break  # a step someone took later, not the bank's own
+            if event.from_status is not None:
+                bounds = days_after.get(event.to_status, [1, 30])
+                at += timedelta(days=_pick(f"{lesson.title}:{event.to_status}", bounds))
+            event.at = min(at, today)
+            session.add(event)
+    around = loop.get("action_closed_around_due", [0, 0])
+    for action in session.exec(select(Action).where(Action.review_id == saved.id)):
+        action.created_at = held
+        if action.status != ActionStatus.OPEN:
+            due = _at(action.due) if action.due else held + timedelta(days=60)
+            closed = due + timedelta(days=_pick(f"{action.what}:closed", around))
+            action.closed_at = min(max(closed, held + timedelta(days=1)), today)
+        session.add(action)
+
+
+def _load_bar(session: Session, entry: dict[str, Any], today: datetime) -> int:
+    if session.exec(
+        select(BeforeActionReview).where(BeforeActionReview.uid == entry["uid"])
+    ).first():
+        return 0
+    lessons = [_titled(session, item["title"]) for item in entry["lessons"]]
+    payload = parse(
+        BarIn,
+        {"brief": entry["brief"], "project": entry.get("project"), "run_by": entry["run_by"]},
+        _GENEROUS,
+    )
+    surfaced = [
+        bars.Surfaced(lesson_id=lesson.id or 0, score=round(3 / (10 + rank), 5))
+        for rank, lesson in enumerate(lessons, start=1)
+    ]
+    bar = bars.record(session, payload=payload, surfaced=surfaced, model="demo bank")
+    on = _at(date.fromisoformat(entry["on"]))
+    bar.uid, bar.created_at = entry["uid"], on
+    runner = Viewer(
+        name=entry["run_by"], sensitivities=frozenset(Sensitivity), is_curator=True, role="curator"
+    )
+    decisions = [
+        DecisionIn(lesson_id=lesson.id or 0, decision=item["decision"], note=item.get("note", ""))
+        for lesson, item in zip(lessons, entry["lessons"], strict=True)
+    ]
+    bars.decide(session, bar=bar, decisions=decisions, viewer=runner)
+    outcomes = [
+        bars.OutcomeIn(lesson_id=lesson.id or 0, outcome=item["outcome"])
+        for lesson, item in zip(lessons, entry["lessons"], strict=True)
+        if item.get("outcome")
+    ]
+    if outcomes:
+        bars.record_outcomes(session, bar=bar, outcomes=outcomes, viewer=runner)
+    by_lesson = {item.lesson_id: item for item in bar.bar_items}
+    for lesson, item in zip(lessons, entry["lessons"], strict=True):
+        saved = by_lesson[lesson.id]
+        saved.decided_at = min(on + timedelta(days=1), today)
+        if item.get("outcome_on"):
+            saved.outcome_at = min(_at(date.fromisoformat(item["outcome_on"])), today)
+        session.add(saved)
+    session.add(bar)
+    return 1

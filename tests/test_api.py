@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 
 from lessons import lifecycle
 from lessons.actions import ActionChange
+from lessons.bar import OutcomesIn
 from lessons.db import transaction
 from lessons.merging import MergeIn, UndoIn
 from lessons.models import (
@@ -1669,6 +1670,7 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/api/lessons/{id}/transition"): TransitionIn,
     ("post", "/api/bar"): BarIn,
     ("post", "/api/bar/{id}/decisions"): DecisionsIn,
+    ("post", "/api/bar/{id}/outcomes"): OutcomesIn,
     ("post", "/api/lessons/{id}/merge"): MergeIn,
     ("post", "/api/merges/{id}/undo"): UndoIn,
     ("patch", "/api/actions/{id}"): ActionChange,

@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
 
-from lessons import accounts, catalogue
+from lessons import accounts, catalogue, metrics
 from lessons.db import make_engine, transaction
 from lessons.models import Lesson, LessonStatus
 from lessons.settings import Settings
@@ -352,6 +352,9 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/api/bar/{id:int}": {"id": "bar"},
     "/themes": {},
     "/api/themes": {},
+    "/metrics": {},
+    "/api/metrics": {},
+    **{f"/metrics/{name}.{kind}": {} for name in metrics.NAMES for kind in ("svg", "csv")},
     "/api/lessons/{id:int}/duplicates": {"id": "lesson"},
     "/api/curation/duplicates": {},  # curators only, as the two pages below
     "/curate/duplicates": {},
@@ -372,6 +375,7 @@ NO_LESSONS = "answers nothing about lessons"
 BAR_RUN = "test_bar_for_the_marker_brief_surfaces_no_restricted_lesson"
 BAR_DECIDE = "test_bar_of_the_marker_brief_is_not_decidable_on_hidden_lessons"
 HIDDEN_WRITES = "test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one"
+BAR_OUTCOME = "test_bar_outcome_on_a_hidden_lesson_answers_as_on_a_missing_one"
 ACTION_WRITES = "test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one"
 OTHER_ROUTES: dict[str, str] = {
     "POST /login": NO_LESSONS,
@@ -383,6 +387,8 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /api/bar": BAR_RUN,
     "POST /bar/{id:int}/decisions": BAR_DECIDE,
     "POST /api/bar/{id:int}/decisions": BAR_DECIDE,
+    "POST /bar/{id:int}/outcomes": BAR_OUTCOME,
+    "POST /api/bar/{id:int}/outcomes": BAR_OUTCOME,
     "PATCH /api/lessons/{id:int}": HIDDEN_WRITES,
     "POST /api/lessons/{id:int}/transition": HIDDEN_WRITES,
     "POST /lessons/{id:int}/transition": HIDDEN_WRITES,
@@ -946,6 +952,45 @@ def test_bar_of_the_marker_brief_is_not_decidable_on_hidden_lessons(
     ]
     assert [f.status_code for f in forms] == [422, 422]
     assert not leaks(forms[0], fresh_bank, "casey-session", _echoes("/bar", [("brief", brief)]))
+    assert _same_answer(forms[0].text, forms[1].text, hidden, 10**9)
+
+
+def test_bar_outcome_on_a_hidden_lesson_answers_as_on_a_missing_one(
+    client: Client, fresh_bank: Bank
+) -> None:
+    """Curator kim's BAR surfaced the restricted lesson and she applied it; contributor casey
+    recording an outcome on it is refused exactly as on a lesson that does not exist."""
+    bar_id = fresh_bank.bars["kim"]
+    surfaced = client.get(f"/api/bar/{bar_id}", headers=client.curator).json()["results"]
+    hidden = next(
+        r["lesson_id"] for r in surfaced if r["lesson_id"] in fresh_bank.hidden_ids("casey-session")
+    )
+    applied = client.post(
+        f"/api/bar/{bar_id}/decisions",
+        json={"decisions": [{"lesson_id": hidden, "decision": "apply"}]},
+        headers=client.curator,
+    )
+    assert applied.status_code == 200, applied.text
+    answers = [
+        client.post(
+            f"/api/bar/{bar_id}/outcomes",
+            json={"outcomes": [{"lesson_id": lesson_id, "outcome": "It helped."}]},
+        )
+        for lesson_id in (hidden, 10**9)
+    ]
+    assert [a.status_code for a in answers] == [422, 422]
+    first, second = (a.json()["error"] for a in answers)
+    assert first == second
+    forms = [
+        client.post(
+            f"/bar/{bar_id}/outcomes",
+            data={"lesson_id": str(lesson_id), "outcome": "It helped."},
+            follow_redirects=False,
+        )
+        for lesson_id in (hidden, 10**9)
+    ]
+    assert [f.status_code for f in forms] == [422, 422]
+    assert not leaks(forms[0], fresh_bank, "casey-session", _echoes(f"/bar/{bar_id}", []))
     assert _same_answer(forms[0].text, forms[1].text, hidden, 10**9)
 
 

@@ -27,6 +27,8 @@ from lessons.schemas import (
 from ui.api import actions as actions_api
 from ui.api import curation as curation_api
 from ui.api import merging as merging_api
+from ui.api import metrics as metrics_api
+from ui.api import outcomes as outcomes_api
 from ui.api import taxonomy as taxonomy_api
 from ui.api import themes as themes_api
 from ui.api.openapi import openapi
@@ -269,3 +271,4 @@ routes += curation_api.routes
 routes += [*actions_api.routes, *taxonomy_api.routes]
 routes += merging_api.routes
 routes += themes_api.routes
+routes += [*metrics_api.routes, *outcomes_api.routes]

@@ -78,7 +78,8 @@ def _bar_context(request: Request, bar_id: int) -> dict[str, Any]:
 
 def bar_detail(request: Request) -> Response:
     require(request)
-    return page(request, "bar.html", _bar_context(request, path_id(request)))
+    bar_id = path_id(request)
+    return page(request, "bar.html", _with_outcomes(request, bar_id, _bar_context(request, bar_id)))
 
 
 async def bar_decide(request: Request) -> Response:
@@ -98,7 +99,7 @@ async def bar_decide(request: Request) -> Response:
             bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer_for(request))
     except ValidationFailed as exc:
         context = {
-            **_bar_context(request, bar_id),
+            **_with_outcomes(request, bar_id, _bar_context(request, bar_id)),
             "errors": exc.fields,
             "message": exc.message,
             # What was chosen and typed comes back, keyed by lesson, so nothing is lost.
@@ -106,6 +107,66 @@ async def bar_decide(request: Request) -> Response:
         }
         return page(request, "bar.html", context, status=422)
     return RedirectResponse(f"/bar/{bar_id}?saved=1", status_code=303)
+
+
+def _with_outcomes(request: Request, bar_id: int, context: dict[str, Any]) -> dict[str, Any]:
+    """The page's context with each visible result's recorded outcome (kept apart from `bar`,
+    which is the BAR exactly as the API shows it), and the outcome forms' state."""
+    with session_for(request, write=False) as session:
+        items = bars.visible_items(bars.get(session, bar_id=bar_id), viewer_for(request))
+        outcomes = {
+            item.lesson_id: {"outcome": item.outcome, "outcome_at": item.outcome_at}
+            for item in items
+        }
+    return {
+        "outcomes": outcomes,
+        "outcome_errors": {},
+        "outcome_typed": {},
+        "outcome_saved": request.query_params.get("outcome") == "1",
+        **context,
+    }
+
+
+async def bar_outcome(request: Request) -> Response:
+    """Record what happened when the team applied one of the BAR's lessons."""
+    require(request)
+    bar_id = path_id(request)
+    values = nested(await request.form())
+    lesson_id = str(values.get("lesson_id", ""))
+    outcome = str(values.get("outcome", ""))
+
+    def work() -> None:
+        payload = parse(
+            bars.OutcomesIn,
+            {"outcomes": [{"lesson_id": lesson_id, "outcome": outcome}]},
+            app_state(request).limits,
+        )
+        with session_for(request) as session:
+            bar = bars.get(session, bar_id=bar_id)
+            bars.record_outcomes(
+                session, bar=bar, outcomes=payload.outcomes, viewer=viewer_for(request)
+            )
+
+    try:
+        await run_in_threadpool(work)
+    except ValidationFailed as exc:
+        message = exc.message
+        problem = "; ".join(exc.fields.values()) or message
+        if not outcome.strip():
+            problem = "say what happened when you applied it"
+
+        def again() -> Response:
+            context = {
+                **_with_outcomes(request, bar_id, _bar_context(request, bar_id)),
+                "message": message,
+                # The text typed comes back beside the lesson it was typed for.
+                "outcome_errors": {lesson_id: problem},
+                "outcome_typed": {lesson_id: outcome},
+            }
+            return page(request, "bar.html", context, status=422)
+
+        return await run_in_threadpool(again)
+    return RedirectResponse(f"/bar/{bar_id}?outcome=1#outcome-{lesson_id}", status_code=303)
 
 
 def bar_list(request: Request) -> Response:
@@ -120,4 +181,5 @@ routes = [
     Route("/bar", bar_submit, methods=["POST"]),
     Route("/bar/{id:int}", bar_detail, methods=["GET"]),
     Route("/bar/{id:int}/decisions", bar_decide, methods=["POST"]),
+    Route("/bar/{id:int}/outcomes", bar_outcome, methods=["POST"]),
 ]
