@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -81,42 +82,28 @@ async def get_queue(request: Request) -> Response:
 
 
 async def validate_lesson(request: Request) -> Response:
-    require(request, *CURATORS)
-    lesson_id = path_id(request)
-    state = app_state(request)
-    choice = parse(ValidateIn, await read_json_object(request), state.limits)
-
-    def work() -> dict[str, Any]:
-        with session_for(request) as session:
-            viewer = viewer_for(request)
-            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
-            curation.validate(
-                session,
-                lesson=lesson,
-                choice=choice,
-                actor=viewer.name,
-                today=catalogue.today(),
-                review_months=state.settings.review_months,
-            )
-            session.refresh(lesson)
-            body = queued_json(lesson)
-        embed_committed(request, [lesson_id])
-        return body
-
-    return JSONResponse(await run_in_threadpool(work))
+    return await _decide(request, ValidateIn, curation.validate)
 
 
 async def review_lesson(request: Request) -> Response:
+    return await _decide(request, ReviewDueIn, curation.review)
+
+
+async def _decide(
+    request: Request, schema: type[ValidateIn] | type[ReviewDueIn], decide: Callable[..., object]
+) -> Response:
+    """Parse a curator's decision on one lesson, apply it with the curation service `decide`
+    (validate or review), and answer the lesson as the queue shows it; re-embed after commit."""
     require(request, *CURATORS)
     lesson_id = path_id(request)
     state = app_state(request)
-    choice = parse(ReviewDueIn, await read_json_object(request), state.limits)
+    choice = parse(schema, await read_json_object(request), state.limits)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             viewer = viewer_for(request)
             lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
-            curation.review(
+            decide(
                 session,
                 lesson=lesson,
                 choice=choice,
