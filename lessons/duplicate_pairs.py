@@ -101,9 +101,7 @@ class PairCache:
                     )
                 ).all()
             )
-            retriever.refresh(session)
-            with retriever._lock:
-                index = retriever.index
+            with retriever.locked_index(session) as index:
                 present = set(index.ids.tolist())
                 changed = [
                     i for i, h in stored.items() if self._hashes.get(i) != h and i in present

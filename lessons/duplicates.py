@@ -203,16 +203,13 @@ def duplicates_of(
     if lesson.id is None or not is_candidate(lesson) or limit <= 0:
         return []
     allowed = candidate_ids(session, viewer=viewer)
-    retriever.refresh(session)
-    with retriever._lock:  # the index is grown or swapped by refreshes in other threads
-        vector = retriever.index.vector(lesson.id)
+    with retriever.locked_index(session) as index:
+        vector = index.vector(lesson.id)
     if vector is None:  # not embedded yet (the model runs after the request commits)
         from retrieval.text import lesson_text  # the text the index embeds
 
         vector = retriever.embed_query(lesson_text(lesson))
-    with retriever._lock:
-        retriever.refresh(session)
-        index = retriever.index
+    with retriever.locked_index(session) as index:
         mask = index.mask_of(allowed)
         mask[index.ids == lesson.id] = False
         hits = index.search(vector, limit * _SHORTLIST, mask=mask)

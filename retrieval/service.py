@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -221,6 +222,14 @@ class Retriever:
         with self._lock:
             self._refresh(session)
 
+    @contextmanager
+    def locked_index(self, session: Session) -> Iterator[VectorIndex]:
+        """The index brought up to date and held still for the block: other threads'
+        refreshes (which grow or replace it) wait until the block ends."""
+        with self._lock:
+            self._refresh(session)
+            yield self.index
+
     def _refresh(self, session: Session) -> None:
         version = changes.version(session)
         if version == self._version:
@@ -333,16 +342,14 @@ class Retriever:
     ) -> list[Hit]:
         """Lessons closest in meaning to `lesson`, excluding itself (dense: the lesson's own
         words would make any lexical match trivially strong)."""
-        with self._lock:
-            self._refresh(session)
-            vector = self.index.vector(lesson.id) if lesson.id is not None else None
+        with self.locked_index(session) as index:
+            vector = index.vector(lesson.id) if lesson.id is not None else None
         if vector is None:
             vector = self.embed_query(lesson_text(lesson))
-        with self._lock:
-            self._refresh(session)
+        with self.locked_index(session) as index:
             mask = self._mask(session, viewer, None).copy()
-            mask[self.index.ids == lesson.id] = False
-            dense = self.index.search(vector, limit, mask=mask)
+            mask[index.ids == lesson.id] = False
+            dense = index.search(vector, limit, mask=mask)
         fused = reciprocal_rank_fusion(dense, [])
         return self._hits(session, fused, lesson_text(lesson), viewer, None)
 

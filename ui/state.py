@@ -66,13 +66,16 @@ def viewer_for(request: Request) -> Viewer:
     if cached is not None:
         return cached
     engine = app_state(request).engine
+    token = _bearer(request)
     with transaction(engine) as session:
         user = _user(request, session)
         viewer = accounts.viewer(session, user)
-        token = _bearer(request)
-        stale = token is not None and user is not None
-        stale = stale and accounts.token_use_is_stale(session, token=token or "")
-    if stale and token is not None:
+        note_use = (
+            user is not None
+            and token is not None
+            and accounts.token_use_is_stale(session, token=token)
+        )
+    if note_use and token is not None:
         with transaction(engine, write=True) as session:
             accounts.note_token_use(session, token=token)
     request.state.viewer = viewer
