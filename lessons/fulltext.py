@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+# Porter stems on Unicode words, accents removed; anything that tokenizes text for this index
+# (the lexical ranker's scratch table) must use the same.
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+COLUMNS = ("title", "body", "tags")
+
 _BODY = (
     "coalesce(new.observation, '') || ' ' || coalesce(new.insight, '') || ' ' || "
     "coalesce(new.recommendation, '')"
@@ -21,7 +26,7 @@ _TAGS = (
 
 SQLITE_DDL = [
     "CREATE VIRTUAL TABLE IF NOT EXISTS lesson_fts USING fts5("
-    "title, body, tags, tokenize = 'porter unicode61 remove_diacritics 2')",
+    f"{', '.join(COLUMNS)}, tokenize = '{TOKENIZE}')",
     "DROP TRIGGER IF EXISTS lesson_fts_insert",
     "DROP TRIGGER IF EXISTS lesson_fts_update",
     "DROP TRIGGER IF EXISTS lesson_fts_delete",

@@ -6,6 +6,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ from retrieval import lexical
 from retrieval.embedder import Embedder, Vectors
 from retrieval.explain import Explanation, explain
 from retrieval.fusion import Fused, FusionParams, diversify, reciprocal_rank_fusion
-from retrieval.index import Mask, VectorIndex
+from retrieval.index import Ids, Mask, VectorIndex
 from retrieval.text import chunks, content_hash, lesson_text
 
 # Transactions may commit out of order; re-reading this far back on a refresh catches rows
@@ -40,6 +41,8 @@ _MASK_CACHE = 64
 _LOAD_BATCH = 20_000
 
 Mode = Literal["hybrid", "dense", "lexical"]
+# Dense sides of searches, run beside their lexical sides (see `Retriever.search`).
+_DENSE_WORKERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dense")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,14 @@ class Hit:
     score: float
     why: Explanation
     components: Fused
+
+
+@dataclass(frozen=True)
+class _Access:
+    """Lessons a viewer may see under some filters: their ids, sorted, and the index rows."""
+
+    ids: Ids
+    mask: Mask
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,7 @@ class Retriever:
         self._version: tuple[object, ...] | None = None
         self._newest: datetime | None = None
         # Which index rows each (viewer, filters) may see, valid until lessons change.
-        self._masks: OrderedDict[str, Mask] = OrderedDict()
+        self._masks: OrderedDict[str, _Access] = OrderedDict()
 
     @property
     def model(self) -> str:
@@ -274,7 +285,11 @@ class Retriever:
         self.index.upsert(ids, vectors)
 
     def _mask(self, session: Session, viewer: Viewer, filters: SearchFilters | None) -> Mask:
-        """Index rows the viewer may see under the filters, decided by SQL (the one rule for
+        """Index rows the viewer may see under the filters (see `_access`)."""
+        return self._access(session, viewer, filters).mask
+
+    def _access(self, session: Session, viewer: Viewer, filters: SearchFilters | None) -> _Access:
+        """The lessons the viewer may see under the filters, decided by SQL (the one rule for
         access), cached until lessons change."""
         key = json.dumps(
             [
@@ -284,16 +299,17 @@ class Retriever:
                 filters.model_dump(mode="json") if filters else None,
             ],
         )
-        mask = self._masks.get(key)
-        if mask is None:
+        found = self._masks.get(key)
+        if found is None:
             allowed = np.fromiter(session.exec(visible_lesson_ids(viewer, filters)), np.int64)
-            mask = self.index.mask_of(allowed)
-            self._masks[key] = mask
+            allowed.sort()
+            found = _Access(allowed, self.index.mask_of(allowed))
+            self._masks[key] = found
             if len(self._masks) > _MASK_CACHE:
                 self._masks.popitem(last=False)
         else:
             self._masks.move_to_end(key)
-        return mask
+        return found
 
     def search(
         self,
@@ -309,21 +325,40 @@ class Retriever:
         """Lessons the viewer may see, filtered first, then ranked against `text`: dense
         cosine and BM25 fused by reciprocal rank, near-copies folded together."""
         pool = max(_MIN_CANDIDATES, limit * _CANDIDATES_PER_RESULT)
-        dense: list[tuple[int, float]] = []
         lexical_hits: list[tuple[int, float]] = []
-        query = self.embed_query(text) if mode in ("hybrid", "dense") else None
-        share: float | None = None  # of lessons the viewer may see: tells BM25 how to filter
         with self._lock:
             self._refresh(session)
-            if query is not None:
-                mask = self._mask(session, viewer, filters)
-                dense = self.index.search(query, pool, mask=mask)
-                share = np.count_nonzero(mask) / len(mask) if len(mask) else None
-        if mode in ("hybrid", "lexical"):
-            allowed = visible_lesson_ids(viewer, filters)
-            lexical_hits = lexical.search(session, text, allowed=allowed, limit=pool, share=share)
+            access, version = self._access(session, viewer, filters), self._version
+            # Of lessons the viewer may see: tells BM25 how to filter.
+            share = np.count_nonzero(access.mask) / len(access.mask) if len(access.mask) else None
+        # The dense side (the model reading the brief, then the index) runs in a worker while
+        # this thread runs the lexical side's SQL: both spend most of their time outside the
+        # GIL, so on two cores the slower side sets the time, not the sum.
+        dense = (
+            _DENSE_WORKERS.submit(self._dense, text, access, version, pool)
+            if mode in ("hybrid", "dense")
+            else None
+        )
+        try:
+            if mode in ("hybrid", "lexical"):
+                lexical_hits = lexical.search(
+                    session,
+                    text,
+                    allowed=visible_lesson_ids(viewer, filters),
+                    limit=pool,
+                    share=share,
+                    allowed_ids=access.ids,
+                )
+        finally:
+            found = dense.result() if dense is not None else []
+        if found is None:  # the index changed meanwhile: its rows moved, so the mask is stale
+            with self._lock:
+                self._refresh(session)
+                mask = self._access(session, viewer, filters).mask
+                found = self.index.search(self.embed_query(text), pool, mask=mask)
+        dense_hits = found
         fused = reciprocal_rank_fusion(
-            dense,
+            dense_hits,
             lexical_hits,
             k=self.fusion.rrf_k,
             dense_weight=self.fusion.dense_weight,
@@ -336,6 +371,17 @@ class Retriever:
                     in_index, self.index.vectors, limit, threshold=self.fusion.near_copy
                 )
         return self._hits(session, fused[:limit], text, viewer, filters)
+
+    def _dense(
+        self, text: str, access: _Access, version: tuple[object, ...] | None, pool: int
+    ) -> list[tuple[int, float]] | None:
+        """The `pool` nearest lessons among those `access` allows; None when the index has
+        been refreshed since `access` was taken (its rows, and so the mask, may differ)."""
+        query = self.embed_query(text)
+        with self._lock:
+            if self._version != version:
+                return None
+            return self.index.search(query, pool, mask=access.mask)
 
     def similar(
         self, session: Session, lesson: Lesson, *, viewer: Viewer, limit: int = 5

@@ -42,6 +42,7 @@ from lessons import accounts, catalogue, metrics
 from lessons.db import make_engine, transaction
 from lessons.models import Lesson, LessonStatus
 from lessons.settings import Settings
+from retrieval import bm25, lexical
 from retrieval.embedder import HashingEmbedder
 from tests.conftest import TOKENS, Client, app_client
 from ui.app import create_app
@@ -793,6 +794,48 @@ def test_get_route_reveals_no_hidden_lesson(
     assert not problems, f"GET {url} as {viewer} reveals hidden lessons:\n" + "\n".join(problems)
 
 
+def _large_bank_ranker(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Rank as on a bank too large for FTS5's bm25(): bounded candidates, and so few postings
+    read that they are narrowed to lessons holding the rarest terms together. Returns the
+    number of candidates of each ranking, as it happens (so a test can tell it ran)."""
+    monkeypatch.setattr(lexical, "EXACT_LIMIT", 0)
+    monkeypatch.setattr(bm25, "CANDIDATE_POSTINGS", 4)
+    found: list[int] = []
+    candidates = bm25.candidates
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        ids = candidates(*args, **kwargs)
+        found.append(len(ids))
+        return ids
+
+    monkeypatch.setattr(bm25, "candidates", counted)
+    return found
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+@pytest.mark.parametrize("path", ["/lessons", "/api/lessons"])
+def test_searches_on_the_large_bank_ranker_reveal_no_hidden_lesson(
+    viewer: str,
+    path: str,
+    clients: dict[str, Client],
+    bank: Bank,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ranked = _large_bank_ranker(monkeypatch)
+    problems = []
+    for name, params in query_variants(bank).items():
+        if not any(key == "q" for key, _ in params):
+            continue
+        full = f"{path}?{urlencode(params)}"
+        response = get_as(viewer, clients, full)
+        assert response.status_code < 500, (full, response.status_code, response.text[:500])
+        found = leaks(response, bank, viewer, _echoes(path, params))
+        found += count_problems(path, params, viewer, response, bank)
+        problems += [f"[{name}] {problem}" for problem in found]
+    assert not problems, f"GET {path} as {viewer} reveals hidden lessons:\n" + "\n".join(problems)
+    assert ranked and max(ranked) > 0  # the bounded ranker ran, and found candidates
+
+
 def test_every_route_is_in_the_route_table() -> None:
     """A route nobody has listed fails here, so it cannot return lessons unchecked."""
     missing = untabled(build_app())
@@ -889,9 +932,11 @@ def fresh_bank(client: Client, settings: Settings) -> Bank:
     return seed_bank(client, settings.database_url)
 
 
+@pytest.mark.parametrize("ranker", ["small bank", "large bank"])
 def test_bar_for_the_marker_brief_surfaces_no_restricted_lesson(
-    client: Client, fresh_bank: Bank
+    client: Client, fresh_bank: Bank, ranker: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    ranked = _large_bank_ranker(monkeypatch) if ranker == "large bank" else [1]
     brief = f"{MARK_RESTRICTED} {QUERY_WORDS}"
     secret_people = {SECRET_OWNER, SECRET_AUTHOR, "kim"}
     for body in (
@@ -921,6 +966,7 @@ def test_bar_for_the_marker_brief_surfaces_no_restricted_lesson(
     form = client.post("/bar", data={"brief": brief, "include_unvalidated": "1"})
     assert form.status_code == 200, form.text
     assert not leaks(form, fresh_bank, "casey-session", _echoes("/bar", [("brief", brief)]))
+    assert ranked and max(ranked) > 0
 
 
 def test_bar_of_the_marker_brief_is_not_decidable_on_hidden_lessons(

@@ -1,0 +1,396 @@
+"""BM25 scored outside FTS5's `bm25()`, for banks too large for it to score every match.
+
+FTS5's `bm25()` scores every lesson that matches any query term, about 7 microseconds each on
+these machines; at a million lessons a four-word title matches most of them (3.4 s a query,
+scripts/bench_search.py). Here the same formula, with the same statistics, is applied to a
+bounded set of candidates:
+
+1. Candidates: every lesson holding one of the query's rarer terms, taken rarest first while
+   their postings fit a budget, scored by the summed IDF of the terms each holds.
+2. The best of those are scored exactly: their text goes through FTS5's own tokenizer (a
+   scratch table in the connection's temp schema), so term counts are the index's own.
+
+Scores equal `bm25()`'s to rounding for every lesson scored. What is approximate is which
+lessons are scored: one matching only common terms is never a candidate. The benchmark
+measures how often that changes the top ten against the exact ranking.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection
+
+from lessons.fulltext import COLUMNS, TOKENIZE
+
+# FTS5's bm25() constants, and our column weights: a term in the title says more than one in
+# the body, and a tag more than the body.
+K1, B = 1.2, 0.75
+WEIGHTS = (4.0, 1.0, 2.0)
+# Postings read to find candidates (about 0.3 microseconds each), and lessons scored exactly
+# per result wanted (about 0.1 ms each, through the tokenizer).
+CANDIDATE_POSTINGS = 50_000
+SCORED_PER_RESULT = 4
+# When the viewer may see too few of the lessons found, read this many times more postings,
+# at most this many times in all.
+_BUDGET_GROWTH, _BUDGET_ROUNDS = 4, 3
+# Lessons the first, rough pass hands to the second (see `_rough_best`).
+_SHORTLIST = 2_000
+
+Ids = npt.NDArray[np.int64]
+# How much more than a hit anywhere a title hit adds to a candidate's rough score: a term
+# once in the title and nowhere else weighs 4 against 1 in FTS5's count, about 1.7x the
+# score of a single hit in the body once BM25 saturates it.
+TITLE_BONUS = 0.7
+# Document frequencies are reused while the bank has changed size by less than this share,
+# for at most this long: IDF moves by far less than rounding, and counting a common term's
+# lessons again costs tens of milliseconds at a million lessons.
+_DF_DRIFT = 0.001
+_DF_MAX_AGE_S = 600.0
+
+_SCRATCH = "temp.lesson_fts_scratch"
+_SCRATCH_TERMS = "temp.lesson_fts_scratch_terms"
+_INSTANCES = "temp.lesson_fts_instances"  # every occurrence of every term in the index
+_AVERAGES_ROWID = 1  # FTS5 keeps its row count and per-column token totals in this record
+
+
+@dataclass(frozen=True)
+class Corpus:
+    lessons: int
+    average_length: float  # tokens per lesson over all columns
+
+    def idf(self, frequency: int) -> float:
+        """FTS5's IDF: terms in more than half the lessons count for (almost) nothing."""
+        value = math.log((self.lessons - frequency + 0.5) / (frequency + 0.5))
+        return value if value > 0 else 1e-6
+
+
+def varints(blob: bytes) -> list[int]:
+    """SQLite's variable-length integers, as FTS5 stores sizes and totals."""
+    values, i = [], 0
+    while i < len(blob):
+        value = 0
+        for byte_index in range(9):
+            byte = blob[i]
+            i += 1
+            if byte_index == 8:  # the ninth byte carries eight bits
+                value = (value << 8) | byte
+                break
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        values.append(value)
+    return values
+
+
+def corpus(connection: Connection) -> Corpus:
+    """Lessons in the full-text index and their average length, from FTS5's own record."""
+    blob = connection.exec_driver_sql(
+        "SELECT block FROM lesson_fts_data WHERE id = ?", (_AVERAGES_ROWID,)
+    ).scalar()
+    if not blob:
+        return Corpus(0, 0.0)
+    rows, *column_tokens = varints(blob)
+    return Corpus(rows, sum(column_tokens) / rows if rows else 0.0)
+
+
+def _quoted(term: str) -> str:
+    return f'"{term}"'
+
+
+class _FrequencyCache:
+    """Lessons holding each term, per database, reused within a small drift of the bank."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_database: dict[str, tuple[int, float, dict[str, int]]] = {}
+
+    def get(self, connection: Connection, size: int, terms: Sequence[str]) -> dict[str, int]:
+        key = str(connection.engine.url)
+        now = time.monotonic()
+        with self._lock:
+            size0, born, known = self._by_database.get(key, (size, now, {}))
+            if abs(size - size0) > size0 * _DF_DRIFT or now - born > _DF_MAX_AGE_S:
+                size0, born, known = size, now, {}
+            self._by_database[key] = (size0, born, known)
+            missing = [t for t in terms if t not in known]
+        counted = {
+            term: int(
+                connection.exec_driver_sql(
+                    "SELECT count(*) FROM lesson_fts WHERE lesson_fts MATCH ?", (_quoted(term),)
+                ).scalar()
+                or 0
+            )
+            for term in missing
+        }
+        with self._lock:
+            known.update(counted)
+            return {t: known[t] for t in terms}
+
+
+frequencies = _FrequencyCache()
+
+
+def _ensure_scratch(connection: Connection) -> None:
+    """A contentless FTS5 table (and its term listing) private to this connection."""
+    connection.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {_SCRATCH} USING fts5("
+        f"{', '.join(COLUMNS)}, content='', tokenize='{TOKENIZE}')"
+    )
+    connection.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {_SCRATCH_TERMS} "
+        "USING fts5vocab(temp, lesson_fts_scratch, instance)"
+    )
+
+
+def _clear_scratch(connection: Connection) -> None:
+    connection.exec_driver_sql(f"INSERT INTO {_SCRATCH}(lesson_fts_scratch) VALUES ('delete-all')")
+
+
+def index_terms(connection: Connection, words: Sequence[str]) -> list[str]:
+    """Each word as the index stores it (stemmed, folded), through the index's tokenizer.
+    The words must be single tokens: plain letters and digits."""
+    if not words:
+        return []
+    _ensure_scratch(connection)
+    _clear_scratch(connection)
+    connection.exec_driver_sql(
+        f"INSERT INTO {_SCRATCH}(rowid, title) VALUES (1, ?)", (" ".join(words),)
+    )
+    terms = [
+        str(term)
+        for (term,) in connection.exec_driver_sql(
+            f"SELECT term FROM {_SCRATCH_TERMS} ORDER BY offset"
+        )
+    ]
+    _clear_scratch(connection)
+    if len(terms) != len(words):  # a word that is not one token: never expected
+        raise ValueError(f"words do not tokenize one to one: {list(words)} -> {terms}")
+    return terms
+
+
+def _rowids(connection: Connection, expression: str, limit: int) -> Ids:
+    # Straight from the driver's cursor: tens of thousands of rows, and a result row object
+    # each costs more than the query itself.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(
+            "SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH ? LIMIT ?", (expression, limit)
+        )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=len(rows))
+
+
+def candidates(
+    connection: Connection,
+    terms: dict[str, str],
+    df: dict[str, int],
+    stats: Corpus,
+    *,
+    want: int,
+    allowed_ids: np.ndarray | None,
+    budget: int | None = None,
+) -> np.ndarray:
+    """Up to `want` lesson ids most likely to rank best, for the query words `terms` (word ->
+    index term; `df` by word). Lessons outside `allowed_ids` (sorted), when given, are
+    dropped before choosing; when too few are left (the rarest terms' lessons were mostly
+    hidden), the postings budget grows, up to _BUDGET_ROUNDS times."""
+    budget = CANDIDATE_POSTINGS if budget is None else budget
+    rarest = sorted((w for w in terms if df[w] > 0), key=lambda w: df[w])
+    found = np.empty(0, np.int64)
+    for _ in range(_BUDGET_ROUNDS):
+        found, complete = _rough_best(
+            connection, {w: terms[w] for w in rarest}, df, stats, want, allowed_ids, budget
+        )
+        if len(found) >= want or complete:
+            break
+        budget *= _BUDGET_GROWTH
+    return found
+
+
+def _rough_best(
+    connection: Connection,
+    rarest: dict[str, str],
+    df: dict[str, int],
+    stats: Corpus,
+    want: int,
+    allowed_ids: np.ndarray | None,
+    budget: int,
+) -> tuple[np.ndarray, bool]:
+    """`candidates` within one budget; also whether every posting of every term was read.
+
+    Read: how often each lesson holds each of the rarest terms, while their postings fit
+    the budget; and, for every term, common ones too, which lessons hold it in the title (a
+    title holds few words but weighs four times the body, so these are cheap and telling).
+    From that, each lesson's BM25 as if its length were average picks a shortlist, and the
+    shortlist is ordered by the same with its real lengths. What is not known is how often
+    a lesson holds a common term outside its title: the approximation."""
+    if not rarest:
+        return np.empty(0, np.int64), True
+    counts, complete = _counts(connection, rarest, df, budget)
+    titles: dict[str, Ids] = {}
+    title_postings = 0
+    for word in rarest:
+        if title_postings >= budget:
+            break
+        titles[word] = _rowids(connection, f"title : {_quoted(word)}", budget - title_postings)
+        title_postings += len(titles[word])
+    unique = np.unique(np.concatenate([*(ids for ids, _ in counts.values()), *titles.values()]))
+    if allowed_ids is not None:
+        unique = unique[_members(unique, allowed_ids)[0]] if len(allowed_ids) else unique[:0]
+    frequency = {w: _frequency(unique, counts.get(w), titles.get(w)) for w in rarest}
+    idf = {w: stats.idf(df[w]) for w in rarest}
+
+    def bm25_at(norm: float | np.ndarray, rows: slice | np.ndarray) -> np.ndarray:
+        total = np.zeros(len(unique[rows]))
+        for word, f in frequency.items():
+            total += idf[word] * f[rows] * (K1 + 1) / (f[rows] + K1 * norm)
+        return total
+
+    rough = bm25_at(1.0, slice(None))
+    shortlist = np.lexsort((unique, -rough))[: max(want, _SHORTLIST)]
+    if len(shortlist) > want:
+        lengths = _lengths(connection, unique[shortlist])
+        better = bm25_at(1 - B + B * lengths / (stats.average_length or 1.0), shortlist)
+        shortlist = shortlist[np.lexsort((unique[shortlist], -better))[:want]]
+    return unique[shortlist], complete
+
+
+def _frequency(
+    lessons: Ids, counts: tuple[Ids, np.ndarray] | None, title: Ids | None
+) -> np.ndarray:
+    """A term's weighted count in each of `lessons`, as far as known: its count anywhere
+    (where read), the title hits weighing WEIGHTS[0] instead of 1."""
+    f = np.zeros(len(lessons))
+    if counts is not None and len(counts[0]):
+        ids, n = counts
+        hit, at = _members(lessons, ids)
+        f[hit] = n[at[hit]]
+    if title is not None and len(title):
+        in_title, _ = _members(lessons, title)
+        f[in_title] = np.maximum(f[in_title], 1) + WEIGHTS[0] - WEIGHTS[1]
+    return f
+
+
+def _members(values: Ids, sorted_ids: Ids) -> tuple[np.ndarray, Ids]:
+    """Which `values` are in `sorted_ids` (ascending, not empty), and where."""
+    at = np.searchsorted(sorted_ids, values).clip(max=len(sorted_ids) - 1)
+    return sorted_ids[at] == values, at
+
+
+def _counts(
+    connection: Connection, rarest: dict[str, str], df: dict[str, int], budget: int
+) -> tuple[dict[str, tuple[Ids, np.ndarray]], bool]:
+    """For the rarest words while their postings fit `budget`: (lesson ids, sorted; how often
+    each holds the word); also whether every posting of every word was read. When even the
+    rarest is in too many lessons, the lessons holding the rarest words together, terms added
+    until they fit, each counted once."""
+    chosen: list[str] = []
+    postings = 0
+    for word in rarest:
+        if chosen and postings + df[word] > budget:
+            break
+        chosen.append(word)
+        postings += df[word]
+    if postings <= budget:
+        _ensure_vocabulary(connection)
+        found = {w: _occurrences(connection, rarest[w]) for w in chosen}
+        return found, len(chosen) == len(rarest)
+    together = list(rarest)[:1]
+    for word in list(rarest)[1:]:
+        expression = " AND ".join(_quoted(w) for w in [*together, word])
+        together.append(word)
+        count = connection.exec_driver_sql(
+            "SELECT count(*) FROM lesson_fts WHERE lesson_fts MATCH ?", (expression,)
+        ).scalar()
+        if int(count or 0) <= budget:
+            break
+    ids = np.sort(_rowids(connection, " AND ".join(_quoted(w) for w in together), budget))
+    return {w: (ids, np.ones(len(ids))) for w in together}, False
+
+
+def _ensure_vocabulary(connection: Connection) -> None:
+    connection.exec_driver_sql(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {_INSTANCES} "
+        "USING fts5vocab(main, lesson_fts, instance)"
+    )
+
+
+def _occurrences(connection: Connection, term: str) -> tuple[Ids, np.ndarray]:
+    """Lessons holding the index term, sorted, and how many times each holds it."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"SELECT doc FROM {_INSTANCES} WHERE term = ?", (term,))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    docs = np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=len(rows))
+    ids, n = np.unique(docs, return_counts=True)
+    return ids, n.astype(np.float64)
+
+
+def _lengths(connection: Connection, ids: np.ndarray) -> np.ndarray:
+    """Each lesson's length in tokens, all columns, from FTS5's own record of it."""
+    marks = ", ".join("?" * len(ids))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"SELECT id, sz FROM lesson_fts_docsize WHERE id IN ({marks})", ids.tolist())
+        found = {int(i): sum(varints(blob)) for i, blob in cursor.fetchall()}
+    finally:
+        cursor.close()
+    return np.array([found.get(int(i), 0) for i in ids], dtype=np.float64)
+
+
+def score(
+    connection: Connection,
+    ids: Sequence[int],
+    terms: dict[str, int],
+    stats: Corpus,
+) -> dict[int, float]:
+    """Exact BM25 of each lesson in `ids` (all must be in the index) for the index terms in
+    `terms` (term -> lessons holding it), as FTS5's bm25() with WEIGHTS would give it."""
+    if not ids or not terms:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    lengths = {
+        int(lesson_id): sum(varints(blob))
+        for lesson_id, blob in connection.exec_driver_sql(
+            f"SELECT id, sz FROM lesson_fts_docsize WHERE id IN ({marks})", tuple(ids)
+        )
+    }
+    _ensure_scratch(connection)
+    _clear_scratch(connection)
+    try:
+        connection.exec_driver_sql(
+            f"INSERT INTO {_SCRATCH}(rowid, {', '.join(COLUMNS)}) "
+            f"SELECT rowid, {', '.join(COLUMNS)} FROM main.lesson_fts WHERE rowid IN ({marks})",
+            tuple(ids),
+        )
+        term_marks = ", ".join("?" * len(terms))
+        counts = connection.exec_driver_sql(
+            f"SELECT term, doc, col, count(*) FROM {_SCRATCH_TERMS} "
+            f"WHERE term IN ({term_marks}) GROUP BY term, doc, col",
+            tuple(terms),
+        ).all()
+    finally:
+        _clear_scratch(connection)
+    weight = dict(zip(COLUMNS, WEIGHTS, strict=True))
+    weighted: dict[tuple[int, str], float] = {}
+    for term, lesson_id, column_name, n in counts:
+        key = (int(lesson_id), str(term))
+        weighted[key] = weighted.get(key, 0.0) + weight[column_name] * n
+    idf = {term: stats.idf(df) for term, df in terms.items()}
+    scores = dict.fromkeys((int(i) for i in ids), 0.0)
+    for (lesson_id, term), f in weighted.items():
+        norm = K1 * (1 - B + B * lengths.get(lesson_id, 0) / (stats.average_length or 1.0))
+        scores[lesson_id] += idf[term] * f * (K1 + 1) / (f + norm)
+    return scores
