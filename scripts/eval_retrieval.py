@@ -522,6 +522,8 @@ class Evaluation:
 DENSE, BM25 = "dense", "BM25 (lexical)"
 TEXTBOOK, DEFAULTS, TUNED = "hybrid, textbook RRF", "hybrid, shipped defaults", "hybrid, tuned"
 DIVERSE = " + diversity"
+# Rows ranked as on a bank above lexical.EXACT_LIMIT lessons: BM25 over bounded candidates.
+LARGE_BANK = " + large-bank BM25"
 
 
 def textbook_fusion() -> FusionParams:
@@ -539,20 +541,29 @@ def evaluate(
     from retrieval.fusion import FusionParams
     from retrieval.service import Retriever
 
-    def both(mode: Mode, diverse: bool, params: FusionParams) -> tuple[Scores, Scores]:
+    def both(
+        mode: Mode, diverse: bool, params: FusionParams, large_bank: bool = False
+    ) -> tuple[Scores, Scores]:
+        from retrieval import lexical
+
         retriever = Retriever(embedder, fusion=params)
-        tuning, held_out = (
-            run(
-                retriever,
-                session,
-                halves[half],
-                ids,
-                mode=mode,
-                diverse=diverse,
-                progress=f"{mode}{' + diversity' if diverse else ''}, {half}",
+        exact_limit = lexical.EXACT_LIMIT
+        lexical.EXACT_LIMIT = 0 if large_bank else exact_limit
+        try:
+            tuning, held_out = (
+                run(
+                    retriever,
+                    session,
+                    halves[half],
+                    ids,
+                    mode=mode,
+                    diverse=diverse,
+                    progress=f"{mode}{' + diversity' if diverse else ''}, {half}",
+                )
+                for half in ("tuning", "held_out")
             )
-            for half in ("tuning", "held_out")
-        )
+        finally:
+            lexical.EXACT_LIMIT = exact_limit
         return tuning, held_out
 
     timings: dict[str, float] = {}
@@ -565,9 +576,11 @@ def evaluate(
         (TEXTBOOK, "hybrid", False, textbook),
         (DEFAULTS, "hybrid", False, default),
         (DEFAULTS + DIVERSE, "hybrid", True, default),
+        (BM25 + LARGE_BANK, "lexical", False, default),
+        (DEFAULTS + LARGE_BANK, "hybrid", False, default),
     ]
     methods = [
-        Method(name, mode, diverse, params, *both(mode, diverse, params))
+        Method(name, mode, diverse, params, *both(mode, diverse, params, LARGE_BANK in name))
         for name, mode, diverse, params in rows
     ]
     timings["baselines"] = time.perf_counter() - started
@@ -617,6 +630,14 @@ def held_out_differences(evaluation: Evaluation) -> dict[str, dict[str, dict[str
         "tuned_minus_textbook": (tuned.held_out, textbook.held_out),
         "diversity_minus_none": (diversity.held_out, hybrid.held_out),
     }
+    named = {m.name for m in evaluation.methods}
+    if {BM25 + LARGE_BANK, DEFAULTS + LARGE_BANK} <= named:  # what large banks' BM25 costs
+        large = evaluation.method(DEFAULTS + LARGE_BANK).held_out
+        pairs["large_bank_minus_defaults"] = (large, hybrid.held_out)
+        pairs["large_bank_bm25_minus_bm25"] = (
+            evaluation.method(BM25 + LARGE_BANK).held_out,
+            evaluation.method(BM25).held_out,
+        )
     out = {
         key: {
             "ndcg@10": _interval(paired_interval(a.ndcg, b.ndcg)),

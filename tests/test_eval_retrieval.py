@@ -181,6 +181,8 @@ def test_hybrid_rows_are_labelled_with_their_fusion_and_differences_cover_every_
         (ev.DEFAULTS + ev.DIVERSE, "hybrid", True, shipped, 0.4),
         (ev.TUNED, "hybrid", False, tuned, 0.5),
         (ev.TUNED + ev.DIVERSE, "hybrid", True, tuned, 0.5),
+        (ev.BM25 + ev.LARGE_BANK, "lexical", False, shipped, 0.15),
+        (ev.DEFAULTS + ev.LARGE_BANK, "hybrid", False, shipped, 0.35),
     ]
     methods = [ev.Method(n, m, d, p, scores(x), scores(x)) for n, m, d, p, x in rows]
     labels = [m.label for m in methods]
@@ -196,3 +198,7 @@ def test_hybrid_rows_are_labelled_with_their_fusion_and_differences_cover_every_
     assert {"defaults_minus_bm25", "defaults_minus_textbook", "tuned_minus_textbook"} <= set(
         differences
     )
+    assert labels[8] == "hybrid, shipped defaults (k=10, lexical 2) + large-bank BM25"
+    large = differences["large_bank_minus_defaults"]["ndcg@10"]["mean"]
+    assert large == pytest.approx(-0.05)
+    assert differences["large_bank_bm25_minus_bm25"]["recall@10"]["mean"] == pytest.approx(-0.05)
