@@ -2,17 +2,21 @@
 
 FTS5's `bm25()` scores every lesson that matches any query term, about 7 microseconds each on
 these machines; at a million lessons a four-word title matches most of them (3.4 s a query,
-scripts/bench_search.py). Here the same formula, with the same statistics, is applied to a
-bounded set of candidates:
+scripts/bench_search.py). Here the same formula, with the same statistics (lesson count,
+average length, each term's document frequency), is applied to a bounded set of candidates:
 
-1. Candidates: every lesson holding one of the query's rarer terms, taken rarest first while
-   their postings fit a budget, scored by the summed IDF of the terms each holds.
-2. The best of those are scored exactly: their text goes through FTS5's own tokenizer (a
-   scratch table in the connection's temp schema), so term counts are the index's own.
+1. Read how often each lesson holds each of the query's rarest terms, rarest first while
+   their postings fit a budget, and which lessons hold any term, common ones too, in their
+   title (titles are short, so these postings are few).
+2. Score those lessons by BM25 from what was read, first as if every lesson were of average
+   length, then, for a shortlist, with their real lengths.
+3. Score the best of those exactly: their text goes through FTS5's own tokenizer (a scratch
+   table in the connection's temp schema), so the counts are the index's own.
 
-Scores equal `bm25()`'s to rounding for every lesson scored. What is approximate is which
-lessons are scored: one matching only common terms is never a candidate. The benchmark
-measures how often that changes the top ten against the exact ranking.
+Scores equal `bm25()`'s to rounding for every lesson returned. What is approximate is which
+lessons get that far: steps 1 and 2 do not know how often a lesson holds a common term outside
+its title. The benchmark measures how often that changes the top ten against exact ranking,
+and the evaluation what it does to ranking quality.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ from lessons.fulltext import COLUMNS, TOKENIZE
 # the body, and a tag more than the body.
 K1, B = 1.2, 0.75
 WEIGHTS = (4.0, 1.0, 2.0)
-# Postings read to find candidates (about 0.3 microseconds each), and lessons scored exactly
-# per result wanted (about 0.1 ms each, through the tokenizer).
+# Postings read to find candidates (about half a microsecond each, at a million lessons), and
+# lessons scored exactly per result wanted (about 0.03 to 0.2 ms each, through the tokenizer).
 CANDIDATE_POSTINGS = 50_000
 SCORED_PER_RESULT = 4
 # When the viewer may see too few of the lessons found, read this many times more postings,
@@ -45,13 +49,9 @@ _BUDGET_GROWTH, _BUDGET_ROUNDS = 4, 3
 _SHORTLIST = 2_000
 
 Ids = npt.NDArray[np.int64]
-# How much more than a hit anywhere a title hit adds to a candidate's rough score: a term
-# once in the title and nowhere else weighs 4 against 1 in FTS5's count, about 1.7x the
-# score of a single hit in the body once BM25 saturates it.
-TITLE_BONUS = 0.7
 # Document frequencies are reused while the bank has changed size by less than this share,
-# for at most this long: IDF moves by far less than rounding, and counting a common term's
-# lessons again costs tens of milliseconds at a million lessons.
+# and for at most this long: an IDF moves by a fraction of a percent at most, and counting a
+# common term's lessons again costs tens of milliseconds at a million lessons.
 _DF_DRIFT = 0.001
 _DF_MAX_AGE_S = 600.0
 
@@ -187,7 +187,9 @@ def _rowids(connection: Connection, expression: str, limit: int) -> Ids:
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    return np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=len(rows))
+    found = np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=len(rows))
+    found.sort()  # FTS5 answers in rowid order already; membership tests rely on it
+    return found
 
 
 def candidates(
@@ -314,7 +316,7 @@ def _counts(
         ).scalar()
         if int(count or 0) <= budget:
             break
-    ids = np.sort(_rowids(connection, " AND ".join(_quoted(w) for w in together), budget))
+    ids = _rowids(connection, " AND ".join(_quoted(w) for w in together), budget)
     return {w: (ids, np.ones(len(ids))) for w in together}, False
 
 
