@@ -39,14 +39,17 @@ from lessons.fulltext import COLUMNS, TOKENIZE
 K1, B = 1.2, 0.75
 WEIGHTS = (4.0, 1.0, 2.0)
 # Postings read to find candidates (about half a microsecond each, at a million lessons), and
-# lessons scored exactly per result wanted (about 0.03 to 0.2 ms each, through the tokenizer).
-CANDIDATE_POSTINGS = 50_000
-SCORED_PER_RESULT = 4
+# lessons scored exactly per result wanted (about 0.03 to 0.1 ms each, through the tokenizer).
+# Chosen on the synthetic million-lesson bank (scripts/bench_search.py's queries): 20k and 6
+# found 0.89 of the exact top ten at a 62 ms median; 35k and 2, 0.92 at 71 ms; 20k and 2,
+# 0.79 at 53 ms. At 100k lessons each of these found all of it.
+CANDIDATE_POSTINGS = 20_000
+SCORED_PER_RESULT = 6
 # When the viewer may see too few of the lessons found, read this many times more postings,
 # at most this many times in all.
 _BUDGET_GROWTH, _BUDGET_ROUNDS = 4, 3
 # Lessons the first, rough pass hands to the second (see `_rough_best`).
-_SHORTLIST = 2_000
+_SHORTLIST = 1_000
 
 Ids = npt.NDArray[np.int64]
 # Document frequencies are reused while the bank has changed size by less than this share,
@@ -249,38 +252,59 @@ def _rough_best(
     unique = np.unique(np.concatenate([*(ids for ids, _ in counts.values()), *titles.values()]))
     if allowed_ids is not None:
         unique = unique[_members(unique, allowed_ids)[0]] if len(allowed_ids) else unique[:0]
-    frequency = {w: _frequency(unique, counts.get(w), titles.get(w)) for w in rarest}
+    if not len(unique):
+        return unique, complete
+    held = _Holdings(len(unique))
+    frequency = {w: held.of(unique, counts.get(w), titles.get(w)) for w in rarest}
     idf = {w: stats.idf(df[w]) for w in rarest}
-
-    def bm25_at(norm: float | np.ndarray, rows: slice | np.ndarray) -> np.ndarray:
-        total = np.zeros(len(unique[rows]))
-        for word, f in frequency.items():
-            total += idf[word] * f[rows] * (K1 + 1) / (f[rows] + K1 * norm)
-        return total
-
-    rough = bm25_at(1.0, slice(None))
+    rough = np.zeros(len(unique))  # BM25 as if every lesson were of average length
+    for word, (rows, f) in frequency.items():
+        rough[rows] += idf[word] * f * (K1 + 1) / (f + K1)
     shortlist = np.lexsort((unique, -rough))[: max(want, _SHORTLIST)]
-    if len(shortlist) > want:
-        lengths = _lengths(connection, unique[shortlist])
-        better = bm25_at(1 - B + B * lengths / (stats.average_length or 1.0), shortlist)
-        shortlist = shortlist[np.lexsort((unique[shortlist], -better))[:want]]
+    if len(shortlist) <= want:
+        return unique[shortlist], complete
+    lengths = _lengths(connection, unique[shortlist])
+    norm = K1 * (1 - B + B * lengths / (stats.average_length or 1.0))
+    place = np.full(len(unique), -1)
+    place[shortlist] = np.arange(len(shortlist))
+    better = np.zeros(len(shortlist))
+    for word, (rows, f) in frequency.items():
+        at = place[rows]
+        listed = at >= 0
+        at, f = at[listed], f[listed]
+        better[at] += idf[word] * f * (K1 + 1) / (f + norm[at])
+    shortlist = shortlist[np.lexsort((unique[shortlist], -better))[:want]]
     return unique[shortlist], complete
 
 
-def _frequency(
-    lessons: Ids, counts: tuple[Ids, np.ndarray] | None, title: Ids | None
-) -> np.ndarray:
-    """A term's weighted count in each of `lessons`, as far as known: its count anywhere
-    (where read), the title hits weighing WEIGHTS[0] instead of 1."""
-    f = np.zeros(len(lessons))
-    if counts is not None and len(counts[0]):
-        ids, n = counts
-        hit, at = _members(lessons, ids)
-        f[hit] = n[at[hit]]
-    if title is not None and len(title):
-        in_title, _ = _members(lessons, title)
-        f[in_title] = np.maximum(f[in_title], 1) + WEIGHTS[0] - WEIGHTS[1]
-    return f
+class _Holdings:
+    """Which candidates hold a term and its weighted count in each, as far as known: its
+    count anywhere (where read), a title hit weighing WEIGHTS[0] instead of 1."""
+
+    def __init__(self, size: int) -> None:
+        self._counts = np.zeros(size)  # scratch, zero between calls
+
+    def of(
+        self, lessons: Ids, counts: tuple[Ids, np.ndarray] | None, title: Ids | None
+    ) -> tuple[Ids, np.ndarray]:
+        """(rows of `lessons` holding the term, ascending; the weighted count in each)."""
+        rows: list[Ids] = []
+        if counts is not None and len(counts[0]):
+            ids, n = counts
+            found, at = _members(ids, lessons)
+            self._counts[at[found]] = n[found]
+            rows.append(at[found])
+        if title is not None and len(title):
+            found, at = _members(title, lessons)
+            in_title = at[found]
+            self._counts[in_title] = np.maximum(self._counts[in_title], 1) + WEIGHTS[0] - 1
+            rows.append(in_title)
+        if not rows:
+            return np.empty(0, np.int64), np.empty(0)
+        held = np.unique(np.concatenate(rows))
+        f = self._counts[held]
+        self._counts[held] = 0
+        return held, f
 
 
 def _members(values: Ids, sorted_ids: Ids) -> tuple[np.ndarray, Ids]:
@@ -340,16 +364,36 @@ def _occurrences(connection: Connection, term: str) -> tuple[Ids, np.ndarray]:
     return ids, n.astype(np.float64)
 
 
-def _lengths(connection: Connection, ids: np.ndarray) -> np.ndarray:
-    """Each lesson's length in tokens, all columns, from FTS5's own record of it."""
+def _lengths(connection: Connection, ids: Ids) -> np.ndarray:
+    """Each lesson's length in tokens, all columns, from FTS5's own record of it (0 for a
+    lesson it does not hold)."""
     marks = ", ".join("?" * len(ids))
     cursor = connection.connection.cursor()
     try:
         cursor.execute(f"SELECT id, sz FROM lesson_fts_docsize WHERE id IN ({marks})", ids.tolist())
-        found = {int(i): sum(varints(blob)) for i, blob in cursor.fetchall()}
+        rows = cursor.fetchall()
     finally:
         cursor.close()
-    return np.array([found.get(int(i), 0) for i in ids], dtype=np.float64)
+    lengths = np.zeros(len(ids))
+    if rows:
+        found = np.fromiter((i for i, _ in rows), np.int64, count=len(rows))
+        sizes = column_sizes(b"".join(blob for _, blob in rows)).reshape(len(rows), -1)
+        order = np.argsort(ids)  # `ids` come in rank order
+        lengths[order[np.searchsorted(ids[order], found)]] = sizes.sum(axis=1)
+    return lengths
+
+
+def column_sizes(blob: bytes) -> np.ndarray:
+    """`varints` for many at once, none over 8 bytes (FTS5's sizes never come near)."""
+    data = np.frombuffer(blob, np.uint8)
+    if not len(data):
+        return np.empty(0, np.int64)
+    ends = np.flatnonzero(data < 0x80)  # the last byte of each value
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    owner_end = np.repeat(ends, ends - starts + 1)
+    shift = 7 * (owner_end - np.arange(len(data)))
+    parts = (data & 0x7F).astype(np.int64) << shift
+    return np.add.reduceat(parts, starts)
 
 
 def score(

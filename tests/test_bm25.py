@@ -175,6 +175,20 @@ def test_varints_read_sqlites_encoding() -> None:
     assert bm25.varints(nine) == [(2**56 - 1) << 8 | 1]
 
 
+def test_column_sizes_read_many_varints_at_once() -> None:
+    values = [0, 1, 127, 128, 300, 16383, 16384, 2**40 + 5]
+    blob = b""
+    for value in values:  # SQLite's encoding, most significant group first
+        groups = [value & 0x7F]
+        value >>= 7
+        while value:
+            groups.append(0x80 | (value & 0x7F))
+            value >>= 7
+        blob += bytes(reversed(groups))
+    assert bm25.varints(blob) == values
+    assert bm25.column_sizes(blob).tolist() == values
+
+
 def test_index_terms_are_the_indexs_own_stems(engine: Engine) -> None:
     with Session(engine) as session:
         terms = bm25.index_terms(session.connection(), ["valves", "Connectors", "loading"])
