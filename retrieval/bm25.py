@@ -406,37 +406,34 @@ def score(
     `terms` (term -> lessons holding it), as FTS5's bm25() with WEIGHTS would give it."""
     if not ids or not terms:
         return {}
+    lessons = np.asarray(ids, dtype=np.int64)
     marks = ", ".join("?" * len(ids))
-    lengths = {
-        int(lesson_id): sum(varints(blob))
-        for lesson_id, blob in connection.exec_driver_sql(
-            f"SELECT id, sz FROM lesson_fts_docsize WHERE id IN ({marks})", tuple(ids)
-        )
-    }
     _ensure_scratch(connection)
     _clear_scratch(connection)
+    cursor = connection.connection.cursor()
     try:
-        connection.exec_driver_sql(
+        cursor.execute(
             f"INSERT INTO {_SCRATCH}(rowid, {', '.join(COLUMNS)}) "
             f"SELECT rowid, {', '.join(COLUMNS)} FROM main.lesson_fts WHERE rowid IN ({marks})",
-            tuple(ids),
+            lessons.tolist(),
         )
-        term_marks = ", ".join("?" * len(terms))
-        counts = connection.exec_driver_sql(
+        cursor.execute(
             f"SELECT term, doc, col, count(*) FROM {_SCRATCH_TERMS} "
-            f"WHERE term IN ({term_marks}) GROUP BY term, doc, col",
-            tuple(terms),
-        ).all()
+            f"WHERE term IN ({', '.join('?' * len(terms))}) GROUP BY term, doc, col",
+            list(terms),
+        )
+        counts = cursor.fetchall()
     finally:
+        cursor.close()
         _clear_scratch(connection)
+    column = dict(zip(terms, range(len(terms)), strict=True))
     weight = dict(zip(COLUMNS, WEIGHTS, strict=True))
-    weighted: dict[tuple[int, str], float] = {}
-    for term, lesson_id, column_name, n in counts:
-        key = (int(lesson_id), str(term))
-        weighted[key] = weighted.get(key, 0.0) + weight[column_name] * n
-    idf = {term: stats.idf(df) for term, df in terms.items()}
-    scores = dict.fromkeys((int(i) for i in ids), 0.0)
-    for (lesson_id, term), f in weighted.items():
-        norm = K1 * (1 - B + B * lengths.get(lesson_id, 0) / (stats.average_length or 1.0))
-        scores[lesson_id] += idf[term] * f * (K1 + 1) / (f + norm)
-    return scores
+    order = np.argsort(lessons)
+    row = order[np.searchsorted(lessons[order], [doc for _, doc, _, _ in counts])]
+    f = np.zeros((len(lessons), len(terms)))  # weighted count of each term in each lesson
+    term_at = np.array([column[term] for term, _, _, _ in counts], dtype=np.int64)
+    np.add.at(f, (row, term_at), [weight[name] * n for _, _, name, n in counts])
+    norm = K1 * (1 - B + B * _lengths(connection, lessons) / (stats.average_length or 1.0))
+    idf = np.array([stats.idf(df) for df in terms.values()])
+    total = (idf * f * (K1 + 1) / (f + norm[:, None])).sum(axis=1)
+    return dict(zip(lessons.tolist(), total.tolist(), strict=True))
