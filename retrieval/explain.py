@@ -42,11 +42,16 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
-def content_stems(text: str) -> set[str]:
-    return {stem(w) for w in words(text.replace("-", " ")) if w not in STOPWORDS and len(w) > 2}
+@lru_cache(maxsize=20_000)
+def content_stems(text: str) -> frozenset[str]:
+    """The stems of the text's content words. Cached: a search explains each hit against the
+    same brief, and the same lessons' sentences come back search after search."""
+    return frozenset(
+        stem(w) for w in words(text.replace("-", " ")) if w not in STOPWORDS and len(w) > 2
+    )
 
 
-def highlight(text: str, stems: set[str]) -> list[tuple[str, bool]]:
+def highlight(text: str, stems: frozenset[str]) -> list[tuple[str, bool]]:
     """`text` in pieces, each marked when it is a word whose stem is in `stems`."""
     pieces: list[tuple[str, bool]] = []
     for token in _TOKEN.findall(text):
