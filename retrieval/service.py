@@ -350,13 +350,7 @@ class Retriever:
                     allowed_ids=access.ids,
                 )
         finally:
-            found = dense.result() if dense is not None else []
-        if found is None:  # the index changed meanwhile: its rows moved, so the mask is stale
-            with self._lock:
-                self._refresh(session)
-                mask = self._access(session, viewer, filters).mask
-                found = self.index.search(self.embed_query(text), pool, mask=mask)
-        dense_hits = found
+            dense_hits = dense.result() if dense is not None else []
         fused = reciprocal_rank_fusion(
             dense_hits,
             lexical_hits,
@@ -374,14 +368,14 @@ class Retriever:
 
     def _dense(
         self, text: str, access: _Access, version: tuple[object, ...] | None, pool: int
-    ) -> list[tuple[int, float]] | None:
-        """The `pool` nearest lessons among those `access` allows; None when the index has
-        been refreshed since `access` was taken (its rows, and so the mask, may differ)."""
+    ) -> list[tuple[int, float]]:
+        """The `pool` nearest lessons among those `access` allows. When the index has been
+        refreshed since `access` was taken, its rows (and so the mask) may differ: the mask
+        is made again from the allowed ids, for the index as it now is."""
         query = self.embed_query(text)
         with self._lock:
-            if self._version != version:
-                return None
-            return self.index.search(query, pool, mask=access.mask)
+            mask = access.mask if self._version == version else self.index.mask_of(access.ids)
+            return self.index.search(query, pool, mask=mask)
 
     def similar(
         self, session: Session, lesson: Lesson, *, viewer: Viewer, limit: int = 5

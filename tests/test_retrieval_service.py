@@ -196,3 +196,47 @@ def test_index_load_streams_stored_vectors_in_batches(
     assert np.allclose(retriever.index.vectors([1, n]), vectors[[0, n - 1]], atol=1e-3)
     # Buffered, the 6 MB of vector bytes alone would be traced; streamed, about one batch is.
     assert peak < n * dim * 4 / 3, peak
+
+
+def test_a_refresh_while_the_brief_is_embedded_does_not_use_a_stale_mask(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dense side runs in a worker; when another request refreshes the index meanwhile
+    (rows added, so the mask taken before no longer lines up), it is ranked again afresh."""
+    retriever = Retriever(HashingEmbedder())
+    with Session(engine) as session:
+        first = _add(session, "Order fridges early", observation="Fridges came late.")
+        retriever.sync(session)
+        session.commit()
+        assert len(retriever.search(session, "fridges", viewer=access.STAFF)) == 1
+    embed, mask_of = retriever.embed_query, retriever.index.mask_of
+    added: list[int] = []
+    masks: list[int] = []
+
+    def embed_while_another_request_adds_a_lesson(text: str) -> np.ndarray:
+        if not added:
+            with Session(engine) as other:
+                later = _add(other, "Fridges need a spare thermometer")
+                retriever.sync(other)
+                other.commit()
+                retriever.refresh(other)
+                added.append(later.id)  # type: ignore[attr-defined]
+        return embed(text)
+
+    def recorded(allowed: np.ndarray) -> np.ndarray:
+        masks.append(len(retriever.index))
+        return mask_of(allowed)
+
+    monkeypatch.setattr(retriever, "embed_query", embed_while_another_request_adds_a_lesson)
+    monkeypatch.setattr(retriever.index, "mask_of", recorded)
+    with Session(engine) as session:
+        hits = retriever.search(session, "fridges", viewer=access.STAFF, mode="dense")
+        assert added and len(retriever.index) == 2
+        # The worker made its mask again, for the grown index. The new lesson is not among
+        # the hits: this search's transaction began before it was committed.
+        assert masks[-1] == 2
+        assert [h.lesson.id for h in hits] == [first.id]  # type: ignore[attr-defined]
+        session.rollback()
+        # A search begun after it finds both.
+        found = retriever.search(session, "fridges", viewer=access.STAFF, mode="dense")
+    assert {h.lesson.id for h in found} == {first.id, *added}  # type: ignore[attr-defined]
