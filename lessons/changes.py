@@ -41,3 +41,12 @@ def version(session: Session) -> tuple[object, ...]:
     lessons = session.exec(select(func.count(), func.max(Lesson.updated_at))).one()
     vectors = session.exec(select(func.count(), func.max(LessonEmbedding.updated_at))).one()
     return (*lessons, *vectors)
+
+
+def older(version: tuple[object, ...], than: tuple[object, ...] | None) -> bool:
+    """Whether `version` was read in a snapshot taken before the one `than` was read in.
+    Known only for SQLite's counter, which only grows; elsewhere never claimed."""
+    if than is None or len(version) != 1 or len(than) != 1:
+        return False
+    a, b = version[0], than[0]
+    return isinstance(a, int) and isinstance(b, int) and a < b

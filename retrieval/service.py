@@ -93,6 +93,8 @@ class Retriever:
         # covers the index, its masks and its version; embedding and SQL stay outside it.
         self._lock = threading.RLock()
         self._version: tuple[object, ...] | None = None
+        # Whether the transaction that last refreshed (under the lock) sees the index's version.
+        self._current = False
         self._newest: datetime | None = None
         # Which index rows each (viewer, filters) may see, valid until lessons change.
         self._masks: OrderedDict[str, _Access] = OrderedDict()
@@ -243,7 +245,12 @@ class Retriever:
 
     def _refresh(self, session: Session) -> None:
         version = changes.version(session)
-        if version == self._version:
+        # Masks may be cached only for the snapshot the index was loaded at.
+        self._current = version == self._version
+        if self._current or changes.older(version, self._version):
+            # This transaction began before the index's last refresh: the index is newer than
+            # it, and loading the older snapshot would throw that away (a whole reload when
+            # rows were added since). Its masks come from its own snapshot's allowed ids.
             return
         of_model = LessonEmbedding.model == self.model
         every = select(
@@ -262,6 +269,7 @@ class Retriever:
             self._load(session, every)
         self._masks.clear()
         self._version = version
+        self._current = True
 
     def _load(self, session: Session, query: Any) -> None:
         batch = _LOAD_BATCH
@@ -299,14 +307,15 @@ class Retriever:
                 filters.model_dump(mode="json") if filters else None,
             ],
         )
-        found = self._masks.get(key)
+        found = self._masks.get(key) if self._current else None
         if found is None:
             allowed = np.fromiter(session.exec(visible_lesson_ids(viewer, filters)), np.int64)
             allowed.sort()
             found = _Access(allowed, self.index.mask_of(allowed))
-            self._masks[key] = found
-            if len(self._masks) > _MASK_CACHE:
-                self._masks.popitem(last=False)
+            if self._current:
+                self._masks[key] = found
+                if len(self._masks) > _MASK_CACHE:
+                    self._masks.popitem(last=False)
         else:
             self._masks.move_to_end(key)
         return found

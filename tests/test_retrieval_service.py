@@ -240,3 +240,32 @@ def test_a_refresh_while_the_brief_is_embedded_does_not_use_a_stale_mask(
         # A search begun after it finds both.
         found = retriever.search(session, "fridges", viewer=access.STAFF, mode="dense")
     assert {h.lesson.id for h in found} == {first.id, *added}  # type: ignore[attr-defined]
+
+
+def test_a_search_in_an_older_snapshot_keeps_the_newer_index(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request whose transaction began before another request refreshed the index neither
+    reloads the index back to its snapshot nor leaves its masks for newer requests."""
+    retriever = Retriever(HashingEmbedder())
+    with Session(engine) as session:
+        first_id = _add(session, "Order fridges early", observation="Fridges came late.").id  # type: ignore[attr-defined]
+        retriever.sync(session)
+        session.commit()
+    loads: list[int] = []
+    load = retriever._load
+    monkeypatch.setattr(retriever, "_load", lambda *a: loads.append(1) or load(*a))
+    with Session(engine) as old:
+        assert len(retriever.search(old, "fridges", viewer=access.STAFF)) == 1  # loads once
+        with Session(engine) as other:
+            later_id = _add(other, "Fridges need a spare thermometer").id  # type: ignore[attr-defined]
+            retriever.sync(other)
+            other.commit()
+            assert len(retriever.search(other, "fridges", viewer=access.STAFF)) == 2
+        assert len(loads) == 2 and len(retriever.index) == 2
+        hits = retriever.search(old, "fridges", viewer=access.STAFF)  # the older snapshot
+        assert [h.lesson.id for h in hits] == [first_id]
+        assert len(loads) == 2 and len(retriever.index) == 2  # nothing reloaded
+    with Session(engine) as new:
+        found = retriever.search(new, "fridges", viewer=access.STAFF)
+    assert {h.lesson.id for h in found} == {first_id, later_id}
