@@ -61,7 +61,7 @@ def probe(argv: list[str], out: Path) -> int:
     cli.migrate = timed("migrate", cli.migrate)
     cli._retriever = timed("load_model", cli._retriever)
     cli.upsert_all = timed("write_lessons", cli.upsert_all)
-    service.Retriever.sync = timed("embed", service.Retriever.sync)  # type: ignore[method-assign]
+    service.Retriever.sync_committed = timed("embed", service.Retriever.sync_committed)  # type: ignore[method-assign]
     t = time.perf_counter()
     status = cli.main(argv)
     phases["command"] = time.perf_counter() - t
@@ -86,7 +86,7 @@ def run_import(database: Path) -> dict[str, Any]:
         env={**os.environ, "LESSONBANK_LOAD_DEMO": "false"},
     )
     wall = time.perf_counter() - started
-    if done.returncode not in (0, 1):  # 1: some rows were reported and skipped
+    if done.returncode not in (0, 1) or not phases.exists():  # 1: rows reported and skipped
         sys.stderr.write(done.stderr[-4000:])
         raise SystemExit(f"the import failed ({done.returncode})")
     summary = done.stdout.strip().splitlines()[-1]
