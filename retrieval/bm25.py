@@ -134,8 +134,11 @@ class _FrequencyCache:
             for term in missing
         }
         with self._lock:
-            known.update(counted)
-            return {t: known[t] for t in terms}
+            # Only common terms are kept: a rare one is cheap to count again, and a kept count
+            # of a rare term goes stale where it matters most (a lesson's new, telling word
+            # counted as absent would not be found at all).
+            known.update((t, n) for t, n in counted.items() if n > CANDIDATE_POSTINGS)
+            return {t: known.get(t, counted.get(t, 0)) for t in terms}
 
 
 frequencies = _FrequencyCache()

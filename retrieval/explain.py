@@ -42,13 +42,21 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
-@lru_cache(maxsize=20_000)
 def content_stems(text: str) -> frozenset[str]:
-    """The stems of the text's content words. Cached: a search explains each hit against the
-    same brief, and the same lessons' sentences come back search after search."""
+    """The stems of the text's content words. Short texts (the same lessons' sentences come
+    back search after search, a brief is explained against every hit) are cached; long ones
+    are not, so briefs of any length cannot fill memory."""
+    return _short_content_stems(text) if len(text) <= _CACHED_UP_TO else _content_stems(text)
+
+
+def _content_stems(text: str) -> frozenset[str]:
     return frozenset(
         stem(w) for w in words(text.replace("-", " ")) if w not in STOPWORDS and len(w) > 2
     )
+
+
+_CACHED_UP_TO = 1_000  # characters: 20,000 texts this long hold well under 100 MB of stems
+_short_content_stems = lru_cache(maxsize=20_000)(_content_stems)
 
 
 def highlight(text: str, stems: frozenset[str]) -> list[tuple[str, bool]]:

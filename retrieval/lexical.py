@@ -32,6 +32,10 @@ EXACT_LIMIT = 10_000
 _OVERFETCH = 2
 _FILTER_INSIDE_BELOW = 0.25
 
+# Lessons the bounded ranker scores exactly, at most: each is a bound SQL variable, and SQLite
+# allows 32,766 a statement.
+_MOST_SCORED = 5_000
+
 _fts = table("lesson_fts", column("rowid"))
 # The unary plus keeps the access filter out of FTS5's index choice: without it SQLite drives
 # FTS5 by rowid and runs the MATCH once per visible lesson (2.8 s a query on 2,000 lessons,
@@ -109,7 +113,7 @@ def _bounded(
         {word: term for term, word in by_term.items()},
         df,
         stats,
-        want=limit * bm25.SCORED_PER_RESULT,
+        want=min(limit * bm25.SCORED_PER_RESULT, _MOST_SCORED),
         allowed_ids=allowed_ids,
     ).tolist()
     if not ids:

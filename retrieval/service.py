@@ -257,6 +257,10 @@ class Retriever:
             LessonEmbedding.lesson_id, LessonEmbedding.vector, LessonEmbedding.updated_at
         ).where(of_model)
         stored = int(session.exec(select(func.count()).where(of_model)).one())
+        # The index is about to change: until it has, no version matches it and no mask is
+        # kept (a refresh that fails halfway must not leave old masks over new rows).
+        self._version, self._current = None, False
+        self._masks.clear()
         if self._newest is not None:  # load what changed since the last look
             self._load(
                 session,
@@ -304,6 +308,7 @@ class Retriever:
                 sorted(viewer.sensitivities),
                 sorted(viewer.project_ids),
                 viewer.is_curator,
+                viewer.trusted_only,
                 filters.model_dump(mode="json") if filters else None,
             ],
         )

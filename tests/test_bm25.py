@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from lessons import access, capture
+from lessons import access, capture, catalogue
 from lessons.models import Lesson, LessonStatus, Sensitivity
-from lessons.schemas import LessonIn
+from lessons.schemas import LessonIn, LessonPatch
 from retrieval import bm25, lexical
 
 WORDS = [
@@ -195,12 +195,36 @@ def test_index_terms_are_the_indexs_own_stems(engine: Engine) -> None:
     assert terms == ["valv", "connector", "load"]
 
 
-def test_document_frequencies_follow_the_bank(engine: Engine) -> None:
+def test_a_new_word_is_found_at_once_however_little_the_bank_changed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counts of rare terms are never kept: a word counted as absent, then given to a lesson
+    by an edit (the bank's size unchanged), is found by the next search."""
     with Session(engine) as session:
-        _bank(session, n=20)
+        _bank(session, n=40)
+        _bounded(monkeypatch, postings=10_000, scored=4)
+        before = _search(session, "zeppelin valve")  # zeppelin counted: in no lesson
+        lesson = session.get(Lesson, 7)
+        assert lesson is not None
+        catalogue.update_lesson(session, lesson=lesson, patch=LessonPatch(title="Zeppelin mast"))
+        assert before[0][0] != 7
+        assert _search(session, "zeppelin valve")[0][0] == 7
+
+
+def test_common_terms_counts_are_kept_while_the_bank_barely_changes(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bm25, "CANDIDATE_POSTINGS", 5)  # "common": in more than 5 lessons
+    with Session(engine) as session:
+        _bank(session, n=30)
         connection = session.connection()
         size = bm25.corpus(connection).lessons
-        before = bm25.frequencies.get(connection, size, ["valve", "zeppelin"])
-        _add(session, "Zeppelin mooring", "zeppelin valve")
-        after = bm25.frequencies.get(connection, bm25.corpus(connection).lessons, ["zeppelin"])
-        assert before["zeppelin"] == 0 and after["zeppelin"] == 1
+        counted = bm25.frequencies.get(connection, size, ["valve", "zeppelin"])
+        assert counted["valve"] > 5 and counted["zeppelin"] == 0
+        _add(session, "Zeppelin valve", "zeppelin valve")
+        # Within the drift allowed: the common count is the kept one, the rare one is fresh.
+        again = bm25.frequencies.get(connection, size, ["valve", "zeppelin"])
+        assert again == {"valve": counted["valve"], "zeppelin": 1}
+        # Beyond it (one lesson in 31 is over 0.1%), everything is counted again.
+        grown = bm25.frequencies.get(connection, size + 1, ["valve"])
+        assert grown["valve"] == counted["valve"] + 1
