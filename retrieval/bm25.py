@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -124,15 +125,7 @@ class _FrequencyCache:
                 size0, born, known = size, now, {}
             self._by_database[key] = (size0, born, known)
             missing = [t for t in terms if t not in known]
-        counted = {
-            term: int(
-                connection.exec_driver_sql(
-                    "SELECT count(*) FROM lesson_fts WHERE lesson_fts MATCH ?", (_quoted(term),)
-                ).scalar()
-                or 0
-            )
-            for term in missing
-        }
+        counted = {term: _matching(connection, _quoted(term)) for term in missing}
         with self._lock:
             # Only common terms are kept: a rare one is cheap to count again, and a kept count
             # of a rare term goes stale where it matters most (a lesson's new, telling word
@@ -182,18 +175,37 @@ def index_terms(connection: Connection, words: Sequence[str]) -> list[str]:
     return terms
 
 
-def _rowids(connection: Connection, expression: str, limit: int) -> Ids:
-    # Straight from the driver's cursor: tens of thousands of rows, and a result row object
-    # each costs more than the query itself.
+def _matching(connection: Connection, expression: str) -> int:
+    """How many lessons match the FTS5 expression."""
+    count = connection.exec_driver_sql(
+        "SELECT count(*) FROM lesson_fts WHERE lesson_fts MATCH ?", (expression,)
+    ).scalar()
+    return int(count or 0)
+
+
+def _rows(connection: Connection, sql: str, params: Sequence[object]) -> list[Any]:
+    """Straight from the driver's cursor: these statements return tens of thousands of rows,
+    and a result row object each would cost more than the query itself."""
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(
-            "SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH ? LIMIT ?", (expression, limit)
-        )
-        rows = cursor.fetchall()
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
     finally:
         cursor.close()
-    found = np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=len(rows))
+
+
+def _first_column(rows: list[Any]) -> Ids:
+    return np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=len(rows))
+
+
+def _rowids(connection: Connection, expression: str, limit: int) -> Ids:
+    found = _first_column(
+        _rows(
+            connection,
+            "SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH ? LIMIT ?",
+            (expression, limit),
+        )
+    )
     found.sort()  # FTS5 answers in rowid order already; membership tests rely on it
     return found
 
@@ -338,10 +350,7 @@ def _counts(
     for word in list(rarest)[1:]:
         expression = " AND ".join(_quoted(w) for w in [*together, word])
         together.append(word)
-        count = connection.exec_driver_sql(
-            "SELECT count(*) FROM lesson_fts WHERE lesson_fts MATCH ?", (expression,)
-        ).scalar()
-        if int(count or 0) <= budget:
+        if _matching(connection, expression) <= budget:
             break
     ids = _rowids(connection, " AND ".join(_quoted(w) for w in together), budget)
     return {w: (ids, np.ones(len(ids))) for w in together}, False
@@ -356,13 +365,7 @@ def _ensure_vocabulary(connection: Connection) -> None:
 
 def _occurrences(connection: Connection, term: str) -> tuple[Ids, np.ndarray]:
     """Lessons holding the index term, sorted, and how many times each holds it."""
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(f"SELECT doc FROM {_INSTANCES} WHERE term = ?", (term,))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    docs = np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=len(rows))
+    docs = _first_column(_rows(connection, f"SELECT doc FROM {_INSTANCES} WHERE term = ?", [term]))
     ids, n = np.unique(docs, return_counts=True)
     return ids, n.astype(np.float64)
 
@@ -371,12 +374,9 @@ def _lengths(connection: Connection, ids: Ids) -> np.ndarray:
     """Each lesson's length in tokens, all columns, from FTS5's own record of it (0 for a
     lesson it does not hold)."""
     marks = ", ".join("?" * len(ids))
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(f"SELECT id, sz FROM lesson_fts_docsize WHERE id IN ({marks})", ids.tolist())
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+    rows = _rows(
+        connection, f"SELECT id, sz FROM lesson_fts_docsize WHERE id IN ({marks})", ids.tolist()
+    )
     lengths = np.zeros(len(ids))
     if rows:
         found = np.fromiter((i for i, _ in rows), np.int64, count=len(rows))
@@ -413,21 +413,19 @@ def score(
     marks = ", ".join("?" * len(ids))
     _ensure_scratch(connection)
     _clear_scratch(connection)
-    cursor = connection.connection.cursor()
     try:
-        cursor.execute(
+        connection.exec_driver_sql(
             f"INSERT INTO {_SCRATCH}(rowid, {', '.join(COLUMNS)}) "
             f"SELECT rowid, {', '.join(COLUMNS)} FROM main.lesson_fts WHERE rowid IN ({marks})",
-            lessons.tolist(),
+            tuple(lessons.tolist()),
         )
-        cursor.execute(
+        counts = _rows(
+            connection,
             f"SELECT term, doc, col, count(*) FROM {_SCRATCH_TERMS} "
             f"WHERE term IN ({', '.join('?' * len(terms))}) GROUP BY term, doc, col",
             list(terms),
         )
-        counts = cursor.fetchall()
     finally:
-        cursor.close()
         _clear_scratch(connection)
     column = dict(zip(terms, range(len(terms)), strict=True))
     weight = dict(zip(COLUMNS, WEIGHTS, strict=True))

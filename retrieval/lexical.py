@@ -91,13 +91,12 @@ def search(
     if stats.lessons > exact_limit:
         df = bm25.frequencies.get(connection, stats.lessons, terms)
         if sum(df.values()) > exact_limit:
-            return _bounded(session, terms, df, stats, by_term, allowed, limit, allowed_ids)
+            return _bounded(session, df, stats, by_term, allowed, limit, allowed_ids)
     return _exact(session, terms, allowed=allowed, limit=limit, share=share)
 
 
 def _bounded(
     session: Session,
-    terms: list[str],
     df: dict[str, int],
     stats: bm25.Corpus,
     by_term: dict[str, str],

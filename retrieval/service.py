@@ -271,7 +271,6 @@ class Retriever:
             self.index.reserve(stored)
             self._newest = None
             self._load(session, every)
-        self._masks.clear()
         self._version = version
         self._current = True
 
