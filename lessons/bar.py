@@ -79,18 +79,28 @@ def visible_items(bar: BeforeActionReview, viewer: Viewer) -> list[BarItem]:
     ]
 
 
+def _surfaced(
+    bar: BeforeActionReview, viewer: Viewer, named: Sequence[int], field: str
+) -> dict[int | None, BarItem]:
+    """The BAR's items the viewer may see, by lesson id. Naming any other lesson is refused,
+    a hidden one exactly as one the BAR never surfaced, so the answer tells nothing."""
+    items = {item.lesson_id: item for item in visible_items(bar, viewer)}
+    unknown = {
+        f"{field}.{i}.lesson_id": "this lesson was not surfaced by this review"
+        for i, lesson_id in enumerate(named)
+        if lesson_id not in items
+    }
+    if unknown:
+        what = field.capitalize()
+        raise ValidationFailed(f"{what} name lessons this review did not surface.", unknown)
+    return items
+
+
 def decide(
     session: Session, *, bar: BeforeActionReview, decisions: Sequence[DecisionIn], viewer: Viewer
 ) -> BeforeActionReview:
     """Record apply / not relevant / note for lessons the BAR surfaced."""
-    items = {item.lesson_id: item for item in visible_items(bar, viewer)}
-    unknown = {
-        f"decisions.{i}.lesson_id": "this lesson was not surfaced by this review"
-        for i, d in enumerate(decisions)
-        if d.lesson_id not in items
-    }
-    if unknown:
-        raise ValidationFailed("Decisions name lessons this review did not surface.", unknown)
+    items = _surfaced(bar, viewer, [d.lesson_id for d in decisions], "decisions")
     now = utcnow()
     before = {str(i.lesson_id): [i.decision, i.note] for i in items.values()}
     for decision in decisions:
@@ -132,14 +142,7 @@ def record_outcomes(
 ) -> BeforeActionReview:
     """Record (or correct) what happened for lessons the team marked apply (audited). Only
     lessons the viewer may see can be named; a hidden one is refused as an unknown one is."""
-    items = {item.lesson_id: item for item in visible_items(bar, viewer)}
-    problems = {
-        f"outcomes.{i}.lesson_id": "this lesson was not surfaced by this review"
-        for i, o in enumerate(outcomes)
-        if o.lesson_id not in items
-    }
-    if problems:
-        raise ValidationFailed("Outcomes name lessons this review did not surface.", problems)
+    items = _surfaced(bar, viewer, [o.lesson_id for o in outcomes], "outcomes")
     problems = {
         f"outcomes.{i}.lesson_id": "mark the lesson apply before recording its outcome"
         for i, o in enumerate(outcomes)
