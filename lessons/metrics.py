@@ -317,21 +317,44 @@ def bar_adoption(session: Session) -> Metric:
             ran[quarter] += 1
     starts = [_quarter_start(q) for q in new]
     quarters = quarters_between(min(starts), max(starts)) if starts else []
-    rows: list[list[Cell]] = [[q, new[q], ran[q], _percent(ran[q], new[q])] for q in quarters]
-    return Metric(
+    return _share_by_quarter(
         name="bar-adoption",
         title="New projects that ran a before action review",
         definition="A project is new in the quarter it started (its start date, else its first "
         "review or BAR). It ran a BAR when its first BAR is dated on or before its first review.",
-        columns=["Quarter", "New projects", "Ran a BAR", "Share (%)"],
+        quarters=quarters,
+        whole=("New projects", new),
+        part=("Ran a BAR", ran),
+        unit="projects",
+    )
+
+
+def _share_by_quarter(
+    *,
+    name: str,
+    title: str,
+    definition: str,
+    quarters: list[str],
+    whole: tuple[str, Counter[str]],
+    part: tuple[str, Counter[str]],
+    unit: str,
+) -> Metric:
+    """A count per quarter, how many of those did something, and the share that did."""
+    (whole_name, of), (part_name, did) = whole, part
+    rows: list[list[Cell]] = [[q, of[q], did[q], _percent(did[q], of[q])] for q in quarters]
+    return Metric(
+        name=name,
+        title=title,
+        definition=definition,
+        columns=["Quarter", whole_name, part_name, "Share (%)"],
         rows=rows,
         kind="bars",
-        series=["New projects", "Ran a BAR"],
-        unit="projects",
+        series=[whole_name, part_name],
+        unit=unit,
         summary={
-            "New projects": sum(new.values()),
-            "Ran a BAR": sum(ran.values()),
-            "Share (%)": _percent(sum(ran.values()), sum(new.values())),
+            whole_name: sum(of.values()),
+            part_name: sum(did.values()),
+            "Share (%)": _percent(sum(did.values()), sum(of.values())),
         },
     )
 
@@ -393,25 +416,15 @@ def bar_outcomes(session: Session, *, ids: set[int]) -> Metric:
             applied[quarter_of(day)] += 1
             if item.outcome.strip():
                 recorded[quarter_of(day)] += 1
-    quarters = sorted(applied)
-    rows: list[list[Cell]] = [
-        [q, applied[q], recorded[q], _percent(recorded[q], applied[q])] for q in quarters
-    ]
-    return Metric(
+    return _share_by_quarter(
         name="bar-outcomes",
         title="Applied BAR lessons with an outcome recorded",
         definition="Per quarter of the BAR: lessons the team marked apply, and how many of "
         "those later had what happened recorded.",
-        columns=["Quarter", "Applied", "Outcome recorded", "Share (%)"],
-        rows=rows,
-        kind="bars",
-        series=["Applied", "Outcome recorded"],
+        quarters=sorted(applied),
+        whole=("Applied", applied),
+        part=("Outcome recorded", recorded),
         unit="lessons",
-        summary={
-            "Applied": sum(applied.values()),
-            "Outcome recorded": sum(recorded.values()),
-            "Share (%)": _percent(sum(recorded.values()), sum(applied.values())),
-        },
     )
 
 
