@@ -17,6 +17,13 @@ Scores equal `bm25()`'s to rounding for every lesson returned. What is approxima
 lessons get that far: steps 1 and 2 do not know how often a lesson holds a common term outside
 its title. The benchmark measures how often that changes the top ten against exact ranking,
 and the evaluation what it does to ranking quality.
+
+Every statistic is the viewer's own (`Collection`): lesson count, average length and document
+frequencies come from the lessons the viewer may see, never from the whole index, so no score
+shown changes when a hidden lesson holding a query term is added (FTS5's own bm25() counts
+every lesson, which told a contributor how many hidden lessons hold a word). `exact` ranks
+every visible match by those statistics when the query's postings are few; the bounded path
+above uses the same ones.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ import itertools
 import math
 import threading
 import time
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,11 +61,15 @@ _BUDGET_GROWTH, _BUDGET_ROUNDS = 4, 3
 _SHORTLIST = 1_000
 
 Ids = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+# Viewers' collections kept (see `_CollectionCache`).
+_COLLECTIONS = 64
 # Document frequencies are reused while the bank has changed size by less than this share,
 # and for at most this long: an IDF moves by a fraction of a percent at most, and counting a
 # common term's lessons again costs tens of milliseconds at a million lessons.
 _DF_DRIFT = 0.001
 _DF_MAX_AGE_S = 600.0
+_KEPT_POSTINGS = 16_000_000
 
 _SCRATCH = "temp.lesson_fts_scratch"
 _SCRATCH_TERMS = "temp.lesson_fts_scratch_terms"
@@ -110,13 +122,17 @@ def _quoted(term: str) -> str:
 
 
 class _FrequencyCache:
-    """Lessons holding each term, per database, reused within a small drift of the bank."""
+    """Lessons holding each term over the whole index, per database. A common term's lessons
+    (sorted ids) are kept while the bank changes size by less than _DF_DRIFT and for at most
+    _DF_MAX_AGE_S; a rare term is counted afresh each time. These whole-index counts choose
+    the ranking path and budget the postings read; they are never a statistic of a score (a
+    viewer's own counts come from `Collection.frequency`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_database: dict[str, tuple[int, float, dict[str, int]]] = {}
+        self._by_database: dict[str, tuple[int, float, dict[str, npt.NDArray[np.int32]]]] = {}
 
-    def get(self, connection: Connection, size: int, terms: Sequence[str]) -> dict[str, int]:
+    def _known(self, connection: Connection, size: int) -> dict[str, npt.NDArray[np.int32]]:
         key = str(connection.engine.url)
         now = time.monotonic()
         with self._lock:
@@ -124,17 +140,186 @@ class _FrequencyCache:
             if abs(size - size0) > size0 * _DF_DRIFT or now - born > _DF_MAX_AGE_S:
                 size0, born, known = size, now, {}
             self._by_database[key] = (size0, born, known)
-            missing = [t for t in terms if t not in known]
-        counted = {term: _matching(connection, _quoted(term)) for term in missing}
+            return known
+
+    def get(self, connection: Connection, size: int, terms: Sequence[str]) -> dict[str, int]:
+        known = self._known(connection, size)
         with self._lock:
+            kept = {t: len(known[t]) for t in terms if t in known}
+        counted = {t: _matching(connection, _quoted(t)) for t in terms if t not in kept}
+        for term, count in counted.items():
             # Only common terms are kept: a rare one is cheap to count again, and a kept count
             # of a rare term goes stale where it matters most (a lesson's new, telling word
             # counted as absent would not be found at all).
-            known.update((t, n) for t, n in counted.items() if n > CANDIDATE_POSTINGS)
-            return {t: known.get(t, counted.get(t, 0)) for t in terms}
+            if count > CANDIDATE_POSTINGS:
+                self._keep(known, term, _rowids(connection, _quoted(term), count + 1))
+        return {t: kept.get(t, counted.get(t, 0)) for t in terms}
+
+    def lessons(self, connection: Connection, size: int, term: str) -> Ids:
+        """The lessons holding `term`, sorted: kept ones for a common term, else read now."""
+        known = self._known(connection, size)
+        with self._lock:
+            found = known.get(term)
+        if found is not None:
+            return found.astype(np.int64)
+        return _rowids(connection, _quoted(term), 2**62)
+
+    def _keep(self, known: dict[str, npt.NDArray[np.int32]], term: str, ids: Ids) -> None:
+        with self._lock:
+            known[term] = ids.astype(np.int32)
+            # Bounded memory: the oldest kept terms go first (16 M ids, 64 MB).
+            while sum(len(v) for v in known.values()) > _KEPT_POSTINGS and len(known) > 1:
+                del known[next(iter(known))]
 
 
 frequencies = _FrequencyCache()
+
+
+class _LengthCache:
+    """Every indexed lesson's length in tokens (all columns), by lesson id, per database; read
+    again whenever lessons change (`lessons.changes.version`), so always this snapshot's."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_database: dict[str, tuple[object, npt.NDArray[np.float64], Mask]] = {}
+
+    def get(self, connection: Connection, version: object) -> tuple[np.ndarray, Mask]:
+        """(length by lesson id, 0 where none; whether each id is in the index)."""
+        key = str(connection.engine.url)
+        with self._lock:
+            found = self._by_database.get(key)
+        if found is not None and found[0] == version:
+            return found[1], found[2]
+        rows = _rows(connection, "SELECT id, sz FROM lesson_fts_docsize", ())
+        ids = np.fromiter((i for i, _ in rows), np.int64, count=len(rows))
+        sizes = column_sizes(b"".join(blob for _, blob in rows)).reshape(len(rows), -1)
+        top = int(ids.max()) + 1 if len(ids) else 0
+        lengths, indexed = np.zeros(top), np.zeros(top, bool)
+        lengths[ids], indexed[ids] = sizes.sum(axis=1), True
+        with self._lock:
+            self._by_database[key] = (version, lengths, indexed)
+        return lengths, indexed
+
+
+_lengths_by_id = _LengthCache()
+
+
+@dataclass
+class Collection:
+    """The lessons a viewer may see, as BM25 counts them: their number, average length and,
+    per query word, how many hold it. Nothing about a hidden lesson enters a score."""
+
+    ids: Ids  # sorted
+    lengths: np.ndarray  # every indexed lesson's length, by id
+    visible: Mask  # by id
+    corpus: Corpus
+    frequency: dict[str, int] = field(default_factory=dict)  # query word -> visible lessons
+
+    def holds(self, ids: Ids) -> Mask:
+        """Which of `ids` (lesson ids) the viewer may see."""
+        inside = ids < len(self.visible)
+        found = np.zeros(len(ids), bool)
+        found[inside] = self.visible[ids[inside]]
+        return found
+
+    def frequencies(
+        self, connection: Connection, size: int, words: Sequence[str]
+    ) -> dict[str, int]:
+        """Visible lessons holding each word (`size`: lessons in the index, for the cache)."""
+        for word in words:
+            if word not in self.frequency:
+                held = frequencies.lessons(connection, size, word)
+                self.frequency[word] = int(np.count_nonzero(self.holds(held)))
+        return {w: self.frequency[w] for w in words}
+
+
+class _CollectionCache:
+    """One `Collection` per array of allowed ids (the retriever keeps one per viewer and
+    filters until lessons change) and snapshot."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: list[tuple[weakref.ref[Ids], str, object, Collection]] = []
+
+    def get(self, connection: Connection, allowed_ids: Ids, version: object) -> Collection:
+        url = str(connection.engine.url)
+        with self._lock:
+            self._kept = [k for k in self._kept if k[0]() is not None][-_COLLECTIONS:]
+            for ref, key, seen, found in self._kept:
+                if ref() is allowed_ids and key == url and seen == version:
+                    return found
+        lengths, indexed = _lengths_by_id.get(connection, version)
+        ids = allowed_ids[allowed_ids < len(indexed)]
+        ids = ids[indexed[ids]]
+        visible = np.zeros(len(indexed), bool)
+        visible[ids] = True
+        total = float(lengths[ids].sum())
+        made = Collection(
+            ids, lengths, visible, Corpus(len(ids), total / len(ids) if len(ids) else 0.0)
+        )
+        with self._lock:
+            self._kept.append((weakref.ref(allowed_ids), url, version, made))
+        return made
+
+
+_collections = _CollectionCache()
+
+
+def collection(connection: Connection, allowed_ids: Ids, version: object) -> Collection:
+    """The viewer's collection: `allowed_ids` (sorted) as of `version` (lessons.changes)."""
+    return _collections.get(connection, allowed_ids, version)
+
+
+def exact(
+    connection: Connection,
+    terms: dict[str, str],
+    seen: Collection,
+    limit: int,
+    allowed_ids: Ids | None = None,
+) -> list[tuple[int, float]]:
+    """Every lesson of the viewer's collection holding any of `terms` (index term -> query
+    word), or only those in `allowed_ids` (sorted; a filtered search) when given, scored by
+    BM25 over the collection, as FTS5's bm25() with WEIGHTS would score it over a bank of only
+    those lessons; the best `limit`, ties to the older lesson. Reads every posting of every
+    term: for queries whose terms are rare enough."""
+    held: list[tuple[Ids, np.ndarray]] = []
+    for term, word in terms.items():
+        ids, weighted = _weighted_counts(connection, term)
+        shown = seen.holds(ids)
+        held.append((ids[shown], weighted[shown]))
+        seen.frequency[word] = int(np.count_nonzero(shown))
+    lessons = np.unique(np.concatenate([ids for ids, _ in held])) if held else np.empty(0, np.int64)
+    if allowed_ids is not None and len(lessons):
+        lessons = lessons[_members(lessons, allowed_ids)[0]] if len(allowed_ids) else lessons[:0]
+    if not len(lessons):
+        return []
+    norm = K1 * (1 - B + B * seen.lengths[lessons] / (seen.corpus.average_length or 1.0))
+    total = np.zeros(len(lessons))
+    for ids, f in held:  # in query order, as FTS5 sums its phrases
+        idf = seen.corpus.idf(len(ids))
+        found, rows = _members(ids, lessons)
+        rows, f = rows[found], f[found]
+        total[rows] += idf * f * (K1 + 1) / (f + norm[rows])
+    best = np.lexsort((lessons, -total))[:limit]
+    return list(zip(lessons[best].tolist(), total[best].tolist(), strict=True))
+
+
+def _weighted_counts(connection: Connection, term: str) -> tuple[Ids, np.ndarray]:
+    """Lessons holding the index term, sorted, and its count in each, a column's hits weighed
+    by WEIGHTS (FTS5's own index, read through fts5vocab)."""
+    _ensure_vocabulary(connection)
+    weight = " + ".join(
+        f"(col = '{name}') * {w!r}" for name, w in zip(COLUMNS, WEIGHTS, strict=True)
+    )
+    rows = _rows(
+        connection,
+        f"SELECT doc, sum({weight}) FROM {_INSTANCES} WHERE term = ? GROUP BY doc",
+        [term],
+    )
+    ids = np.fromiter((d for d, _ in rows), np.int64, count=len(rows))
+    counts = np.fromiter((n for _, n in rows), np.float64, count=len(rows))
+    order = np.argsort(ids, kind="stable")
+    return ids[order], counts[order]
 
 
 def _ensure_scratch(connection: Connection) -> None:
