@@ -28,7 +28,6 @@ above uses the same ones.
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 import time
@@ -69,7 +68,7 @@ _COLLECTIONS = 64
 # common term's lessons again costs tens of milliseconds at a million lessons.
 _DF_DRIFT = 0.001
 _DF_MAX_AGE_S = 600.0
-_KEPT_POSTINGS = 16_000_000
+_KEPT_POSTINGS = 8_000_000  # lesson ids kept, all terms together
 
 _SCRATCH = "temp.lesson_fts_scratch"
 _SCRATCH_TERMS = "temp.lesson_fts_scratch_terms"
@@ -122,54 +121,58 @@ def _quoted(term: str) -> str:
 
 
 class _FrequencyCache:
-    """Lessons holding each term over the whole index, per database. A common term's lessons
-    (sorted ids) are kept while the bank changes size by less than _DF_DRIFT and for at most
-    _DF_MAX_AGE_S; a rare term is counted afresh each time. These whole-index counts choose
-    the ranking path and budget the postings read; they are never a statistic of a score (a
-    viewer's own counts come from `Collection.frequency`)."""
+    """Lessons holding each term over the whole index (sorted ids), per database. A common
+    term's are kept while the bank changes size by less than _DF_DRIFT and for at most
+    _DF_MAX_AGE_S; a rare term's only until lessons change (a kept rare term goes stale where
+    it matters most: a lesson's new, telling word counted as absent would not be found at
+    all). Their sizes choose the ranking path and budget the postings read; a viewer's own
+    counts are taken from them (`Collection.frequencies`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_database: dict[str, tuple[int, float, dict[str, npt.NDArray[np.int32]]]] = {}
+        self._common: dict[str, tuple[int, float, dict[str, Ids]]] = {}
+        self._rare: dict[str, tuple[object, dict[str, Ids]]] = {}
 
-    def _known(self, connection: Connection, size: int) -> dict[str, npt.NDArray[np.int32]]:
-        key = str(connection.engine.url)
+    def _kept(self, key: str, size: int, version: object) -> tuple[dict[str, Ids], dict[str, Ids]]:
         now = time.monotonic()
         with self._lock:
-            size0, born, known = self._by_database.get(key, (size, now, {}))
+            size0, born, common = self._common.get(key, (size, now, {}))
             if abs(size - size0) > size0 * _DF_DRIFT or now - born > _DF_MAX_AGE_S:
-                size0, born, known = size, now, {}
-            self._by_database[key] = (size0, born, known)
-            return known
+                size0, born, common = size, now, {}
+            self._common[key] = (size0, born, common)
+            seen, rare = self._rare.get(key, (version, {}))
+            if version is None or seen != version:
+                rare = {}
+            self._rare[key] = (version, rare)
+            return common, rare
+
+    def postings(
+        self, connection: Connection, size: int, words: Sequence[str], version: object = None
+    ) -> dict[str, Ids]:
+        """The lessons holding each word, sorted (`size`: lessons in the index; `version`:
+        lessons' change counter, None to keep no rare term)."""
+        common, rare = self._kept(str(connection.engine.url), size, version)
+        found: dict[str, Ids] = {}
+        for word in words:
+            with self._lock:
+                kept = common.get(word, rare.get(word))
+            if kept is None:
+                kept = _rowids(connection, _quoted(word), 2**62)
+                if len(kept) > CANDIDATE_POSTINGS or version is not None:
+                    self._keep(common if len(kept) > CANDIDATE_POSTINGS else rare, word, kept)
+            found[word] = kept
+        return found
 
     def get(self, connection: Connection, size: int, terms: Sequence[str]) -> dict[str, int]:
-        known = self._known(connection, size)
-        with self._lock:
-            kept = {t: len(known[t]) for t in terms if t in known}
-        counted = {t: _matching(connection, _quoted(t)) for t in terms if t not in kept}
-        for term, count in counted.items():
-            # Only common terms are kept: a rare one is cheap to count again, and a kept count
-            # of a rare term goes stale where it matters most (a lesson's new, telling word
-            # counted as absent would not be found at all).
-            if count > CANDIDATE_POSTINGS:
-                self._keep(known, term, _rowids(connection, _quoted(term), count + 1))
-        return {t: kept.get(t, counted.get(t, 0)) for t in terms}
+        """How many lessons hold each term."""
+        return {t: len(ids) for t, ids in self.postings(connection, size, terms).items()}
 
-    def lessons(self, connection: Connection, size: int, term: str) -> Ids:
-        """The lessons holding `term`, sorted: kept ones for a common term, else read now."""
-        known = self._known(connection, size)
+    def _keep(self, kept: dict[str, Ids], term: str, ids: Ids) -> None:
         with self._lock:
-            found = known.get(term)
-        if found is not None:
-            return found.astype(np.int64)
-        return _rowids(connection, _quoted(term), 2**62)
-
-    def _keep(self, known: dict[str, npt.NDArray[np.int32]], term: str, ids: Ids) -> None:
-        with self._lock:
-            known[term] = ids.astype(np.int32)
-            # Bounded memory: the oldest kept terms go first (16 M ids, 64 MB).
-            while sum(len(v) for v in known.values()) > _KEPT_POSTINGS and len(known) > 1:
-                del known[next(iter(known))]
+            kept[term] = ids
+            # Bounded memory: the oldest kept terms go first (8 M ids, 64 MB).
+            while sum(len(v) for v in kept.values()) > _KEPT_POSTINGS and len(kept) > 1:
+                del kept[next(iter(kept))]
 
 
 frequencies = _FrequencyCache()
@@ -190,9 +193,15 @@ class _LengthCache:
             found = self._by_database.get(key)
         if found is not None and found[0] == version:
             return found[1], found[2]
-        rows = _rows(connection, "SELECT id, sz FROM lesson_fts_docsize", ())
-        ids = np.fromiter((i for i, _ in rows), np.int64, count=len(rows))
-        sizes = column_sizes(b"".join(blob for _, blob in rows)).reshape(len(rows), -1)
+        # One row, not one a lesson (a million at most): the ids, and every size record
+        # back to back (each holds one varint a column, so they part again by count).
+        listed, records = _rows(
+            connection,
+            "SELECT group_concat(id), group_concat(hex(sz), '') FROM lesson_fts_docsize",
+            (),
+        )[0]
+        ids = np.fromstring(listed or "", dtype=np.int64, sep=",")
+        sizes = column_sizes(bytes.fromhex(records or "")).reshape(len(ids), -1)
         top = int(ids.max()) + 1 if len(ids) else 0
         lengths, indexed = np.zeros(top), np.zeros(top, bool)
         lengths[ids], indexed[ids] = sizes.sum(axis=1), True
@@ -222,15 +231,12 @@ class Collection:
         found[inside] = self.visible[ids[inside]]
         return found
 
-    def frequencies(
-        self, connection: Connection, size: int, words: Sequence[str]
-    ) -> dict[str, int]:
-        """Visible lessons holding each word (`size`: lessons in the index, for the cache)."""
-        for word in words:
+    def frequencies(self, held: dict[str, Ids]) -> dict[str, int]:
+        """Visible lessons holding each word, of those holding it (`_FrequencyCache`)."""
+        for word, ids in held.items():
             if word not in self.frequency:
-                held = frequencies.lessons(connection, size, word)
-                self.frequency[word] = int(np.count_nonzero(self.holds(held)))
-        return {w: self.frequency[w] for w in words}
+                self.frequency[word] = int(np.count_nonzero(self.holds(ids)))
+        return {w: self.frequency[w] for w in held}
 
 
 class _CollectionCache:
@@ -311,13 +317,9 @@ def _weighted_counts(connection: Connection, term: str) -> tuple[Ids, np.ndarray
     weight = " + ".join(
         f"(col = '{name}') * {w!r}" for name, w in zip(COLUMNS, WEIGHTS, strict=True)
     )
-    rows = _rows(
-        connection,
-        f"SELECT doc, sum({weight}) FROM {_INSTANCES} WHERE term = ? GROUP BY doc",
-        [term],
-    )
-    ids = np.fromiter((d for d, _ in rows), np.int64, count=len(rows))
-    counts = np.fromiter((n for _, n in rows), np.float64, count=len(rows))
+    held = f"SELECT doc, sum({weight}) AS n FROM {_INSTANCES} WHERE term = ? GROUP BY doc"
+    listed = f"SELECT group_concat(doc), group_concat(n) FROM ({held})"
+    ids, counts = _columns(connection, listed, [term], (np.int64, np.float64))
     order = np.argsort(ids, kind="stable")
     return ids[order], counts[order]
 
@@ -379,20 +381,30 @@ def _rows(connection: Connection, sql: str, params: Sequence[object]) -> list[An
         cursor.close()
 
 
-def _first_column(rows: list[Any]) -> Ids:
-    return np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=len(rows))
-
-
 def _rowids(connection: Connection, expression: str, limit: int) -> Ids:
-    found = _first_column(
-        _rows(
-            connection,
-            "SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH ? LIMIT ?",
-            (expression, limit),
-        )
+    found = _column(
+        connection,
+        "SELECT group_concat(rowid) FROM "
+        "(SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH ? LIMIT ?)",
+        (expression, limit),
     )
     found.sort()  # FTS5 answers in rowid order already; membership tests rely on it
     return found
+
+
+def _column(connection: Connection, sql: str, params: Sequence[object]) -> Ids:
+    """The one value `sql` returns, a comma-separated list of ids (group_concat), as an
+    array: a row per posting through the driver costs five times the query (59,000
+    postings: 73 ms against 13 ms)."""
+    return _columns(connection, sql, params, (np.int64,))[0]
+
+
+def _columns(
+    connection: Connection, sql: str, params: Sequence[object], types: Sequence[type]
+) -> list[np.ndarray]:
+    """`_column` for a row of several lists, each of its type."""
+    row = _rows(connection, sql, params)[0]
+    return [np.fromstring(v or "", dtype=t, sep=",") for v, t in zip(row, types, strict=True)]
 
 
 def candidates(
@@ -550,7 +562,7 @@ def _ensure_vocabulary(connection: Connection) -> None:
 
 def _occurrences(connection: Connection, term: str) -> tuple[Ids, np.ndarray]:
     """Lessons holding the index term, sorted, and how many times each holds it."""
-    docs = _first_column(_rows(connection, f"SELECT doc FROM {_INSTANCES} WHERE term = ?", [term]))
+    docs = _column(connection, f"SELECT group_concat(doc) FROM {_INSTANCES} WHERE term = ?", [term])
     ids, n = np.unique(docs, return_counts=True)
     return ids, n.astype(np.float64)
 

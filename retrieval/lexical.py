@@ -82,33 +82,34 @@ def search(
     if allowed_ids is None:
         allowed_ids = np.sort(np.fromiter(session.exec(allowed), np.int64))
     counted = allowed_ids if collection_ids is None else collection_ids
-    seen = bm25.collection(connection, counted, changes.version(session))
+    version = changes.version(session)
+    seen = bm25.collection(connection, counted, version)
     narrowed = None if collection_ids is None else allowed_ids
     if not seen.corpus.lessons:
         return []
     exact_limit = EXACT_LIMIT if exact_limit is None else exact_limit
     size = bm25.corpus(connection).lessons
-    df = bm25.frequencies.get(connection, size, list(by_term.values()))
-    if sum(df.values()) <= exact_limit:
+    held = bm25.frequencies.postings(connection, size, list(by_term.values()), version)
+    if sum(len(ids) for ids in held.values()) <= exact_limit:
         ranked = bm25.exact(connection, by_term, seen, limit, narrowed)
         return _checked(session, allowed, ranked)
-    return _bounded(session, seen, size, by_term, allowed, limit, allowed_ids)
+    return _bounded(session, seen, seen.frequencies(held), by_term, allowed, limit, allowed_ids)
 
 
 def _bounded(
     session: Session,
     seen: bm25.Collection,
-    size: int,
+    df: dict[str, int],
     by_term: dict[str, str],
     allowed: SelectOfScalar[int | None],
     limit: int,
     allowed_ids: np.ndarray,
 ) -> list[tuple[int, float]]:
     """BM25 over a bounded set of candidates (see `retrieval.bm25`) among `allowed_ids`, best
-    first, ties to the older lesson, by the statistics of the viewer's collection `seen`;
+    first, ties to the older lesson, by the statistics of the viewer's collection `seen` (`df`:
+    its lessons holding each query word);
     access checked in SQL on what is returned, whatever `allowed_ids` said."""
     connection = session.connection()
-    df = seen.frequencies(connection, size, list(by_term.values()))
     ids = bm25.candidates(
         connection,
         {word: term for term, word in by_term.items()},
