@@ -364,3 +364,30 @@ def test_a_filter_narrows_the_lessons_not_their_scores(engine: Engine) -> None:
             )
             assert found and {i for i, _ in found} <= set(narrowed.tolist())
             assert {i: whole[i] for i, _ in found} == dict(found)
+
+
+@pytest.mark.parametrize("ranker", ["exact", "bounded"])
+def test_statistics_follow_an_edit_at_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, ranker: str
+) -> None:
+    """The viewer's statistics are kept with their allowed ids, but only for one snapshot of
+    the lessons: an edit that lengthens a lesson and gives it a new word, searched with the
+    same ids array, is counted by the next search."""
+    with Session(engine) as session:
+        _mixed_bank(session)
+        if ranker == "bounded":
+            _bounded(monkeypatch, postings=10_000, scored=100)
+        ids = np.array(
+            sorted(i for i in session.exec(access.visible_lesson_ids(access.STAFF)) if i),
+            np.int64,
+        )
+        query = "zeppelin valve sensor"
+        assert _search(session, query, access.STAFF, allowed_ids=ids)
+        lesson = session.get(Lesson, int(ids[0]))
+        assert lesson is not None
+        patch = LessonPatch(observation="Zeppelin valve sensor " + "margin " * 200)
+        catalogue.update_lesson(session, lesson=lesson, patch=patch)
+        want = _direct_bm25(session, query, access.STAFF)
+        found = dict(_search(session, query, access.STAFF, limit=200, allowed_ids=ids))
+        assert found.keys() == want.keys() and lesson.id in found
+        assert found == pytest.approx(want, rel=1e-9)
