@@ -391,3 +391,23 @@ def test_statistics_follow_an_edit_at_once(
         found = dict(_search(session, query, access.STAFF, limit=200, allowed_ids=ids))
         assert found.keys() == want.keys() and lesson.id in found
         assert found == pytest.approx(want, rel=1e-9)
+
+
+def test_hidden_lessons_do_not_choose_the_ranking_path(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which path ranks (exact, or bounded candidates) is decided by the viewer's counts: a
+    bank larger than the limit only through hidden lessons is ranked exactly for staff."""
+    with Session(engine) as session:
+        _mixed_bank(session)
+        staff = len([i for i in session.exec(access.visible_lesson_ids(access.STAFF))])
+        monkeypatch.setattr(lexical, "EXACT_LIMIT", staff)
+        bounded: list[int] = []
+        candidates = bm25.candidates
+        monkeypatch.setattr(
+            bm25, "candidates", lambda *a, **k: bounded.append(1) or candidates(*a, **k)
+        )
+        assert _search(session, "valve sensor", access.STAFF)
+        assert not bounded
+        assert _search(session, "valve sensor", access.CURATOR)
+        assert bounded  # the curator sees more than the limit
