@@ -201,7 +201,7 @@ class _LengthCache:
             (),
         )[0]
         ids = np.fromstring(listed or "", dtype=np.int64, sep=",")
-        sizes = column_sizes(bytes.fromhex(records or "")).reshape(len(ids), -1)
+        sizes = column_sizes(bytes.fromhex(records or "")).reshape(len(ids), len(COLUMNS))
         top = int(ids.max()) + 1 if len(ids) else 0
         lengths, indexed = np.zeros(top), np.zeros(top, bool)
         lengths[ids], indexed[ids] = sizes.sum(axis=1), True

@@ -411,3 +411,10 @@ def test_hidden_lessons_do_not_choose_the_ranking_path(
         assert not bounded
         assert _search(session, "valve sensor", access.CURATOR)
         assert bounded  # the curator sees more than the limit
+
+
+def test_an_empty_bank_finds_nothing(engine: Engine) -> None:
+    with Session(engine) as session:
+        assert _search(session, "valve") == []
+        _add(session, "Gate valve", "", sensitivity=Sensitivity.RESTRICTED)
+        assert _search(session, "valve", access.STAFF) == []
