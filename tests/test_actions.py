@@ -369,3 +369,24 @@ def test_bar_page_shows_the_projects_open_actions_and_settles_them(
     # A BAR with no project has nothing to settle.
     loose = client.post("/api/bar", json={"brief": "Fix pumps"}).json()
     assert "open-actions" not in client.get(f"/bar/{loose['id']}").text
+
+
+def test_tracker_form_enforces_the_api_length_limits(client: Client, settings: Settings) -> None:
+    """The HTML row form and PATCH /api/actions/{id} refuse the same over-long owner, and the
+    form keeps what was typed beside the error (issue 11, item 16)."""
+    action_id = ids(first_review(client))["Map the pumps"]
+    too_long = "O" * (settings.max_title_chars + 1)
+    api = client.patch(f"/api/actions/{action_id}", json={"owner": too_long})
+    assert api.status_code == 422 and "owner" in api.json()["error"]["fields"]
+    page = client.post(
+        f"/actions/{action_id}",
+        data={"status": "open", "closure_evidence": "", "owner": too_long, "due": FUTURE},
+    )
+    assert page.status_code == 422
+    soup = BeautifulSoup(page.text, "html.parser")
+    error = soup.find(id=f"row-{action_id}-owner-error")
+    assert error is not None and str(settings.max_title_chars) in error.text
+    owner = soup.find(id=f"a{action_id}-owner")
+    assert owner is not None and owner["value"] == too_long
+    listed = client.get("/api/actions").json()["results"]
+    assert [a["owner"]["name"] for a in listed if a["id"] == action_id] == ["Ana Lima"]
