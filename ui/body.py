@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lessons.errors import NotFound
+from lessons.numbers import read_whole
 from ui.errors import RequestRejected, error_body
 
 
@@ -28,10 +29,8 @@ class LimitBodySize:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        try:
-            declared_size = int(declared)
-        except ValueError:
-            declared_size = 0
+        # A Content-Length that is not a number claims nothing; the bytes read are counted.
+        declared_size = read_whole(declared.decode("latin-1")) or 0
         received = 0
         max_bytes = self.max_bytes
 

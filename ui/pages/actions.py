@@ -23,22 +23,20 @@ from ui.forms import nested, redisplay
 from ui.pages.auth import safe_next
 from ui.pages.bar import _bar_context
 from ui.pages.render import page
+from ui.params import id_param
 from ui.state import app_state, require, session_for, viewer_for
 
 STATUSES = [("open", "Open"), ("done", "Done"), ("dropped", "Dropped"), ("all", "All")]
 
 
-def _id(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
-
-
 def _filters(params: QueryParams) -> dict[str, Any]:
-    """The tracker's filters from a query string (unknown values fall back to the default)."""
+    """The tracker's filters from a query string (an unknown status falls back to the
+    default; an id that is not one is a 422 naming it)."""
     status = params.get("status", "open")
     return {
         "status": status if status in {s for s, _ in STATUSES} else "open",
-        "owner_id": _id(params.get("owner_id", "")),
-        "project_id": _id(params.get("project_id", "")),
+        "owner_id": id_param(params, "owner_id", label="The owner"),
+        "project_id": id_param(params, "project_id", label="The project"),
         "overdue": params.get("overdue") == "1",
     }
 

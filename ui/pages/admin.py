@@ -13,7 +13,8 @@ from lessons.errors import DomainError, NotFound
 from lessons.models import Lesson, Role
 from ui.body import path_id
 from ui.forms import nested
-from ui.pages.render import int_param, page
+from ui.pages.render import page
+from ui.params import id_param
 from ui.state import CURATORS, require, session_for
 
 
@@ -139,8 +140,9 @@ async def member_remove(request: Request) -> Response:
 def audit_log(request: Request) -> Response:
     require(request, Role.ADMIN)
     entity = request.query_params.get("entity") or None
+    entity_id = id_param(request.query_params, "entity_id", label="The record id")
     with session_for(request) as session:
-        rows = audit.events(session, entity=entity, entity_id=int_param(request, "entity_id"))
+        rows = audit.events(session, entity=entity, entity_id=entity_id)
         return page(request, "admin_audit.html", {"rows": rows, "entity": entity or ""})
 
 

@@ -17,7 +17,8 @@ from ui.bar_run import run_bar
 from ui.body import path_id
 from ui.carry import carry_context
 from ui.forms import bar_input, form_paths, nested, redisplay
-from ui.pages.render import int_param, page
+from ui.pages.render import page
+from ui.params import id_param
 from ui.presenters import bar_json
 from ui.state import app_state, require, session_for, viewer_for
 
@@ -36,7 +37,8 @@ def _form_context(
 
 def bar_form(request: Request) -> Response:
     require(request)
-    values = {"project": {"id": str(int_param(request, "project_id") or "")}}
+    project_id = id_param(request.query_params, "project_id", label="The project")
+    values = {"project": {"id": str(project_id or "")}}
     return page(request, "bar_form.html", _form_context(request, values, {}))
 
 

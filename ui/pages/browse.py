@@ -14,7 +14,8 @@ from lessons.schemas import SearchFilters, TransitionIn, parse
 from ui.body import path_id
 from ui.forms import nested
 from ui.pages import merge
-from ui.pages.render import int_param, page
+from ui.pages.render import PAGES, page
+from ui.params import int_param
 from ui.state import CURATORS, app_state, require, session_for, viewer_for
 
 PAGE_SIZE = 20
@@ -77,7 +78,7 @@ def lesson_list(request: Request) -> Response:
     query = params.get("q", "").strip()[: app_state(request).settings.max_brief_chars]
     tag = params.get("tag", "").strip()
     status = params.get("status", "")
-    pageno = max(int_param(request, "page") or 1, 1)
+    pageno = int_param(params, "page", 1, low=1, high=PAGES, label="The page number")
     try:
         filters = SearchFilters.model_validate(
             {

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from lessons import capture, catalogue, projects, questions, taxonomy
 from lessons.errors import DomainError, ValidationFailed
 from lessons.models import ReviewKind
+from lessons.numbers import read_whole
 from lessons.schemas import ReviewIn, parse
 from ui import carry
 from ui.bar_run import with_author
@@ -19,7 +20,8 @@ from ui.body import path_id
 from ui.carry import carry_context
 from ui.forms import form_paths, nested, redisplay, review_input
 from ui.pages import merge
-from ui.pages.render import int_param, page
+from ui.pages.render import page
+from ui.params import id_param
 from ui.state import app_state, embed_committed, require, session_for, viewer_for
 
 
@@ -41,7 +43,7 @@ def _form_context(
         carry = carry_context(
             session,
             viewer=viewer_for(request),
-            project_id=int(project_id) if project_id.isdigit() and len(project_id) < 10 else None,
+            project_id=read_whole(project_id, low=1),
             errors={k: v for k, v in errors.items() if k.startswith("carry")},
             values=carry_values,
         )
@@ -61,7 +63,7 @@ def _form_context(
 def review_form(request: Request) -> Response:
     require(request)
     kind = request.query_params.get("kind", "aar")
-    project_id = int_param(request, "project_id")
+    project_id = id_param(request.query_params, "project_id", label="The project")
     values: dict[str, Any] = {"kind": kind, "project": {"id": str(project_id or "")}}
     return page(request, "review_form.html", _form_context(request, values, {}))
 
