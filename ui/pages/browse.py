@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -11,7 +12,7 @@ from lessons import bar as bars
 from lessons.errors import InvalidTransition, ValidationFailed
 from lessons.models import ActionStatus, LessonStatus
 from lessons.schemas import SearchFilters, TransitionIn, parse
-from ui.body import path_id
+from ui.body import form_handler, path_id
 from ui.forms import nested
 from ui.pages import merge
 from ui.pages.render import PAGES, page
@@ -153,10 +154,11 @@ def lesson_detail(request: Request) -> Response:
     return merge.redirect_for(request, lesson_id) or _lesson_page(request, lesson_id)
 
 
-async def lesson_transition(request: Request) -> Response:
+@form_handler
+def lesson_transition(request: Request, form: FormData) -> Response:
     require(request, *CURATORS)
     lesson_id = path_id(request)
-    values = nested(await request.form())
+    values = nested(form)
     try:
         step = parse(TransitionIn, values, app_state(request).limits)
         with session_for(request) as session:

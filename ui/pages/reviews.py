@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -16,7 +17,7 @@ from lessons.numbers import read_whole
 from lessons.schemas import ReviewIn, parse
 from ui import carry
 from ui.bar_run import with_author
-from ui.body import path_id
+from ui.body import form_handler, path_id
 from ui.carry import carry_context
 from ui.forms import form_paths, nested, redisplay, review_input
 from ui.pages import merge
@@ -68,9 +69,9 @@ def review_form(request: Request) -> Response:
     return page(request, "review_form.html", _form_context(request, values, {}))
 
 
-async def review_submit(request: Request) -> Response:
+@form_handler
+def review_submit(request: Request, form: FormData) -> Response:
     require(request)
-    form = await request.form()
     values = nested(form)
     if values.pop("show_actions", None) is not None:
         # Show the chosen project's open actions without saving anything typed.
@@ -111,7 +112,7 @@ async def review_submit(request: Request) -> Response:
         return review_id
 
     try:
-        review_id = await run_in_threadpool(save)
+        review_id = save()
     except DomainError as exc:
         context = _form_context(request, {**values, **carry_values}, exc.fields, exc.message)
         return page(request, "review_form.html", context, status=422)
