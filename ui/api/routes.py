@@ -36,7 +36,16 @@ from ui.bar_run import run_bar, with_author
 from ui.body import path_id, read_json_object
 from ui.params import id_param, int_param
 from ui.presenters import action_json, bar_json, lesson_json, review_json, why_json
-from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
+from ui.state import (
+    CURATORS,
+    app_state,
+    embed_committed,
+    require,
+    session_for,
+    throttle,
+    viewer_for,
+)
+from ui.throttle import Costly
 
 
 async def post_review(request: Request) -> Response:
@@ -111,6 +120,8 @@ async def list_lessons(request: Request) -> Response:
     query = (params.get("q") or "").strip()
     if len(query) > state.settings.max_brief_chars:
         raise ValidationFailed("q is too long.", {"q": "too long"})
+    if query:
+        throttle(request, Costly.SEARCH)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:

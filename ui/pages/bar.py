@@ -16,6 +16,7 @@ from lessons.schemas import BarIn, DecisionsIn, parse
 from ui.bar_run import run_bar
 from ui.body import form_handler, path_id
 from ui.carry import carry_context
+from ui.errors import RateLimited
 from ui.forms import bar_input, form_paths, nested, redisplay
 from ui.pages.render import page
 from ui.params import id_param
@@ -57,7 +58,12 @@ def bar_submit(request: Request, form: FormData) -> Response:
     try:
         bar_id = run()
     except DomainError as exc:
+        # Refused (invalid, or one BAR too many): the form again, with everything typed.
         context = _form_context(request, values, exc.fields, exc.message)
+        if isinstance(exc, RateLimited):
+            response = page(request, "bar_form.html", context, status=429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         return page(request, "bar_form.html", context, status=422)
     return RedirectResponse(f"/bar/{bar_id}", status_code=303)
 

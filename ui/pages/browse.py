@@ -17,7 +17,8 @@ from ui.forms import nested
 from ui.pages import merge
 from ui.pages.render import PAGES, page
 from ui.params import int_param
-from ui.state import CURATORS, app_state, require, session_for, viewer_for
+from ui.state import CURATORS, app_state, require, session_for, throttle, viewer_for
+from ui.throttle import Costly
 
 PAGE_SIZE = 20
 
@@ -89,6 +90,8 @@ def lesson_list(request: Request) -> Response:
         )
     except ValueError:
         filters = SearchFilters()
+    if query:
+        throttle(request, Costly.SEARCH)
     with session_for(request) as session:
         viewer = viewer_for(request)
         if query:
