@@ -106,6 +106,7 @@ def review_submit(request: Request, form: FormData) -> Response:
                 project_id=review.project_id,
                 review_id=review.id,
                 required=False,
+                limits=app_state(request).limits,
             )
             review_id, lesson_ids = review.id, [le.id for le in review.lessons if le.id]
         embed_committed(request, lesson_ids)
@@ -195,6 +196,7 @@ async def review_settle(request: Request) -> Response:
                 values,
                 project_id=review.project_id,
                 review_id=review.id,
+                limits=app_state(request).limits,
             )
 
     try:
