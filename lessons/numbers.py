@@ -1,7 +1,7 @@
 """The one reading of a whole number typed by a person or sent in a query string or form.
 
 `str.isdigit` is true for '²' and '٣', which `int` refuses or reads as other digits, and
-`int` accepts '1_000' and ' 7'; every query and form parameter goes through `whole_number`
+`int` accepts '1_000' and '+1'; every query and form parameter goes through `whole_number`
 instead, so a number is ASCII digits only and anything else is a clear 422."""
 
 from __future__ import annotations
