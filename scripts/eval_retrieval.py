@@ -301,6 +301,144 @@ def stored_state(session: Session) -> tuple[dict[int, str], dict[str, str], bool
     return ids, titles, tagged is not None
 
 
+# --- The judged evaluation: banks, briefs and the systems compared ----------------------------
+
+NASA_FILES = tuple(relative for relative, *_ in FILES)
+EVALUATION = REPO / "evaluation"
+# How deep each baseline ranker looks before textbook RRF fuses the two lists.
+FUSION_DEPTH = 150
+TEXTBOOK_RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Brief:
+    id: str
+    bank: str  # "nasa" | "demo"
+    subset: str  # "plain" | "mismatch" | "sector"
+    half: str  # "tune" | "test"
+    text: str
+
+
+def read_briefs(path: Path) -> list[Brief]:
+    """evaluation/briefs.jsonl: one brief a line."""
+    briefs: list[Brief] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            briefs.append(Brief(row["id"], row["bank"], row["subset"], row["half"], row["brief"]))
+    return briefs
+
+
+def lesson_key(lesson: Any) -> str:
+    """How the evaluation names a lesson: a NASA lesson by its lesson number (external_id), a
+    demo lesson by its title (the demo bank's 83 titles are unique; see evaluation/README.md)."""
+    return str(lesson.external_id or lesson.title)
+
+
+def build_nasa(database: Path, datasets: Path) -> None:
+    """Run `lessonbank import nasa-llis` itself over both files into `database` (built under
+    another name and renamed when complete, so a stopped build is never reused)."""
+    import sqlite3
+
+    from ui.cli import main as lessonbank
+
+    partial = database.with_name(database.stem + ".partial.db")
+    partial.unlink(missing_ok=True)
+    files = [str(datasets / relative) for relative in NASA_FILES]
+    # Exit status 1 means some lines were skipped (the files have a few without an id).
+    if lessonbank(["import", "nasa-llis", *files, "--database-url", f"sqlite:///{partial}"]) > 1:
+        raise SystemExit(f"lessonbank import nasa-llis failed for {partial}")
+    with sqlite3.connect(partial) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    partial.rename(database)
+
+
+def build_demo(database: Path, embedder: Embedder) -> None:
+    """The demo bank loaded the way the app loads it into an empty database at start-up."""
+    from lessons.settings import Settings
+    from ui.app import prepare
+
+    settings = Settings(database_url=f"sqlite:///{database}", load_demo=True)
+    engine, _ = prepare(settings, embedder)
+    engine.dispose()
+
+
+@dataclass
+class Bank:
+    """One evaluation database and the shipped retriever over it."""
+
+    name: str
+    engine: Engine
+    retriever: Retriever
+
+
+def open_bank(name: str, database: Path, embedder: Embedder, datasets: Path) -> Bank:
+    """Build the bank's database on first use, then open it with the shipped retriever."""
+    from lessons.db import make_engine, migrate
+    from retrieval.service import Retriever
+
+    if not database.exists():
+        print(f"building the {name} bank in {database} ...", file=sys.stderr)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        if name == "nasa":
+            build_nasa(database, datasets)
+        else:
+            build_demo(database, embedder)
+    engine = make_engine(f"sqlite:///{database}")
+    migrate(engine)
+    retriever = Retriever(embedder)
+    retriever.sync_committed(engine, batch_size=64)  # a no-op unless the model or text changed
+    return Bank(name, engine, retriever)
+
+
+def ranked_keys(hits: Iterable[Any]) -> list[str]:
+    return [lesson_key(hit.lesson) for hit in hits]
+
+
+def shipped_ranking(bank: Bank, session: Session, brief: str, limit: int) -> list[str]:
+    """What POST /api/bar ranks: `Retriever.search` with the arguments `ui.bar_run.run_bar`
+    passes (no filters, the default mode and folding of near-copies), as a curator."""
+    from lessons import access
+
+    return ranked_keys(
+        bank.retriever.search(session, brief, viewer=access.CURATOR, filters=None, limit=limit)
+    )
+
+
+def single_ranking(bank: Bank, session: Session, brief: str, limit: int, mode: Mode) -> list[str]:
+    """One of the project's rankers alone ("lexical": BM25; "dense": whole-lesson cosine),
+    nothing folded."""
+    from lessons import access
+
+    hits = bank.retriever.search(
+        session, brief, viewer=access.CURATOR, limit=limit, mode=mode, diverse=False
+    )
+    return ranked_keys(hits)
+
+
+def textbook_rrf(
+    rankings: Sequence[Sequence[str]], k: int = TEXTBOOK_RRF_K, limit: int = K
+) -> list[str]:
+    """Reciprocal rank fusion as published (Cormack et al. 2009): each list adds 1/(k + rank),
+    equal weights; ties keep the first list's order."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + 1 / (k + rank)
+    return sorted(fused, key=lambda key: -fused[key])[:limit]
+
+
+def baseline_rankings(bank: Bank, session: Session, brief: str, limit: int) -> dict[str, list[str]]:
+    """BM25, dense and their textbook RRF, each to `limit`."""
+    lexical = single_ranking(bank, session, brief, max(limit, FUSION_DEPTH), "lexical")
+    dense = single_ranking(bank, session, brief, max(limit, FUSION_DEPTH), "dense")
+    return {
+        "bm25": lexical[:limit],
+        "dense": dense[:limit],
+        "rrf60": textbook_rrf([dense, lexical], limit=limit),
+    }
+
+
 # --- Running queries through the real search ---------------------------------------------------
 
 
