@@ -120,6 +120,19 @@ def judgment_files(assembled: Path, graded: Path) -> list[Path]:
     return [assembled] if assembled.is_file() else sorted(graded.glob("*.jsonl"))
 
 
+def ungraded(
+    pools: Mapping[str, Mapping[str, Sequence[str]]], judged: Mapping[str, Grades]
+) -> dict[str, int]:
+    """brief -> how many of its pooled lessons have no judgment (briefs fully graded left out)."""
+    missing = {
+        brief: len(
+            {key for ranking in by_system.values() for key in ranking} - set(judged.get(brief, {}))
+        )
+        for brief, by_system in pools.items()
+    }
+    return {brief: count for brief, count in missing.items() if count}
+
+
 def in_subset(brief: Brief, subset: str) -> bool:
     """ "all" is every NASA brief (the issue's table); "demo" every demo brief; the others are
     NASA briefs of that kind."""
@@ -508,6 +521,7 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--datasets", type=Path, default=REPO.parent / "shared" / "datasets")
     parser.add_argument("--briefs", type=Path, default=EVALUATION / "briefs.jsonl")
     parser.add_argument("--judgments", type=Path, default=EVALUATION / "judgments.jsonl")
+    parser.add_argument("--pools", type=Path, default=EVALUATION / "pools.json")
     parser.add_argument(
         "--graded",
         type=Path,
@@ -547,11 +561,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             bank.engine.dispose()
     summary = summarise(briefs, score_briefs(rankings, judged), args.half)
     pairs = sum(len(grades) for grades in judged.values())
+    pools = json.loads(args.pools.read_text(encoding="utf-8")) if args.pools.is_file() else {}
+    wanted = {b.id for b in briefs}
+    missing = ungraded({i: p for i, p in pools.items() if i in wanted}, judged)
     print(
         f"Judged evaluation, half={args.half}: {len(briefs)} briefs; {pairs} judgments from "
         f"{len(files)} file(s); 95% bootstrap intervals over briefs ({BOOTSTRAP_RESAMPLES} "
-        "resamples)\n"
+        "resamples)"
     )
+    if missing:
+        print(f"pooled but not graded: {sum(missing.values())} pairs in {len(missing)} briefs")
+    print()
     for metric in ("ndcg@10", "recall@10"):
         print(table(summary, metric) + "\n")
     document = {
@@ -559,6 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "briefs": len(briefs),
         "judgment_files": [str(f) for f in files],
         "judgments": pairs,
+        "pooled_not_graded": missing,
         "model": args.model,
         "k": K,
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED},

@@ -121,6 +121,25 @@ def test_judgment_files_prefer_the_assembled_file(tmp_path: Path) -> None:
     assert ev.judgment_files(assembled, graded) == [assembled]
 
 
+def test_ungraded_counts_pooled_lessons_without_a_judgment() -> None:
+    pools = {"n01": {"bm25": ["a", "b"], "dense": ["b", "c"]}, "n02": {"bm25": ["a"]}}
+    judged = {"n01": {"a": 0, "c": 2, "z": 1}, "n02": {"a": 1}}
+    assert ev.ungraded(pools, judged) == {"n01": 1}
+    assert ev.ungraded(pools, {}) == {"n01": 3, "n02": 1}
+
+
+def test_the_pools_cover_every_brief_with_every_pooling_system_up_to_30_deep() -> None:
+    briefs = ev.read_briefs(ROOT / "evaluation" / "briefs.jsonl")
+    pools = json.loads((ROOT / "evaluation" / "pools.json").read_text(encoding="utf-8"))
+    assert set(pools) == {b.id for b in briefs}
+    systems = {"bm25", "dense", "shipped", "rrf60", "passages"}
+    for brief_id, by_system in pools.items():
+        assert set(by_system) == systems, brief_id
+        depths = {len(set(ranking)) for ranking in by_system.values()}
+        # BM25 finds fewer than 30 lessons sharing a word with some demo briefs (69 lessons).
+        assert depths == {30} if brief_id.startswith("n") else 0 < min(depths) <= max(depths) == 30
+
+
 def test_subsets_all_is_every_nasa_brief_and_demo_every_demo_brief() -> None:
     plain = ev.Brief("n01", "nasa", "plain", "tune", "x")
     sector = ev.Brief("n02", "nasa", "sector", "test", "x")
