@@ -233,7 +233,11 @@ class MemoEmbedder:
 def lesson_key(lesson: Any) -> str:
     """How the evaluation names a lesson: a NASA lesson by its lesson number (external_id), a
     demo lesson by its title (the demo bank's 83 titles are unique; see evaluation/README.md)."""
-    return str(lesson.external_id or lesson.title)
+    return key_of(lesson.external_id, lesson.title)
+
+
+def key_of(external_id: str | None, title: str) -> str:
+    return str(external_id or title)
 
 
 def build_nasa(database: Path, datasets: Path) -> None:
@@ -264,14 +268,55 @@ def build_demo(database: Path, embedder: Embedder) -> None:
     engine.dispose()
 
 
+class WholeLessonCosine:
+    """The dense baseline, fixed whatever the shipped ranking becomes: the model's stored
+    vector of each whole lesson (as the import embeds it), cosine to the brief's vector, over
+    the lessons a curator's BAR may rank."""
+
+    def __init__(self, engine: Engine, embedder: Embedder) -> None:
+        from sqlmodel import Session, select
+
+        from lessons import access
+        from lessons.models import Lesson, LessonEmbedding
+
+        self.embedder = embedder
+        with Session(engine) as session:
+            rankable = set(session.exec(access.visible_lesson_ids(access.CURATOR)))
+            keys = {
+                lesson_id: key_of(external_id, title)
+                for lesson_id, external_id, title in session.exec(
+                    select(Lesson.id, Lesson.external_id, Lesson.title)
+                )
+            }
+            rows = [
+                (lesson_id, blob)
+                for lesson_id, blob in session.exec(
+                    select(LessonEmbedding.lesson_id, LessonEmbedding.vector).where(
+                        LessonEmbedding.model == embedder.name
+                    )
+                )
+                if lesson_id in rankable
+            ]
+        self.keys = [keys[lesson_id] for lesson_id, _ in rows]
+        self.vectors = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32)
+        self.vectors = self.vectors.reshape(len(rows), embedder.dim)
+
+    def rank(self, brief: str, limit: int) -> list[str]:
+        query = self.embedder.encode([brief])[0]
+        norm = float(np.linalg.norm(query))
+        scores = self.vectors @ (query / norm if norm else query)
+        return [self.keys[i] for i in np.argsort(-scores, kind="stable")[:limit]]
+
+
 @dataclass
 class Bank:
-    """One evaluation database and the shipped retriever over it."""
+    """One evaluation database, the shipped retriever over it and the dense baseline."""
 
     name: str
     database: Path
     engine: Engine
     retriever: Retriever
+    dense: WholeLessonCosine
 
 
 def open_bank(name: str, database: Path, embedder: Embedder, datasets: Path) -> Bank:
@@ -290,7 +335,7 @@ def open_bank(name: str, database: Path, embedder: Embedder, datasets: Path) -> 
     migrate(engine)
     retriever = Retriever(embedder)
     retriever.sync_committed(engine, batch_size=64)  # a no-op unless the model or text changed
-    return Bank(name, database, engine, retriever)
+    return Bank(name, database, engine, retriever, WholeLessonCosine(engine, embedder))
 
 
 # --- The systems -------------------------------------------------------------------------------
@@ -312,8 +357,8 @@ def shipped_ranking(bank: Bank, session: Session, brief: str, limit: int) -> lis
 
 
 def single_ranking(bank: Bank, session: Session, brief: str, limit: int, mode: Mode) -> list[str]:
-    """One of the project's rankers alone ("lexical": BM25; "dense": whole-lesson cosine),
-    nothing folded."""
+    """One side of the shipped retriever alone ("lexical": the project's BM25; "dense"), as a
+    curator, nothing folded."""
     from lessons import access
 
     hits = bank.retriever.search(
@@ -323,9 +368,10 @@ def single_ranking(bank: Bank, session: Session, brief: str, limit: int, mode: M
 
 
 def baseline_rankings(bank: Bank, session: Session, brief: str, limit: int) -> dict[str, list[str]]:
-    """BM25, dense and their textbook RRF, each to `limit`."""
+    """BM25 (the project's lexical ranker), dense (whole-lesson cosine) and their textbook RRF,
+    each to `limit`."""
     lexical = single_ranking(bank, session, brief, max(limit, FUSION_DEPTH), "lexical")
-    dense = single_ranking(bank, session, brief, max(limit, FUSION_DEPTH), "dense")
+    dense = bank.dense.rank(brief, max(limit, FUSION_DEPTH))
     return {
         "bm25": lexical[:limit],
         "dense": dense[:limit],

@@ -191,6 +191,26 @@ def test_summarise_reports_paired_differences_on_the_briefs_scored() -> None:
     assert "n/a" in ev.table(summary, "ndcg@10")
 
 
+# --- Runs on the demo bank with the fake embedder -----------------------------------------------
+
+
+def test_the_dense_baseline_ranks_as_the_shipped_dense_side_does_today(tmp_path: Path) -> None:
+    """Computed by the script from the stored whole-lesson vectors, so a new shipped ranking
+    cannot move it; today it must agree with the retriever's own dense side."""
+    from sqlmodel import Session
+
+    from retrieval.embedder import HashingEmbedder
+
+    embedder = HashingEmbedder()
+    bank = ev.open_bank("demo", tmp_path / "demo.db", embedder, tmp_path)
+    assert len(bank.dense.keys) == 69  # validated, actioned and learned lessons only
+    with Session(bank.engine) as session:
+        for brief in ("flood warning messages in several languages", "tablets went flat"):
+            shipped_side = ev.single_ranking(bank, session, brief, 10, "dense")
+            assert bank.dense.rank(brief, 10) == shipped_side
+    bank.engine.dispose()
+
+
 # --- A smoke run ---------------------------------------------------------------------------------
 
 PRE_TRANSLATED = "Pre-translated warning messages save an hour when it matters"
