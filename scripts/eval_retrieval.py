@@ -21,10 +21,12 @@ a 95% bootstrap interval (briefs resampled, seeded, 2,000 resamples), and the sh
 paired differences against each baseline have theirs.
 
     .venv/bin/python scripts/eval_retrieval.py [--half test|tune|all] [--cache DIR]
+        [--database NASA.db] [--demo-database DEMO.db]
         [--judgments evaluation/judgments.jsonl] [--report reports/eval_retrieval.json]
 
-The banks are built on the first run under `--cache` (NASA: `lessonbank import nasa-llis` over
-both files; demo: data/demo_bank.json as the app loads it) and reused after.
+The banks are built on the first run under `--cache`, or at `--database` / `--demo-database`
+(NASA: `lessonbank import nasa-llis` over both files; demo: data/demo_bank.json as the app
+loads it) and reused after.
 """
 
 from __future__ import annotations
@@ -392,7 +394,8 @@ class ApiBar:
         response = self.client.post(
             "/api/bar", json={"brief": brief, "limit": limit}, headers=self.headers
         )
-        if response.status_code == 422:  # the BAR refused the brief: nothing ranked
+        if response.status_code in (400, 422):  # the BAR refused the brief: nothing ranked
+            print(f"the BAR refused {brief!r}: {response.text[:200]}", file=sys.stderr)
             return []
         response.raise_for_status()
         return [self.keys[result["lesson_id"]] for result in response.json()["results"]]
@@ -580,6 +583,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default=Path("/tmp/lessonbank-eval"),
         help="where the banks are built on the first run and reused after (nasa.db, demo.db)",
     )
+    parser.add_argument(
+        "--database", type=Path, help="the NASA bank's SQLite file (default: <cache>/nasa.db)"
+    )
+    parser.add_argument(
+        "--demo-database", type=Path, help="the demo bank's SQLite file (default: <cache>/demo.db)"
+    )
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "eval_retrieval.json")
     parser.add_argument("--model", default=MODEL, help="embedding model (tests: hashing)")
     return parser.parse_args(argv)
@@ -587,8 +596,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
+    databases = {
+        "nasa": args.database or args.cache / "nasa.db",
+        "demo": args.demo_database or args.cache / "demo.db",
+    }
     for relative in NASA_FILES:
-        if not (args.datasets / relative).is_file() and not (args.cache / "nasa.db").exists():
+        if not (args.datasets / relative).is_file() and not databases["nasa"].exists():
             print(f"{args.datasets / relative} not found (see --datasets)", file=sys.stderr)
             return 2
     from retrieval.embedder import load_embedder
@@ -602,7 +615,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in BANKS:
         mine = [b for b in briefs if b.bank == name]
         if mine:
-            bank = open_bank(name, args.cache / f"{name}.db", embedder, args.datasets)
+            bank = open_bank(name, databases[name], embedder, args.datasets)
             rankings |= rank_all(bank, mine, embedder)
             bank.engine.dispose()
     summary = summarise(briefs, score_briefs(rankings, judged), args.half)

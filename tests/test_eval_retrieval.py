@@ -225,6 +225,7 @@ def test_a_run_over_the_demo_bank_ranks_through_the_api_and_scores_every_system(
         ("d01", "pre-translated warning messages for residents", "test"),
         ("d02", "a loggist to keep the decision record", "test"),
         ("d03", "not in the chosen half", "tune"),
+        ("d04", " ", "test"),  # the API refuses an empty brief: an empty ranking, no crash
     ]
     briefs.write_text(
         "".join(
@@ -258,12 +259,13 @@ def test_a_run_over_the_demo_bank_ranks_through_the_api_and_scores_every_system(
     )
     assert status == 0
     document = json.loads(report.read_text(encoding="utf-8"))
-    assert document["judgments"] == 2 and set(document["rankings"]) == {"d01", "d02"}
+    assert document["judgments"] == 2 and set(document["rankings"]) == {"d01", "d02", "d04"}
+    assert document["rankings"]["d04"]["shipped"] == []
     assert document["rankings"]["d01"]["bm25"][0] == PRE_TRANSLATED
     assert set(document["rankings"]["d01"]) == set(ev.SYSTEMS)
     assert 0 < len(document["rankings"]["d02"]["shipped"]) <= ev.K
     demo = document["subsets"]["demo"]
-    assert demo["scored"] == 2
+    assert (demo["briefs"], demo["scored"], demo["unscored"]) == (3, 2, ["d04"])
     assert demo["systems"]["bm25"]["recall@10"]["mean"] == pytest.approx(1.0)
     assert demo["systems"]["shipped"]["recall@10"]["mean"] == pytest.approx(1.0)
     assert set(demo["shipped_minus"]) == {"bm25", "dense", "rrf60"}
