@@ -9,6 +9,7 @@ from sqlmodel import Session
 from lessons import audit, lifecycle, people, projects, questions
 from lessons.errors import ValidationFailed
 from lessons.models import Action, Lesson, LessonStatus, LessonTag, Person, Project, Review
+from lessons.numbers import read_whole
 from lessons.schemas import ActionIn, LessonIn, ReviewIn
 
 
@@ -23,10 +24,11 @@ def check_answers(kind: str, answers: dict[str, str | int]) -> dict[str, str]:
         if question is None:
             problems[f"answers.{question_id}"] = f"not a question of a {kind} review"
         elif question.is_score and text:
-            if not text.isdigit() or not 0 <= int(text) <= 10:
+            score = read_whole(text, low=0, high=10)
+            if score is None:
                 problems[f"answers.{question_id}"] = "a whole number from 0 to 10"
             else:
-                cleaned[question_id] = str(int(text))
+                cleaned[question_id] = str(score)
         elif text:
             cleaned[question_id] = text
     if not problems and not cleaned:

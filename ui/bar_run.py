@@ -12,7 +12,8 @@ from lessons.bar import Surfaced
 from lessons.errors import ValidationFailed
 from lessons.schemas import BarIn, ReviewIn
 from ui.presenters import bar_json
-from ui.state import app_state, session_for, viewer_for
+from ui.state import app_state, session_for, throttle, viewer_for
+from ui.throttle import Costly
 
 
 def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
@@ -23,6 +24,7 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
         raise ValidationFailed(
             f"limit must be at most {state.settings.bar_max_limit}.", {"limit": "too large"}
         )
+    throttle(request, Costly.BAR)  # the model ranks the whole bank: the costliest request
     viewer = viewer_for(request)
     if not payload.run_by:
         payload = payload.model_copy(update={"run_by": viewer.name})

@@ -21,6 +21,7 @@ from lessons.models import Role, User
 from lessons.schemas import Limits
 from lessons.settings import Settings
 from retrieval.service import Retriever
+from ui.throttle import Costly, Throttle
 
 
 @dataclass
@@ -30,6 +31,7 @@ class AppState:
     retriever: Retriever
     templates: Jinja2Templates
     limits: Limits
+    throttle: Throttle
 
 
 def app_state(request: Request) -> AppState:
@@ -50,6 +52,14 @@ def session_for(request: Request, *, write: bool | None = None) -> Iterator[Sess
         write = request.method not in READ_METHODS
     with transaction(engine, write=write) as session:
         yield session
+
+
+def throttle(request: Request, kind: Costly) -> None:
+    """Count a costly request (a search, a BAR) against its caller's rate limit, or raise
+    RateLimited. Behind a proxy, run uvicorn with --forwarded-allow-ips so the client address
+    is the visitor's, not the proxy's."""
+    address = request.client.host if request.client else ""
+    app_state(request).throttle.count(kind, viewer_for(request), address)
 
 
 def embed_committed(request: Request, lesson_ids: list[int]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -11,6 +12,7 @@ from starlette.routing import Route
 from lessons import accounts
 from lessons.errors import DomainError, NotSignedIn
 from lessons.models import User, utcnow
+from ui.body import form_handler
 from ui.forms import nested
 from ui.pages.render import page
 from ui.state import app_state, session_for, viewer_for
@@ -62,8 +64,9 @@ def login_form(request: Request) -> Response:
     return login_page(request, target=safe_next(request.query_params.get("next", "/")))
 
 
-async def login(request: Request) -> Response:
-    values = nested(await request.form())
+@form_handler
+def login(request: Request, form: FormData) -> Response:
+    values = nested(form)
     username = str(values.get("username") or "").strip()
     password = str(values.get("password") or "")
     target = safe_next(str(values.get("next") or "/"))
@@ -79,7 +82,7 @@ async def login(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-async def logout(request: Request) -> Response:
+def logout(request: Request) -> Response:
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 
@@ -115,12 +118,13 @@ def password_form(request: Request) -> Response:
     )
 
 
-async def password_change(request: Request) -> Response:
+@form_handler
+def password_change(request: Request, form: FormData) -> Response:
     user_id = _require_user(request)
     refused = _sso_only(request, user_id)
     if refused is not None:
         return refused
-    values = nested(await request.form())
+    values = nested(form)
     try:
         with session_for(request) as session:
             user = session.get(User, user_id)
