@@ -193,6 +193,8 @@ def test_the_review_form_records_the_signed_in_user_too(client: Client, engine: 
     assert event.actor == "casey"
     history = client.get(f"/api/lessons/{lesson.id}").json()["history"]
     assert history[0]["actor"] == "casey"
+    review_page = client.get(response.headers["location"]).text
+    assert "by ada" in review_page and "recorded by casey" in review_page
 
 
 # --- item 11: sign-in takes as long for a name that does not exist -----------------------------
