@@ -38,32 +38,33 @@ def check_answers(kind: str, answers: dict[str, str | int]) -> dict[str, str]:
     return cleaned
 
 
-def log_review(session: Session, *, payload: ReviewIn, recorder: Viewer | None = None) -> Review:
+def log_review(session: Session, *, payload: ReviewIn, viewer: Viewer | None = None) -> Review:
     """Record a review with its lessons (status identified) and actions; flushes, never commits.
 
-    `recorder` is the signed-in user sending it: always the actor in the lessons' history and
-    the audit log. `payload.author` only says whose words these are (a facilitator logging for
-    a team): a person in the people directory, kept beside the recorder, never in their place.
-    Without a recorder (the demo bank, loaded data) the author is the actor, as in the source.
+    `viewer` is the signed-in user sending it, who recorded it: always the actor in the
+    lessons' history and the audit log. `payload.author` only says whose words these are (a
+    facilitator logging for a team): a person in the people directory, kept beside the
+    recorder, never in their place. Without a viewer (the demo bank, loaded data) the author
+    is the actor, as in the source.
     """
     answers = check_answers(payload.kind, payload.answers)
     project = projects.resolve(session, ref=payload.project)
-    author = _author(session, payload.author, recorder)
+    author = _author(session, payload.author, viewer)
     review = Review(
         project_id=project.id,  # type: ignore[arg-type]
         kind=payload.kind,
         question_set_version=questions.current(payload.kind).version,
         held_on=payload.held_on,
         author_id=author.id if author else None,
-        recorded_by_id=recorder.user_id if recorder else None,
+        recorded_by_id=viewer.user_id if viewer else None,
         answers=answers,
     )
     session.add(review)
     session.flush()
-    actor = recorder.name if recorder else (author.name if author else "")
+    actor = viewer.name if viewer else (author.name if author else "")
     reason = f"submitted in {review.kind} review #{review.id}"
-    if author is not None and recorder is not None and author.id != recorder.person_id:
-        reason += f", recorded by {recorder.name} for {author.name} (person #{author.id})"
+    if author is not None and viewer is not None and author.id != viewer.person_id:
+        reason += f", recorded by {viewer.name} for {author.name} (person #{author.id})"
     new_lessons = [
         add_lesson(
             session,
@@ -84,14 +85,14 @@ def log_review(session: Session, *, payload: ReviewIn, recorder: Viewer | None =
     audit.record(
         session,
         actor=actor,
-        actor_user_id=recorder.user_id if recorder else None,
+        actor_user_id=viewer.user_id if viewer else None,
         action="create",
         entity=review,
         after={
             **audit.snapshot(review, {"kind", "project_id", "held_on", "answers"}),
             "lesson_ids": [le.id for le in new_lessons],
             "recorded_by": (
-                {"user_id": recorder.user_id, "username": recorder.name} if recorder else None
+                {"user_id": viewer.user_id, "username": viewer.name} if viewer else None
             ),
             "author": {"person_id": author.id, "name": author.name} if author else None,
         },
@@ -99,14 +100,14 @@ def log_review(session: Session, *, payload: ReviewIn, recorder: Viewer | None =
     return review
 
 
-def _author(session: Session, name: str | None, recorder: Viewer | None) -> Person | None:
+def _author(session: Session, name: str | None, viewer: Viewer | None) -> Person | None:
     """Whose words: the named person (found in the directory, added to it when new), else the
     recorder's own person."""
     if name and name.strip():
         return people.find_or_create(session, name=name)
-    if recorder is not None and recorder.person_id is not None:
-        return session.get(Person, recorder.person_id)
-    return people.find_or_create(session, name=recorder.name) if recorder else None
+    if viewer is not None and viewer.person_id is not None:
+        return session.get(Person, viewer.person_id)
+    return people.find_or_create(session, name=viewer.name) if viewer else None
 
 
 def add_lesson(

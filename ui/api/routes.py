@@ -58,7 +58,7 @@ async def post_review(request: Request) -> Response:
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             viewer = viewer_for(request)
-            review = capture.log_review(session, payload=payload, recorder=viewer)
+            review = capture.log_review(session, payload=payload, viewer=viewer)
             lessons = sorted(review.lessons, key=lambda le: le.id or 0)
             actions = catalogue.list_actions(
                 session, viewer=viewer_for(request), review_id=review.id

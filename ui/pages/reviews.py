@@ -90,7 +90,7 @@ async def review_submit(request: Request) -> Response:
             raise ValidationFailed(exc.message, form_paths(exc.fields, back)) from None
         with session_for(request) as session:
             viewer = viewer_for(request)
-            review = capture.log_review(session, payload=payload, recorder=viewer)
+            review = capture.log_review(session, payload=payload, viewer=viewer)
             assert review.id is not None
             # Open actions settled in the form land with the review, or neither does.
             carry.settle(
