@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from alembic import command
@@ -15,7 +16,7 @@ from sqlmodel import Session, select
 
 from lessons import accounts, sso
 from lessons.db import MIGRATIONS, make_engine, transaction
-from lessons.models import AuditEvent, Lesson, Review, Role, User
+from lessons.models import AuditEvent, Lesson, Review, Role, User, UserSession, utcnow
 from lessons.settings import Settings
 from tests.conftest import PASSWORD, Client, app_client, review_payload, sign_in
 
@@ -255,6 +256,15 @@ def test_disabling_a_user_ends_sessions_for_good(client: Client, engine: Engine)
     with Session(engine) as session:
         actions = [e.action for e in session.exec(select(AuditEvent))]
     assert {"disable", "enable"} <= set(actions)
+
+
+def test_a_session_past_its_hours_ends_on_the_server(client: Client, engine: Engine) -> None:
+    assert _signed_in(client)
+    with transaction(engine, write=True) as session:
+        for row in session.exec(select(UserSession)):
+            row.expires_at = utcnow() - timedelta(seconds=1)
+            session.add(row)
+    assert not _signed_in(client)  # whatever the cookie's own max-age says
 
 
 def test_a_password_change_ends_other_copies_but_not_this_session(
