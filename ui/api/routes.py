@@ -32,7 +32,7 @@ from ui.api import outcomes as outcomes_api
 from ui.api import taxonomy as taxonomy_api
 from ui.api import themes as themes_api
 from ui.api.openapi import openapi
-from ui.bar_run import run_bar, with_author
+from ui.bar_run import run_bar
 from ui.body import path_id, read_json_object
 from ui.params import id_param, int_param
 from ui.presenters import action_json, bar_json, lesson_json, review_json, why_json
@@ -56,9 +56,7 @@ async def post_review(request: Request) -> Response:
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             viewer = viewer_for(request)
-            review = capture.log_review(
-                session, payload=with_author(payload, viewer), actor=viewer.name
-            )
+            review = capture.log_review(session, payload=payload, viewer=viewer)
             lessons = sorted(review.lessons, key=lambda le: le.id or 0)
             actions = catalogue.list_actions(
                 session, viewer=viewer_for(request), review_id=review.id
@@ -160,7 +158,13 @@ async def patch_lesson(request: Request) -> Response:
             viewer = viewer_for(request)
             if not viewer.can_edit(lesson):
                 raise Forbidden("Only its author or a curator may edit this lesson.")
-            catalogue.update_lesson(session, lesson=lesson, patch=patch, actor=viewer.name)
+            catalogue.update_lesson(
+                session,
+                lesson=lesson,
+                patch=patch,
+                actor=viewer.name,
+                by_curator=viewer.is_curator,
+            )
             session.refresh(lesson)
             body = _lesson_detail(session, lesson, viewer)
         embed_committed(request, [lesson_id])

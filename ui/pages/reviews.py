@@ -16,7 +16,6 @@ from lessons.models import ReviewKind
 from lessons.numbers import read_whole
 from lessons.schemas import ReviewIn, parse
 from ui import carry
-from ui.bar_run import with_author
 from ui.body import form_handler, path_id
 from ui.carry import carry_context
 from ui.forms import form_paths, nested, redisplay, review_input
@@ -94,9 +93,7 @@ def review_submit(request: Request, form: FormData) -> Response:
             raise ValidationFailed(exc.message, form_paths(exc.fields, back)) from None
         with session_for(request) as session:
             viewer = viewer_for(request)
-            review = capture.log_review(
-                session, payload=with_author(payload, viewer), actor=viewer.name
-            )
+            review = capture.log_review(session, payload=payload, viewer=viewer)
             assert review.id is not None
             # Open actions settled in the form land with the review, or neither does.
             carry.settle(

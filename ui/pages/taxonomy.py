@@ -264,7 +264,13 @@ async def add_lesson_tags(request: Request) -> Response:
             if not chosen:
                 raise ValidationFailed("Tick at least one tag to add.", {"tags": "none chosen"})
             patch = parse(LessonPatch, {"tags": [*lesson.tags, *chosen]}, app_state(request).limits)
-            catalogue.update_lesson(session, lesson=lesson, patch=patch, actor=viewer.name)
+            catalogue.update_lesson(
+                session,
+                lesson=lesson,
+                patch=patch,
+                actor=viewer.name,
+                by_curator=viewer.is_curator,
+            )
         embed_committed(request, [lesson_id])
 
     await run_in_threadpool(save)
