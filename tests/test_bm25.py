@@ -388,7 +388,7 @@ def test_statistics_follow_an_edit_at_once(
         lesson = session.get(Lesson, int(ids[0]))
         assert lesson is not None
         patch = LessonPatch(observation="Zeppelin valve sensor " + "margin " * 200)
-        catalogue.update_lesson(session, lesson=lesson, patch=patch)
+        catalogue.update_lesson(session, lesson=lesson, patch=patch, by_curator=True)
         want = _direct_bm25(session, query, access.STAFF)
         found = dict(_search(session, query, access.STAFF, limit=200, allowed_ids=ids))
         assert found.keys() == want.keys() and lesson.id in found
