@@ -68,6 +68,7 @@ _COLLECTIONS = 64
 # common term's lessons again costs tens of milliseconds at a million lessons.
 _DF_DRIFT = 0.001
 _DF_MAX_AGE_S = 600.0
+_KEPT_COUNTS = 2_000_000  # lessons' weighted counts kept for exact ranking, all words
 _KEPT_POSTINGS = 8_000_000  # lesson ids kept, all terms together
 
 _SCRATCH = "temp.lesson_fts_scratch"
@@ -222,6 +223,7 @@ class Collection:
     lengths: np.ndarray  # every indexed lesson's length, by id
     visible: Mask  # by id
     corpus: Corpus
+    version: object  # the lessons' snapshot (lessons.changes.version)
     frequency: dict[str, int] = field(default_factory=dict)  # query word -> visible lessons
 
     def holds(self, ids: Ids) -> Mask:
@@ -260,9 +262,8 @@ class _CollectionCache:
         visible = np.zeros(len(indexed), bool)
         visible[ids] = True
         total = float(lengths[ids].sum())
-        made = Collection(
-            ids, lengths, visible, Corpus(len(ids), total / len(ids) if len(ids) else 0.0)
-        )
+        average = total / len(ids) if len(ids) else 0.0
+        made = Collection(ids, lengths, visible, Corpus(len(ids), average), version)
         with self._lock:
             self._kept.append((weakref.ref(allowed_ids), url, version, made))
         return made
@@ -291,7 +292,7 @@ def exact(
     held: list[tuple[Ids, np.ndarray]] = []
     whole = corpus(connection)
     for word in terms.values():
-        ids, weighted = _weighted_counts(connection, word, whole, seen.lengths)
+        ids, weighted = _counts_by_word.get(connection, word, whole, seen)
         shown = seen.holds(ids)
         held.append((ids[shown], weighted[shown]))
         seen.frequency[word] = int(np.count_nonzero(shown))
@@ -309,6 +310,37 @@ def exact(
         total[rows] += idf * f * (K1 + 1) / (f + norm[rows])
     best = np.lexsort((lessons, -total))[:limit]
     return list(zip(lessons[best].tolist(), total[best].tolist(), strict=True))
+
+
+class _CountsCache:
+    """Each query word's `_weighted_counts`, per database, until lessons change: a bank's
+    briefs share many words, and FTS5 costs most of an exact search."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_database: dict[str, tuple[object, dict[str, tuple[Ids, np.ndarray]]]] = {}
+
+    def get(
+        self, connection: Connection, word: str, whole: Corpus, seen: Collection
+    ) -> tuple[Ids, np.ndarray]:
+        key = str(connection.engine.url)
+        with self._lock:
+            version, kept = self._by_database.get(key, (seen.version, {}))
+            if version != seen.version:
+                kept = {}
+            self._by_database[key] = (seen.version, kept)
+            found = kept.get(word)
+        if found is None:
+            found = _weighted_counts(connection, word, whole, seen.lengths)
+            with self._lock:
+                kept[word] = found
+                # Bounded memory: the oldest words go first (2 M lessons' counts, 32 MB).
+                while sum(len(ids) for ids, _ in kept.values()) > _KEPT_COUNTS and len(kept) > 1:
+                    del kept[next(iter(kept))]
+        return found
+
+
+_counts_by_word = _CountsCache()
 
 
 def _weighted_counts(
