@@ -7,6 +7,7 @@ from datetime import date
 from sqlmodel import Session
 
 from lessons import audit, lifecycle, people, projects, questions
+from lessons.access import widest
 from lessons.errors import ValidationFailed
 from lessons.models import Action, Lesson, LessonStatus, LessonTag, Person, Project, Review
 from lessons.schemas import ActionIn, LessonIn, ReviewIn
@@ -110,10 +111,20 @@ def add_lesson(
     )
     session.add(lesson)
     session.flush()
+    widen_review(session, lesson)
     set_tags(session, lesson=lesson, tags=data.tags)
     reason = f"submitted in {review.kind} review #{review.id}" if review else "created"
     lifecycle.record_creation(session, lesson=lesson, actor=actor, reason=reason)
     return lesson
+
+
+def widen_review(session: Session, lesson: Lesson) -> None:
+    """A review's audience follows the widest restriction its lessons have had; it is never
+    narrowed here, so a purge or a relabel does not open what was written about them."""
+    review = lesson.review
+    if review is not None and widest(review.sensitivity, lesson.sensitivity) != review.sensitivity:
+        review.sensitivity = widest(review.sensitivity, lesson.sensitivity)
+        session.add(review)
 
 
 def set_tags(session: Session, *, lesson: Lesson, tags: list[str]) -> None:

@@ -15,6 +15,7 @@ from lessons.db import make_engine, migrate
 INLINE_REFERENCES = {
     ("action", "carried_to_review_id", "review"),
     ("lesson", "merged_into_id", "lesson"),
+    ("bar", "run_by_user_id", "user"),
 }
 
 

@@ -229,7 +229,7 @@ async def get_bar(request: Request) -> Response:
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:
-            bar = bars.get(session, bar_id=bar_id)
+            bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             viewer = viewer_for(request)
             return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
 
@@ -244,7 +244,7 @@ async def post_decisions(request: Request) -> Response:
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             viewer = viewer_for(request)
-            bar = bars.get(session, bar_id=bar_id)
+            bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer)
             return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
 
