@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lessons import bar as bars
-from lessons import capture, catalogue, lifecycle
+from lessons import capture, catalogue, lifecycle, merging
 from lessons.access import Viewer
 from lessons.errors import Forbidden, ValidationFailed
 from lessons.models import Action, Lesson
@@ -79,10 +79,8 @@ async def get_lesson(request: Request) -> Response:
         with session_for(request) as session:
             viewer = viewer_for(request)
             # A merged lesson a partner may not read leads on to its canonical lesson.
-            if target := merging_api.follow_for_api(session, lesson_id=lesson_id, viewer=viewer):
-                return target
-            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
-            return _lesson_detail(session, lesson, viewer)
+            found = merging.open_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            return found if isinstance(found, int) else _lesson_detail(session, found, viewer)
 
     body = await run_in_threadpool(work)
     return merging_api.api_redirect(body) if isinstance(body, int) else JSONResponse(body)
