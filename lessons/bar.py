@@ -35,10 +35,13 @@ def record(
     surfaced: Sequence[Surfaced],
     model: str,
     run_by_user_id: int | None = None,
+    viewer: Viewer | None = None,
 ) -> BeforeActionReview:
     """Save a BAR with the lessons it surfaced, each with the rank and score it had then, and
     the user who ran it (with the project's members and curators, its only readers)."""
-    project = projects.resolve(session, ref=payload.project) if payload.project else None
+    project = (
+        projects.resolve(session, ref=payload.project, viewer=viewer) if payload.project else None
+    )
     bar = BeforeActionReview(
         brief=payload.brief,
         project_id=project.id if project else None,
@@ -87,7 +90,7 @@ def ranking_viewer(session: Session, *, runner: Viewer, payload: BarIn) -> Viewe
     count the hidden ones. A BAR for no project is read by its runner (and curators) alone."""
     if payload.project is None:
         return runner
-    project = projects.find(session, ref=payload.project)
+    project = projects.find(session, ref=payload.project, viewer=runner)
     project_id = project.id if project is not None else None
     return replace(
         runner,

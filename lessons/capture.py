@@ -7,7 +7,7 @@ from datetime import date
 from sqlmodel import Session
 
 from lessons import audit, lifecycle, people, projects, questions
-from lessons.access import widest
+from lessons.access import Viewer, widest
 from lessons.errors import ValidationFailed
 from lessons.models import Action, Lesson, LessonStatus, LessonTag, Person, Project, Review
 from lessons.schemas import ActionIn, LessonIn, ReviewIn
@@ -38,10 +38,14 @@ def check_answers(kind: str, answers: dict[str, str | int]) -> dict[str, str]:
     return cleaned
 
 
-def log_review(session: Session, *, payload: ReviewIn, actor: str = "") -> Review:
-    """Record a review with its lessons (status identified) and actions; flushes, never commits."""
+def log_review(
+    session: Session, *, payload: ReviewIn, actor: str = "", viewer: Viewer | None = None
+) -> Review:
+    """Record a review with its lessons (status identified) and actions; flushes, never commits.
+    `viewer` is who sends it (None for the seed and imports): a project they may not know of
+    answers as missing."""
     answers = check_answers(payload.kind, payload.answers)
-    project = projects.resolve(session, ref=payload.project)
+    project = projects.resolve(session, ref=payload.project, viewer=viewer)
     author = people.find_or_create(session, name=payload.author)
     review = Review(
         project_id=project.id,  # type: ignore[arg-type]

@@ -11,17 +11,21 @@ from lessons.models import Project
 from lessons.schemas import ProjectRef
 
 
-def find(session: Session, *, ref: ProjectRef) -> Project | None:
-    """The existing project `ref` names (by id, else by name), or None."""
+def find(session: Session, *, ref: ProjectRef, viewer: Viewer | None = None) -> Project | None:
+    """The existing project `ref` names (by id, else by name), or None. Named by id, a project
+    `viewer` may not know of is None, as a missing one (None: the seed and imports)."""
     if ref.id is not None:
-        return session.get(Project, ref.id)
+        if viewer is None:
+            return session.get(Project, ref.id)
+        return _known(session, project_id=ref.id, viewer=viewer)
     name = (ref.name or "").strip()
     return session.exec(select(Project).where(func.lower(Project.name) == name.lower())).first()
 
 
-def resolve(session: Session, *, ref: ProjectRef) -> Project:
-    """The project `ref` names: by id (must exist) or by name (created when new)."""
-    project = find(session, ref=ref)
+def resolve(session: Session, *, ref: ProjectRef, viewer: Viewer | None = None) -> Project:
+    """The project `ref` names: by id (must exist, and be one `viewer` may know of) or by name
+    (created when new)."""
+    project = find(session, ref=ref, viewer=viewer)
     if ref.id is not None and project is None:
         raise NotFound(f"No project with id {ref.id}.", {"project.id": "no such project"})
     if project is None:
@@ -39,14 +43,18 @@ def resolve(session: Session, *, ref: ProjectRef) -> Project:
     return project
 
 
-def get(session: Session, *, project_id: int, viewer: Viewer) -> Project:
-    """One project the viewer may know of (`access.visible_project_ids`), or NotFound: one
-    holding only work they may not see answers as a missing one."""
-    project = session.exec(
+def _known(session: Session, *, project_id: int, viewer: Viewer) -> Project | None:
+    return session.exec(
         select(Project).where(
             Project.id == project_id, col(Project.id).in_(visible_project_ids(viewer))
         )
     ).first()
+
+
+def get(session: Session, *, project_id: int, viewer: Viewer) -> Project:
+    """One project the viewer may know of (`access.visible_project_ids`), or NotFound: one
+    holding only work they may not see answers as a missing one."""
+    project = _known(session, project_id=project_id, viewer=viewer)
     if project is None:
         raise NotFound(f"No project with id {project_id}.")
     return project

@@ -53,6 +53,7 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
             surfaced=surfaced,
             model=state.retriever.model,
             run_by_user_id=viewer.user_id,
+            viewer=viewer,
         )
         return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
 

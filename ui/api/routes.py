@@ -59,7 +59,7 @@ async def post_review(request: Request) -> Response:
         with session_for(request) as session:
             viewer = viewer_for(request)
             review = capture.log_review(
-                session, payload=with_author(payload, viewer), actor=viewer.name
+                session, payload=with_author(payload, viewer), actor=viewer.name, viewer=viewer
             )
             lessons = sorted(review.lessons, key=lambda le: le.id or 0)
             actions = catalogue.list_actions(

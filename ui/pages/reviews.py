@@ -92,7 +92,7 @@ async def review_submit(request: Request) -> Response:
         with session_for(request) as session:
             viewer = viewer_for(request)
             review = capture.log_review(
-                session, payload=with_author(payload, viewer), actor=viewer.name
+                session, payload=with_author(payload, viewer), actor=viewer.name, viewer=viewer
             )
             assert review.id is not None
             # Open actions settled in the form land with the review, or neither does.
