@@ -511,11 +511,14 @@ def active_merge(session: Session, *, merged_id: int) -> LessonMerge | None:
     ).first()
 
 
-def open_lesson(session: Session, *, lesson_id: int, viewer: Viewer) -> Lesson | int:
+def open_lesson(
+    session: Session, *, lesson_id: int, viewer: Viewer, follow_visible: bool = False
+) -> Lesson | int:
     """The lesson to show for `lesson_id`: itself when the viewer may see it, else the id of
     its canonical lesson when it was merged and the viewer may follow it there (a partner
-    with an old link), else NotFound. Every id costs the same one query, whether it is
-    missing, hidden or merged, so neither the answer nor its timing tells them apart."""
+    with an old link), else NotFound. `follow_visible` follows a merge even when the merged
+    lesson is visible (the page does; the API shows it). Every id costs the same one query,
+    whether it is missing, hidden or merged, so neither answer nor timing tells them apart."""
     canonical = aliased(Lesson)
     found = session.exec(
         select(Lesson, LessonMerge, canonical)
@@ -531,8 +534,7 @@ def open_lesson(session: Session, *, lesson_id: int, viewer: Viewer) -> Lesson |
         .limit(1)
     ).first()
     lesson, row, target = found if found is not None else (None, None, None)
-    if lesson is not None and viewer.can_see(lesson):
-        return lesson
+    visible = lesson is not None and viewer.can_see(lesson)
     followable = (
         lesson is not None
         and lesson.status == S.MERGED
@@ -542,24 +544,13 @@ def open_lesson(session: Session, *, lesson_id: int, viewer: Viewer) -> Lesson |
         and viewer.can_see(target)
         and may_follow(viewer, lesson, row)
     )
+    if visible and not (follow_visible and followable):
+        assert lesson is not None
+        return lesson
     if not followable:
         raise NotFound(f"No lesson with id {lesson_id}.")
     assert target is not None and target.id is not None
     return target.id
-
-
-def canonical_for(session: Session, *, lesson_id: int, viewer: Viewer) -> int | None:
-    """Where a merged lesson's link leads this viewer: its canonical lesson's id, when the
-    viewer could read the merged lesson and may read the canonical one; else None (the link
-    then answers as it would for any lesson)."""
-    lesson = session.get(Lesson, lesson_id)
-    if lesson is None or lesson.status != S.MERGED or lesson.merged_into_id is None:
-        return None
-    row = active_merge(session, merged_id=lesson_id)
-    canonical = session.get(Lesson, lesson.merged_into_id)
-    if row is None or canonical is None or not viewer.can_see(canonical):
-        return None
-    return canonical.id if may_follow(viewer, lesson, row) else None
 
 
 def sources(session: Session, *, canonical: Lesson, viewer: Viewer) -> list[Source]:

@@ -408,14 +408,15 @@ def test_a_hidden_merged_lesson_answers_with_the_work_of_a_missing_id(
         statements.append(str(args[2]))
 
     for who in (anon_client, client):
-        runs = {}
-        for lesson_id in (hidden, MISSING, hidden):
-            event.listen(Engine, "before_cursor_execute", counted)
-            try:
-                answer = who.get(f"/api/lessons/{lesson_id}", follow_redirects=False)
-            finally:
-                event.remove(Engine, "before_cursor_execute", counted)
-            assert answer.status_code == 404
-            runs[lesson_id] = list(statements)
-            statements.clear()
-        assert len(runs[hidden]) == len(runs[MISSING]), (runs[hidden], runs[MISSING])
+        for url in ("/api/lessons/{id}", "/lessons/{id}"):
+            runs = {}
+            for lesson_id in (hidden, MISSING, hidden):
+                event.listen(Engine, "before_cursor_execute", counted)
+                try:
+                    answer = who.get(url.format(id=lesson_id), follow_redirects=False)
+                finally:
+                    event.remove(Engine, "before_cursor_execute", counted)
+                assert answer.status_code == 404
+                runs[lesson_id] = list(statements)
+                statements.clear()
+            assert len(runs[hidden]) == len(runs[MISSING]), (url, runs[hidden], runs[MISSING])
