@@ -431,6 +431,7 @@ def api_bar(bank: Bank, embedder: Embedder) -> Iterator[ApiBar]:
             load_demo=False,
             secret_key="evaluation",
             secret_key_file=str(Path(scratch) / "secret"),
+            rate_limit_bar="",  # one token runs every brief: no per-user rate limit
         )
         app = create_app(settings, embedder=embedder)
         with TestClient(app, base_url="https://testserver") as client:

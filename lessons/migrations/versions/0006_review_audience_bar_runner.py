@@ -1,7 +1,7 @@
 """review audience (stored, only widened) and the user who ran a BAR
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0007 (chained after main's 0007 at merge; the lead re-chains)
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = "0006"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
