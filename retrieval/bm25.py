@@ -17,16 +17,23 @@ Scores equal `bm25()`'s to rounding for every lesson returned. What is approxima
 lessons get that far: steps 1 and 2 do not know how often a lesson holds a common term outside
 its title. The benchmark measures how often that changes the top ten against exact ranking,
 and the evaluation what it does to ranking quality.
+
+Every statistic is the viewer's own (`Collection`): lesson count, average length and document
+frequencies come from the lessons the viewer may see, never from the whole index, so no score
+shown changes when a hidden lesson holding a query term is added (FTS5's own bm25() counts
+every lesson, which told a contributor how many hidden lessons hold a word). `exact` ranks
+every visible match by those statistics when the query's postings are few; the bounded path
+above uses the same ones.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 import time
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,7 +45,7 @@ from lessons.fulltext import COLUMNS, TOKENIZE
 # FTS5's bm25() constants, and our column weights: a term in the title says more than one in
 # the body, and a tag more than the body.
 K1, B = 1.2, 0.75
-WEIGHTS = (4.0, 1.0, 2.0)
+WEIGHTS = (4.0, 1.0, 2.0)  # whole numbers: `_weighted_counts` relies on it
 # Postings read to find candidates (about half a microsecond each, at a million lessons), and
 # lessons scored exactly per result wanted (about 0.03 to 0.1 ms each, through the tokenizer).
 # Chosen on the synthetic million-lesson bank (scripts/bench_search.py's queries): 20k and 6
@@ -53,11 +60,16 @@ _BUDGET_GROWTH, _BUDGET_ROUNDS = 4, 3
 _SHORTLIST = 1_000
 
 Ids = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+# Viewers' collections kept (see `_CollectionCache`).
+_COLLECTIONS = 64
 # Document frequencies are reused while the bank has changed size by less than this share,
 # and for at most this long: an IDF moves by a fraction of a percent at most, and counting a
 # common term's lessons again costs tens of milliseconds at a million lessons.
 _DF_DRIFT = 0.001
 _DF_MAX_AGE_S = 600.0
+_KEPT_COUNTS = 2_000_000  # lessons' weighted counts kept for exact ranking, all words
+_KEPT_POSTINGS = 8_000_000  # lesson ids kept, all terms together
 
 _SCRATCH = "temp.lesson_fts_scratch"
 _SCRATCH_TERMS = "temp.lesson_fts_scratch_terms"
@@ -110,31 +122,247 @@ def _quoted(term: str) -> str:
 
 
 class _FrequencyCache:
-    """Lessons holding each term, per database, reused within a small drift of the bank."""
+    """Lessons holding each term over the whole index (sorted ids), per database. A common
+    term's are kept while the bank changes size by less than _DF_DRIFT and for at most
+    _DF_MAX_AGE_S; a rare term's only until lessons change (a kept rare term goes stale where
+    it matters most: a lesson's new, telling word counted as absent would not be found at
+    all). Their sizes choose the ranking path and budget the postings read; a viewer's own
+    counts are taken from them (`Collection.frequencies`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_database: dict[str, tuple[int, float, dict[str, int]]] = {}
+        self._common: dict[str, tuple[int, float, dict[str, Ids]]] = {}
+        self._rare: dict[str, tuple[object, dict[str, Ids]]] = {}
 
-    def get(self, connection: Connection, size: int, terms: Sequence[str]) -> dict[str, int]:
-        key = str(connection.engine.url)
+    def _kept(self, key: str, size: int, version: object) -> tuple[dict[str, Ids], dict[str, Ids]]:
         now = time.monotonic()
         with self._lock:
-            size0, born, known = self._by_database.get(key, (size, now, {}))
+            size0, born, common = self._common.get(key, (size, now, {}))
             if abs(size - size0) > size0 * _DF_DRIFT or now - born > _DF_MAX_AGE_S:
-                size0, born, known = size, now, {}
-            self._by_database[key] = (size0, born, known)
-            missing = [t for t in terms if t not in known]
-        counted = {term: _matching(connection, _quoted(term)) for term in missing}
+                size0, born, common = size, now, {}
+            self._common[key] = (size0, born, common)
+            seen, rare = self._rare.get(key, (version, {}))
+            if version is None or seen != version:
+                rare = {}
+            self._rare[key] = (version, rare)
+            return common, rare
+
+    def postings(
+        self, connection: Connection, size: int, words: Sequence[str], version: object = None
+    ) -> dict[str, Ids]:
+        """The lessons holding each word, sorted (`size`: lessons in the index; `version`:
+        lessons' change counter, None to keep no rare term)."""
+        common, rare = self._kept(str(connection.engine.url), size, version)
+        found: dict[str, Ids] = {}
+        for word in words:
+            with self._lock:
+                kept = common.get(word, rare.get(word))
+            if kept is None:
+                kept = _rowids(connection, _quoted(word), 2**62)
+                if len(kept) > CANDIDATE_POSTINGS or version is not None:
+                    self._keep(common if len(kept) > CANDIDATE_POSTINGS else rare, word, kept)
+            found[word] = kept
+        return found
+
+    def get(self, connection: Connection, size: int, terms: Sequence[str]) -> dict[str, int]:
+        """How many lessons hold each term."""
+        return {t: len(ids) for t, ids in self.postings(connection, size, terms).items()}
+
+    def _keep(self, kept: dict[str, Ids], term: str, ids: Ids) -> None:
         with self._lock:
-            # Only common terms are kept: a rare one is cheap to count again, and a kept count
-            # of a rare term goes stale where it matters most (a lesson's new, telling word
-            # counted as absent would not be found at all).
-            known.update((t, n) for t, n in counted.items() if n > CANDIDATE_POSTINGS)
-            return {t: known.get(t, counted.get(t, 0)) for t in terms}
+            kept[term] = ids
+            # Bounded memory: the oldest kept terms go first (8 M ids, 64 MB).
+            while sum(len(v) for v in kept.values()) > _KEPT_POSTINGS and len(kept) > 1:
+                del kept[next(iter(kept))]
 
 
 frequencies = _FrequencyCache()
+
+
+class _LengthCache:
+    """Every indexed lesson's length in tokens (all columns), by lesson id, per database; read
+    again whenever lessons change (`lessons.changes.version`), so always this snapshot's."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_database: dict[str, tuple[object, npt.NDArray[np.float64], Mask]] = {}
+
+    def get(self, connection: Connection, version: object) -> tuple[np.ndarray, Mask]:
+        """(length by lesson id, 0 where none; whether each id is in the index)."""
+        key = str(connection.engine.url)
+        with self._lock:
+            found = self._by_database.get(key)
+        if found is not None and found[0] == version:
+            return found[1], found[2]
+        # One row, not one a lesson (a million at most): the ids, and every size record
+        # back to back (each holds one varint a column, so they part again by count).
+        listed, records = _rows(
+            connection,
+            "SELECT group_concat(id), group_concat(hex(sz), '') FROM lesson_fts_docsize",
+            (),
+        )[0]
+        ids = np.fromstring(listed or "", dtype=np.int64, sep=",")
+        sizes = column_sizes(bytes.fromhex(records or "")).reshape(len(ids), len(COLUMNS))
+        top = int(ids.max()) + 1 if len(ids) else 0
+        lengths, indexed = np.zeros(top), np.zeros(top, bool)
+        lengths[ids], indexed[ids] = sizes.sum(axis=1), True
+        with self._lock:
+            self._by_database[key] = (version, lengths, indexed)
+        return lengths, indexed
+
+
+_lengths_by_id = _LengthCache()
+
+
+@dataclass
+class Collection:
+    """The lessons a viewer may see, as BM25 counts them: their number, average length and,
+    per query word, how many hold it. Nothing about a hidden lesson enters a score."""
+
+    ids: Ids  # sorted
+    lengths: np.ndarray  # every indexed lesson's length, by id
+    visible: Mask  # by id
+    corpus: Corpus
+    version: object  # the lessons' snapshot (lessons.changes.version)
+    frequency: dict[str, int] = field(default_factory=dict)  # query word -> visible lessons
+
+    def holds(self, ids: Ids) -> Mask:
+        """Which of `ids` (lesson ids) the viewer may see."""
+        inside = ids < len(self.visible)
+        found = np.zeros(len(ids), bool)
+        found[inside] = self.visible[ids[inside]]
+        return found
+
+    def frequencies(self, held: dict[str, Ids]) -> dict[str, int]:
+        """Visible lessons holding each word, of those holding it (`_FrequencyCache`)."""
+        for word, ids in held.items():
+            if word not in self.frequency:
+                self.frequency[word] = int(np.count_nonzero(self.holds(ids)))
+        return {w: self.frequency[w] for w in held}
+
+
+class _CollectionCache:
+    """One `Collection` per array of allowed ids (the retriever keeps one per viewer and
+    filters until lessons change) and snapshot."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: list[tuple[weakref.ref[Ids], str, object, Collection]] = []
+
+    def get(self, connection: Connection, allowed_ids: Ids, version: object) -> Collection:
+        url = str(connection.engine.url)
+        with self._lock:
+            self._kept = [k for k in self._kept if k[0]() is not None][-_COLLECTIONS:]
+            for ref, key, seen, found in self._kept:
+                if ref() is allowed_ids and key == url and seen == version:
+                    return found
+        lengths, indexed = _lengths_by_id.get(connection, version)
+        ids = allowed_ids[allowed_ids < len(indexed)]
+        ids = ids[indexed[ids]]
+        visible = np.zeros(len(indexed), bool)
+        visible[ids] = True
+        total = float(lengths[ids].sum())
+        average = total / len(ids) if len(ids) else 0.0
+        made = Collection(ids, lengths, visible, Corpus(len(ids), average), version)
+        with self._lock:
+            self._kept.append((weakref.ref(allowed_ids), url, version, made))
+        return made
+
+
+_collections = _CollectionCache()
+
+
+def collection(connection: Connection, allowed_ids: Ids, version: object) -> Collection:
+    """The viewer's collection: `allowed_ids` (sorted) as of `version` (lessons.changes)."""
+    return _collections.get(connection, allowed_ids, version)
+
+
+def exact(
+    connection: Connection,
+    terms: dict[str, str],
+    seen: Collection,
+    limit: int,
+    allowed_ids: Ids | None = None,
+) -> list[tuple[int, float]]:
+    """Every lesson of the viewer's collection holding any of `terms` (index term -> query
+    word), or only those in `allowed_ids` (sorted; a filtered search) when given, scored by
+    BM25 over the collection, as FTS5's bm25() with WEIGHTS would score it over a bank of only
+    those lessons; the best `limit`, ties to the older lesson. Reads every posting of every
+    term: for queries whose terms are rare enough."""
+    held: list[tuple[Ids, np.ndarray]] = []
+    whole = corpus(connection)
+    for word in terms.values():
+        ids, weighted = _counts_by_word.get(connection, word, whole, seen)
+        shown = seen.holds(ids)
+        held.append((ids[shown], weighted[shown]))
+        seen.frequency[word] = int(np.count_nonzero(shown))
+    lessons = np.unique(np.concatenate([ids for ids, _ in held])) if held else np.empty(0, np.int64)
+    if allowed_ids is not None and len(lessons):
+        lessons = lessons[_members(lessons, allowed_ids)[0]] if len(allowed_ids) else lessons[:0]
+    if not len(lessons):
+        return []
+    norm = K1 * (1 - B + B * seen.lengths[lessons] / (seen.corpus.average_length or 1.0))
+    total = np.zeros(len(lessons))
+    for ids, f in held:  # in query order, as FTS5 sums its phrases
+        idf = seen.corpus.idf(len(ids))
+        found, rows = _members(ids, lessons)
+        rows, f = rows[found], f[found]
+        total[rows] += idf * f * (K1 + 1) / (f + norm[rows])
+    best = np.lexsort((lessons, -total))[:limit]
+    return list(zip(lessons[best].tolist(), total[best].tolist(), strict=True))
+
+
+class _CountsCache:
+    """Each query word's `_weighted_counts`, per database, until lessons change: a bank's
+    briefs share many words, and FTS5 costs most of an exact search."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_database: dict[str, tuple[object, dict[str, tuple[Ids, np.ndarray]]]] = {}
+
+    def get(
+        self, connection: Connection, word: str, whole: Corpus, seen: Collection
+    ) -> tuple[Ids, np.ndarray]:
+        key = str(connection.engine.url)
+        with self._lock:
+            version, kept = self._by_database.get(key, (seen.version, {}))
+            if version != seen.version:
+                kept = {}
+            self._by_database[key] = (seen.version, kept)
+            found = kept.get(word)
+        if found is None:
+            found = _weighted_counts(connection, word, whole, seen.lengths)
+            with self._lock:
+                kept[word] = found
+                # Bounded memory: the oldest words go first (2 M lessons' counts, 32 MB).
+                while sum(len(ids) for ids, _ in kept.values()) > _KEPT_COUNTS and len(kept) > 1:
+                    del kept[next(iter(kept))]
+        return found
+
+
+_counts_by_word = _CountsCache()
+
+
+def _weighted_counts(
+    connection: Connection, word: str, whole: Corpus, lengths: np.ndarray
+) -> tuple[Ids, np.ndarray]:
+    """Lessons holding the query word, sorted, and its count in each, a column's hits weighed
+    by WEIGHTS: FTS5's bm25() of the word alone (over the whole index, `whole`; `lengths` by
+    lesson id) solved for the count, s = idf f (k1 + 1) / (f + K) giving f = s K / (idf (k1 +
+    1) - s). Twice as fast as counting the index's occurrences through fts5vocab; the weights
+    are whole numbers, so the count is too, and rounding removes the floating-point error."""
+    rows = _rows(
+        connection,
+        f"SELECT rowid, -bm25(lesson_fts, {', '.join(map(str, WEIGHTS))}) FROM lesson_fts "
+        "WHERE lesson_fts MATCH ?",
+        [_quoted(word)],
+    )
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), 2)  # ids are exact below 2**53
+    ids, score = table[:, 0].astype(np.int64), table[:, 1]
+    norm = K1 * (1 - B + B * lengths[ids] / (whole.average_length or 1.0))
+    counts = np.rint(score * norm / (whole.idf(len(ids)) * (K1 + 1) - score))
+    order = np.argsort(ids, kind="stable")
+    return ids[order], counts[order]
 
 
 def _ensure_scratch(connection: Connection) -> None:
@@ -194,20 +422,30 @@ def _rows(connection: Connection, sql: str, params: Sequence[object]) -> list[An
         cursor.close()
 
 
-def _first_column(rows: list[Any]) -> Ids:
-    return np.fromiter(itertools.chain.from_iterable(rows), np.int64, count=len(rows))
-
-
 def _rowids(connection: Connection, expression: str, limit: int) -> Ids:
-    found = _first_column(
-        _rows(
-            connection,
-            "SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH ? LIMIT ?",
-            (expression, limit),
-        )
+    found = _column(
+        connection,
+        "SELECT group_concat(rowid) FROM "
+        "(SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH ? LIMIT ?)",
+        (expression, limit),
     )
     found.sort()  # FTS5 answers in rowid order already; membership tests rely on it
     return found
+
+
+def _column(connection: Connection, sql: str, params: Sequence[object]) -> Ids:
+    """The one value `sql` returns, a comma-separated list of ids (group_concat), as an
+    array: a row per posting through the driver costs five times the query (59,000
+    postings: 73 ms against 13 ms)."""
+    return _columns(connection, sql, params, (np.int64,))[0]
+
+
+def _columns(
+    connection: Connection, sql: str, params: Sequence[object], types: Sequence[type]
+) -> list[np.ndarray]:
+    """`_column` for a row of several lists, each of its type."""
+    row = _rows(connection, sql, params)[0]
+    return [np.fromstring(v or "", dtype=t, sep=",") for v, t in zip(row, types, strict=True)]
 
 
 def candidates(
@@ -365,7 +603,7 @@ def _ensure_vocabulary(connection: Connection) -> None:
 
 def _occurrences(connection: Connection, term: str) -> tuple[Ids, np.ndarray]:
     """Lessons holding the index term, sorted, and how many times each holds it."""
-    docs = _first_column(_rows(connection, f"SELECT doc FROM {_INSTANCES} WHERE term = ?", [term]))
+    docs = _column(connection, f"SELECT group_concat(doc) FROM {_INSTANCES} WHERE term = ?", [term])
     ids, n = np.unique(docs, return_counts=True)
     return ids, n.astype(np.float64)
 

@@ -1,20 +1,19 @@
 """Full-text ranking (BM25) over the database's own full-text index; only lessons the viewer may
 see come back.
 
-Small banks are ranked by FTS5's own bm25(), exactly. Larger ones, when the query's terms are
-common enough that bm25() would have to score too many lessons, go through `retrieval.bm25`:
-the same scores, over a bounded set of candidates."""
+Scores are BM25 over the viewer's own collection: lesson count, average length and document
+frequencies of the lessons they may see (FTS5's bm25() counts every lesson, hidden ones too,
+and a score would tell how many hidden lessons hold a word). A query whose terms are rare
+enough is ranked exactly, every visible match scored; otherwise `retrieval.bm25` scores a
+bounded set of candidates by the same statistics."""
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import numpy as np
-from sqlalchemy import ColumnClause, column, literal_column, select, table, text
 from sqlmodel import Session, col
 from sqlmodel.sql.expression import SelectOfScalar
 
+from lessons import changes
 from lessons.models import Lesson
 from retrieval import bm25
 from retrieval.explain import STOPWORDS
@@ -22,25 +21,18 @@ from retrieval.text import words
 
 WEIGHTS = bm25.WEIGHTS
 MAX_TERMS = 40  # a page-long brief: keep the query bounded
-# FTS5's bm25() is exact and needs no set-up, but costs about 7 microseconds for every lesson
-# matching any term: it ranks when the bank, or the query's postings, are at most this size.
-# Above it the bounded ranker is faster (scripts/bench_search.py: at 10k lessons bm25() has
-# a 22 ms p95; at 100k, 197 ms against the bounded ranker's 82 ms).
+# Viewers who may see at most this many lessons, and queries whose terms this many of those
+# lessons hold in all, are ranked exactly, every visible match scored (`bm25.exact`, about the
+# cost of FTS5's bm25() per posting); above it the bounded ranker scores a bounded set of
+# candidates, whose exact scoring costs about 50 ms of CPU whatever the bank (CPU time of
+# lexical.search, p50 over 60 of scripts/bench_search.py's queries: 10k lessons 21 ms all
+# exact, 36 ms with the bounded ranker above 10,000 postings; 100k lessons 46 ms with the
+# limit at 10,000 postings, 61 ms at 30,000, 68 ms at 100,000).
 EXACT_LIMIT = 10_000
-# Matches ranked before the access check, per result wanted and allowed share (see `search`);
-# below this share of lessons allowed, the filter goes inside the full-text statement at once.
-_OVERFETCH = 2
-_FILTER_INSIDE_BELOW = 0.25
 
 # Lessons the bounded ranker scores exactly, at most: each is a bound SQL variable, and SQLite
 # allows 32,766 a statement.
 _MOST_SCORED = 5_000
-
-_fts = table("lesson_fts", column("rowid"))
-# The unary plus keeps the access filter out of FTS5's index choice: without it SQLite drives
-# FTS5 by rowid and runs the MATCH once per visible lesson (2.8 s a query on 2,000 lessons,
-# measured by scripts/eval_retrieval.py); with it the MATCH runs once (9 ms), same results.
-_ROWID: ColumnClause[Any] = literal_column("+lesson_fts.rowid")
 
 
 def query_words(query: str) -> list[str]:
@@ -71,11 +63,18 @@ def search(
     share: float | None = None,
     allowed_ids: np.ndarray | None = None,
     exact_limit: int | None = None,
+    collection_ids: np.ndarray | None = None,
 ) -> list[tuple[int, float]]:
     """(lesson id, BM25 score, higher is better): the best `limit` lessons in `allowed` that
     match `query`, each query term counted once however many forms of it the query holds.
-    `share` is the fraction of lessons `allowed` holds, and `allowed_ids` (sorted) the ids
-    it holds, when the caller knows them."""
+    Scores are BM25 over the lessons in `allowed` alone (their number, average length and
+    document frequencies), so nothing hidden from the viewer moves them. `allowed_ids` (sorted)
+    are the ids `allowed` holds, when the caller knows them (and keeps the same array while
+    lessons do not change: the viewer's statistics are kept with it). `collection_ids`
+    (sorted, a superset of `allowed`'s) are the lessons whose statistics count, when a filter
+    narrows the search: the viewer's whole collection, so a filter does not change a lesson's
+    score; `allowed_ids` by default. `share` is no longer needed and ignored; `exact_limit`
+    overrides EXACT_LIMIT."""
     if session.get_bind().dialect.name != "sqlite":
         return []
     connection = session.connection()
@@ -85,33 +84,46 @@ def search(
         by_term.setdefault(term, word)
     if not by_term:
         return []
-    terms = list(by_term.values())  # one word per index term, the first the query used
-    stats = bm25.corpus(connection)
+    if allowed_ids is None:
+        allowed_ids = np.sort(np.fromiter(session.exec(allowed), np.int64))
+    counted = allowed_ids if collection_ids is None else collection_ids
+    version = changes.version(session)
+    seen = bm25.collection(connection, counted, version)
+    narrowed = None if collection_ids is None else allowed_ids
+    if not seen.corpus.lessons:
+        return []
     exact_limit = EXACT_LIMIT if exact_limit is None else exact_limit
-    if stats.lessons > exact_limit:
-        df = bm25.frequencies.get(connection, stats.lessons, terms)
-        if sum(df.values()) > exact_limit:
-            return _bounded(session, df, stats, by_term, allowed, limit, allowed_ids)
-    return _exact(session, terms, allowed=allowed, limit=limit, share=share)
+    # The path is chosen by the viewer's counts too: a hidden lesson must not switch it.
+    df: dict[str, int] = {}
+    if seen.corpus.lessons > exact_limit:
+        size = bm25.corpus(connection).lessons
+        held = bm25.frequencies.postings(connection, size, list(by_term.values()), version)
+        df = seen.frequencies(held)
+    if sum(df.values()) <= exact_limit:
+        ranked = bm25.exact(connection, by_term, seen, limit, narrowed)
+        return _checked(session, allowed, ranked)
+    return _bounded(session, seen, df, by_term, allowed, limit, allowed_ids)
 
 
 def _bounded(
     session: Session,
+    seen: bm25.Collection,
     df: dict[str, int],
-    stats: bm25.Corpus,
     by_term: dict[str, str],
     allowed: SelectOfScalar[int | None],
     limit: int,
-    allowed_ids: np.ndarray | None,
+    allowed_ids: np.ndarray,
 ) -> list[tuple[int, float]]:
-    """BM25 over a bounded set of candidates (see `retrieval.bm25`), best first, ties to the
-    older lesson; access checked in SQL on what is returned, whatever `allowed_ids` said."""
+    """BM25 over a bounded set of candidates (see `retrieval.bm25`) among `allowed_ids`, best
+    first, ties to the older lesson, by the statistics of the viewer's collection `seen` (`df`:
+    its lessons holding each query word);
+    access checked in SQL on what is returned, whatever `allowed_ids` said."""
     connection = session.connection()
     ids = bm25.candidates(
         connection,
         {word: term for term, word in by_term.items()},
         df,
-        stats,
+        seen.corpus,
         want=min(limit * bm25.SCORED_PER_RESULT, _MOST_SCORED),
         allowed_ids=allowed_ids,
     ).tolist()
@@ -119,44 +131,17 @@ def _bounded(
         return []
     visible = set(session.exec(allowed.where(col(Lesson.id).in_(ids))))
     index_df = {term: df[word] for term, word in by_term.items() if df[word] > 0}
-    scores = bm25.score(connection, [i for i in ids if i in visible], index_df, stats)
+    scores = bm25.score(connection, [i for i in ids if i in visible], index_df, seen.corpus)
     ranked = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
     return [(i, s) for i, s in ranked if s > 0][:limit]
 
 
-def _exact(
-    session: Session,
-    terms: list[str],
-    *,
-    allowed: SelectOfScalar[int | None],
-    limit: int,
-    share: float | None,
+def _checked(
+    session: Session, allowed: SelectOfScalar[int | None], ranked: list[tuple[int, float]]
 ) -> list[tuple[int, float]]:
-    """FTS5's bm25() over every match.
-
-    Inside the full-text statement the access filter costs most of the query's time when most
-    lessons are allowed (SQLite builds the whole allowed set, reading every lesson's row, on
-    every query). So unless few lessons are allowed, the best matches are ranked without it,
-    `limit * _OVERFETCH / share` of them, and the allowed ones among them kept, one primary-key
-    lookup each; only when fewer than `limit` of those are allowed, and more matches exist, does
-    the statement run with the filter inside. Either way the answer is the best `limit` allowed
-    matches in the same order, and a lesson outside `allowed` is never returned.
-    """
-    expression = _any_of(terms)
-    bm25_call: ColumnClause[Any] = literal_column(
-        f"bm25(lesson_fts, {', '.join(str(w) for w in WEIGHTS)})"
-    )
-    # Ties in score go to the older lesson, the same in both statements.
-    ranked = select(_fts.c.rowid, bm25_call).where(text("lesson_fts MATCH :expression"))
-    ranked = ranked.order_by(bm25_call, _fts.c.rowid)
-    connection, bound = session.connection(), {"expression": expression}
-    if share is None or share >= _FILTER_INSIDE_BELOW:
-        fetch = math.ceil(limit * _OVERFETCH / (share or 1.0))
-        rows = connection.execute(ranked.limit(fetch), bound).all()
-        ids = [int(lesson_id) for lesson_id, _ in rows]
-        visible = set(session.exec(allowed.where(col(Lesson.id).in_(ids)))) if ids else set()
-        hits = [(int(i), -float(score)) for i, score in rows if i in visible]
-        if len(hits) >= limit or len(rows) < fetch:
-            return hits[:limit]
-    filtered = ranked.where(_ROWID.in_(allowed.scalar_subquery())).limit(limit)
-    return [(int(i), -float(score)) for i, score in connection.execute(filtered, bound)]
+    """`ranked` less any lesson `allowed` does not hold: the allowed ids a caller passes are a
+    cache, and the access rule is SQL's."""
+    if not ranked:
+        return []
+    visible = set(session.exec(allowed.where(col(Lesson.id).in_([i for i, _ in ranked]))))
+    return [(i, s) for i, s in ranked if i in visible]

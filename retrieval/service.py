@@ -78,6 +78,10 @@ def _load_lessons(session: Session, ids: list[int]) -> list[Lesson]:
     )
 
 
+def _statuses_only(filters: SearchFilters | None) -> SearchFilters | None:
+    return SearchFilters(status=filters.status) if filters and filters.status else None
+
+
 def _progress(total: int, show: bool) -> tqdm[Any]:
     return tqdm(total=total, desc="Embedding lessons", unit="lesson", disable=not show)
 
@@ -342,6 +346,9 @@ class Retriever:
         with self._lock:
             self._refresh(session)
             access, version = self._access(session, viewer, filters), self._version
+            # BM25's statistics count the viewer's lessons in the statuses searched, whatever
+            # narrows the search further: a filter does not change a lesson's score.
+            counted = self._access(session, viewer, _statuses_only(filters)).ids
             # Of lessons the viewer may see: tells BM25 how to filter.
             share = np.count_nonzero(access.mask) / len(access.mask) if len(access.mask) else None
         # The dense side (the model reading the brief, then the index) runs in a worker while
@@ -361,6 +368,7 @@ class Retriever:
                     limit=pool,
                     share=share,
                     allowed_ids=access.ids,
+                    collection_ids=counted,
                 )
         finally:
             dense_hits = dense.result() if dense is not None else []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 from sqlmodel import Session, delete, select
 
 from lessons import access, capture, catalogue, changes
@@ -99,27 +99,6 @@ def test_change_counter_moves_on_every_kind_of_change(engine: Engine) -> None:
     assert len(set(seen)) == len(seen)
 
 
-class _Statements:
-    """The full-text statements a block runs, and whether the access filter was inside."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine, self.filtered, self.unfiltered = engine, 0, 0
-
-    def __enter__(self) -> _Statements:
-        event.listen(self.engine, "before_cursor_execute", self._seen)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, _c: object, _cur: object, statement: str, *_: object) -> None:
-        if "MATCH" in statement:
-            if "+lesson_fts.rowid IN" in statement:
-                self.filtered += 1
-            else:
-                self.unfiltered += 1
-
-
 def _bank(session: Session, hidden: int, shown: int) -> tuple[set[int], set[int]]:
     """Restricted lessons that match 'valve' strongly, internal ones that match it weakly."""
     strong = {
@@ -133,37 +112,17 @@ def _bank(session: Session, hidden: int, shown: int) -> tuple[set[int], set[int]
     return strong, weak  # type: ignore[return-value]
 
 
-def _search(session: Session, limit: int, share: float | None) -> list[tuple[int, float]]:
+def _search(session: Session, limit: int) -> list[tuple[int, float]]:
     allowed = access.visible_lesson_ids(access.STAFF)
-    return lexical.search(session, "valve", allowed=allowed, limit=limit, share=share)
+    return lexical.search(session, "valve", allowed=allowed, limit=limit)
 
 
-def test_hidden_best_matches_never_come_back_and_the_answer_is_the_filtered_one(
-    engine: Engine,
-) -> None:
+def test_hidden_best_matches_never_come_back(engine: Engine) -> None:
     with Session(engine) as session:
         _, shown = _bank(session, hidden=30, shown=12)
-        filtered = _search(session, 10, share=0.0)  # the filter inside the statement
-        assert {i for i, _ in filtered} <= shown and len(filtered) == 10
-        # Ranked without the filter, then checked: every match fits in what is fetched at
-        # share 0.3; at 0.9 or unknown, the hidden ones fill it and the filter goes inside.
-        for share, statements in ((0.3, (1, 0)), (0.9, (1, 1)), (None, (1, 1))):
-            with _Statements(engine) as seen:
-                assert _search(session, 10, share) == filtered
-            assert (seen.unfiltered, seen.filtered) == statements
-        scores = [s for _, s in filtered]
-        assert scores == sorted(scores, reverse=True)
-        # The weak matches all score alike: ties go to the older lesson.
-        assert [i for i, _ in filtered] == sorted(i for i, _ in filtered)
-
-
-def test_mostly_visible_banks_skip_the_filter_inside_the_statement(engine: Engine) -> None:
-    with Session(engine) as session:
-        hidden, _ = _bank(session, hidden=3, shown=40)
-        with _Statements(engine) as seen:
-            hits = _search(session, 10, share=40 / 43)
-        assert (seen.unfiltered, seen.filtered) == (1, 0)
-        assert len(hits) == 10 and not {i for i, _ in hits} & hidden
-        with _Statements(engine) as seen:  # few visible: straight to the filtered statement
-            assert _search(session, 10, share=0.1) == hits
-        assert (seen.unfiltered, seen.filtered) == (0, 1)
+        found = _search(session, 10)
+    assert {i for i, _ in found} <= shown and len(found) == 10
+    scores = [s for _, s in found]
+    assert scores == sorted(scores, reverse=True)
+    # The weak matches all score alike: ties go to the older lesson.
+    assert [i for i, _ in found] == sorted(i for i, _ in found)
