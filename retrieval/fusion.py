@@ -1,13 +1,23 @@
-"""Combining ranked lists (reciprocal rank fusion) and keeping near-copies off one page."""
+"""Combining the rankers, and keeping near-copies off one page.
+
+The shipped ranking (`combine`) puts both rankers on one absolute scale and adds them: the
+dense figure is a cosine (the whole lesson's and its best passage's, mixed), the lexical figure
+is BM25 squashed into 0..1 by `bm25 / (bm25 + half)`. Neither depends on which other lessons
+were candidates, so a score means the same from one brief to the next (the match bands rest
+on that), a lesson's score tells nothing of lessons a viewer may not see, and a ranker that
+finds nothing adds nothing instead of dragging the other down by rank.
+Reciprocal rank fusion stays for the baselines it is measured against."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
-from retrieval.embedder import Vectors
+from retrieval.embedder import SHIPPED_MODEL, Vectors
 
 # Tuned on half of the NASA evaluation queries (scripts/eval_retrieval.py; grid k in 10..100,
 # lexical weight 0.5..2) and reported on the other half: k=10 with BM25 weighted 2 beat the
@@ -29,6 +39,46 @@ class FusionParams:
     near_copy: float = NEAR_COPY
 
 
+Match = Literal["strong", "related", "weak"]
+
+
+@dataclass(frozen=True)
+class RankingParams:
+    """The shipped ranking's constants (see the module's account; chosen on the tuning half of
+    the judged briefs by scripts/eval_retrieval.py)."""
+
+    # The dense figure: (1 - passage_weight) * whole-lesson cosine + passage_weight * the best
+    # passage's (a lesson without passages counts its whole cosine twice).
+    passage_weight: float = 0.5
+    # The fused score: (1 - lexical_weight) * dense + lexical_weight * bm25 / (bm25 + half).
+    lexical_weight: float = 0.3
+    lexical_half: float = 10.0
+    # Pseudo-relevance feedback on the dense side: the brief's vector moved toward the mean of
+    # the best `prf_depth` lessons by `prf_weight` (0: off), then every candidate re-scored.
+    prf_depth: int = 3
+    prf_weight: float = 0.0
+    # Bands of the fused score: at least `strong` is a strong match, at least `related` related.
+    strong: float = 0.5
+    related: float = 0.35
+    # Similar lessons: whole-lesson cosine at least this.
+    similar: float = 0.5
+    near_copy: float = NEAR_COPY
+
+    @classmethod
+    def for_model(cls, model: str) -> RankingParams:
+        """The constants measured for `model`. Cosines mean different things under different
+        models, so for any model not measured nothing is called strong or cut off as weak,
+        and similar lessons have no floor."""
+        if model == SHIPPED_MODEL:
+            return cls()
+        return cls(strong=math.inf, related=-math.inf, similar=-math.inf)
+
+    def band(self, score: float) -> Match:
+        if score >= self.strong:
+            return "strong"
+        return "related" if score >= self.related else "weak"
+
+
 @dataclass
 class Fused:
     lesson_id: int
@@ -38,6 +88,63 @@ class Fused:
     lexical: float | None = None
     lexical_rank: int | None = None
     hidden_copies: list[int] = field(default_factory=list)
+    # The shipped ranking's figures: the best passage's cosine (None without passages) and
+    # which passage it was, and the band of `fused`.
+    passage: float | None = None
+    passage_index: int | None = None
+    match: Match | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One lesson's figures for a brief: cosines against the brief's vector (whole lesson,
+    each passage) and its BM25 score (None when BM25 did not return it)."""
+
+    lesson_id: int
+    whole: float
+    passages: Vectors | None  # cosine of each passage, None for a lesson without passages
+    lexical: float | None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+def dense_figure(candidate: Candidate, params: RankingParams) -> float:
+    if candidate.passages is None or not len(candidate.passages):
+        return candidate.whole
+    best = float(candidate.passages.max())
+    return (1 - params.passage_weight) * candidate.whole + params.passage_weight * best
+
+
+def lexical_figure(bm25: float | None, params: RankingParams) -> float:
+    if not bm25 or bm25 <= 0:
+        return 0.0
+    return bm25 / (bm25 + params.lexical_half)
+
+
+def combine(candidates: Sequence[Candidate], params: RankingParams) -> list[Fused]:
+    """Each candidate scored on the absolute scale (see the module's account), best first; ties
+    go to the earlier candidate."""
+    scored = []
+    for candidate in candidates:
+        dense = dense_figure(candidate, params)
+        fused = (1 - params.lexical_weight) * dense + params.lexical_weight * lexical_figure(
+            candidate.lexical, params
+        )
+        has_passages = candidate.passages is not None and len(candidate.passages) > 0
+        scored.append(
+            Fused(
+                lesson_id=candidate.lesson_id,
+                fused=fused,
+                dense=candidate.whole,
+                dense_rank=candidate.dense_rank,
+                lexical=candidate.lexical,
+                lexical_rank=candidate.lexical_rank,
+                passage=float(candidate.passages.max()) if has_passages else None,  # type: ignore[union-attr]
+                passage_index=int(candidate.passages.argmax()) if has_passages else None,  # type: ignore[union-attr]
+                match=params.band(fused),
+            )
+        )
+    return sorted(scored, key=lambda f: -f.fused)
 
 
 def reciprocal_rank_fusion(
