@@ -36,7 +36,14 @@ from retrieval.fusion import (
     reciprocal_rank_fusion,
 )
 from retrieval.index import Ids, Mask, VectorIndex
-from retrieval.text import chunks, content_hash, lesson_text, passages, sentences
+from retrieval.text import (
+    chunks,
+    content_hash,
+    lesson_text,
+    passages,
+    passages_hash,
+    sentences,
+)
 
 # Transactions may commit out of order; re-reading this far back on a refresh catches rows
 # stamped before the newest one we saw but committed after it.
@@ -231,7 +238,7 @@ class Retriever:
             digest = content_hash(self.model, text)
             whole = digests.get(lesson.id) != digest
             # The passages' hash also names how they are cut: a new cut re-embeds them.
-            cut = content_hash(f"{self.model}\0passages of {self._max_words} words", text)
+            cut = passages_hash(self.model, self._max_words, text)
             stale_passages = passage_digests.get(lesson.id) != cut
             if whole or stale_passages:
                 pieces = passages(lesson, self._max_words) if stale_passages else None

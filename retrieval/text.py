@@ -36,6 +36,11 @@ def content_hash(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
 
 
+def passages_hash(model: str, max_words: int, text: str) -> str:
+    """As `content_hash`, for a lesson's passages: also changes when they are cut otherwise."""
+    return content_hash(f"{model}\0passages of {max_words} words", text)
+
+
 def sentences(text: str) -> list[str]:
     """Rough sentence split; good enough to pick the sentence nearest a brief."""
     return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 1]
