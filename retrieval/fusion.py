@@ -53,8 +53,13 @@ class RankingParams:
     # The fused score: (1 - lexical_weight) * dense + lexical_weight * bm25 / (bm25 + half).
     lexical_weight: float = 0.3
     lexical_half: float = 10.0
+    # Whether `half` is per query term: BM25 sums over the brief's terms, so a long brief
+    # matching two common words scores as much as a short one matching all of its own.
+    lexical_per_term: bool = False
     # Pseudo-relevance feedback on the dense side: the brief's vector moved toward the mean of
     # the best `prf_depth` lessons by `prf_weight` (0: off), then every candidate re-scored.
+    # Candidates the dense side hands over (BM25 hands over 5 per result, at least 50).
+    dense_candidates: int = 100
     prf_depth: int = 3
     prf_weight: float = 0.0
     # Bands of the fused score: at least `strong` is a strong match, at least `related` related.
@@ -115,20 +120,21 @@ def dense_figure(candidate: Candidate, params: RankingParams) -> float:
     return (1 - params.passage_weight) * candidate.whole + params.passage_weight * best
 
 
-def lexical_figure(bm25: float | None, params: RankingParams) -> float:
+def lexical_figure(bm25: float | None, params: RankingParams, terms: int = 1) -> float:
     if not bm25 or bm25 <= 0:
         return 0.0
-    return bm25 / (bm25 + params.lexical_half)
+    half = params.lexical_half * (max(terms, 1) if params.lexical_per_term else 1)
+    return bm25 / (bm25 + half)
 
 
-def combine(candidates: Sequence[Candidate], params: RankingParams) -> list[Fused]:
+def combine(candidates: Sequence[Candidate], params: RankingParams, terms: int = 1) -> list[Fused]:
     """Each candidate scored on the absolute scale (see the module's account), best first; ties
-    go to the earlier candidate."""
+    go to the earlier candidate. `terms`: how many terms the brief gave BM25."""
     scored = []
     for candidate in candidates:
         dense = dense_figure(candidate, params)
         fused = (1 - params.lexical_weight) * dense + params.lexical_weight * lexical_figure(
-            candidate.lexical, params
+            candidate.lexical, params, terms
         )
         has_passages = candidate.passages is not None and len(candidate.passages) > 0
         scored.append(

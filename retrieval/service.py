@@ -426,6 +426,10 @@ class Retriever:
         if not has_words(text):
             return []
         pool = max(_MIN_CANDIDATES, limit * _CANDIDATES_PER_RESULT)
+        # The shipped ranking reads passages for more of the dense side's candidates: a lesson
+        # whose whole vector ranks low may hold the passage that answers the brief.
+        hybrid = mode == "hybrid" and self.fusion is None
+        dense_pool = max(pool, self.ranking.dense_candidates) if hybrid else pool
         lexical_hits: list[tuple[int, float]] = []
         with self._lock:
             self._refresh(session)
@@ -436,7 +440,7 @@ class Retriever:
         # this thread runs the lexical side's SQL: both spend most of their time outside the
         # GIL, so on two cores the slower side sets the time, not the sum.
         dense = (
-            _DENSE_WORKERS.submit(self._dense, text, access, version, pool)
+            _DENSE_WORKERS.submit(self._dense, text, access, version, dense_pool)
             if mode in ("hybrid", "dense")
             else None
         )
@@ -452,8 +456,11 @@ class Retriever:
                 )
         finally:
             query, dense_hits = dense.result() if dense is not None else (None, [])
-        if mode == "hybrid" and self.fusion is None and query is not None:
-            fused = self._ranked(session, query, dense_hits, lexical_hits, access, version, pool)
+        if hybrid and query is not None:
+            terms = len(lexical.query_words(text))
+            fused = self._ranked(
+                session, query, dense_hits, lexical_hits, access, version, dense_pool, terms
+            )
         else:  # one ranker alone, or the reciprocal rank fusion it is measured against
             rrf = self.fusion or FusionParams()
             fused = reciprocal_rank_fusion(
@@ -480,12 +487,13 @@ class Retriever:
         access: _Access,
         version: tuple[object, ...] | None,
         pool: int,
+        terms: int,
     ) -> list[Fused]:
         """Both rankers' candidates scored on one scale (`fusion.combine`), with their passages
         read from the database (never held for the whole bank); then, when feedback is on, the
         brief's vector moved toward the best of them and every candidate scored again."""
         params = self.ranking
-        ranked = combine(self._candidates(session, query, dense_hits, lexical_hits), params)
+        ranked = combine(self._candidates(session, query, dense_hits, lexical_hits), params, terms)
         if params.prf_weight <= 0 or not ranked:
             return ranked
         with self._lock:
@@ -499,7 +507,7 @@ class Retriever:
             more = self.index.search(moved, pool, mask=mask)
         seen = {i for i, _ in dense_hits}
         widened = dense_hits + [(i, s) for i, s in more if i not in seen]
-        return combine(self._candidates(session, moved, widened, lexical_hits), params)
+        return combine(self._candidates(session, moved, widened, lexical_hits), params, terms)
 
     def _candidates(
         self,
