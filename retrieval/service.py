@@ -494,7 +494,9 @@ class Retriever:
         brief's vector moved toward the best of them and every candidate scored again."""
         params = self.ranking
         ranked = combine(self._candidates(session, query, dense_hits, lexical_hits), params, terms)
-        if params.prf_weight <= 0 or not ranked:
+        if params.prf_weight <= 0 or not ranked or ranked[0].fused < params.related:
+            # Feedback only from a first pass that found something: moving a brief that
+            # matches nothing toward its closest lessons would make them look like matches.
             return ranked
         with self._lock:
             best = [f.lesson_id for f in ranked[: params.prf_depth] if f.lesson_id in self.index]
