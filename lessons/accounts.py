@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
-from datetime import timedelta
+import unicodedata
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,9 +16,26 @@ from sqlmodel import Session, col, delete, select
 from lessons import audit, people
 from lessons.access import CURATOR, STAFF, Viewer
 from lessons.errors import Forbidden, NotFound, ValidationFailed
-from lessons.models import ApiToken, LoginFailure, ProjectMember, Role, User, utcnow
+from lessons.models import (
+    ApiToken,
+    LoginFailure,
+    ProjectMember,
+    Role,
+    User,
+    UserSession,
+    utcnow,
+)
 
 _HASHER = PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown (or cannot sign in with a password), so a
+    refusal costs the same argon2 work whether or not the name exists. Made on first use."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+
 MIN_PASSWORD = 10
 # Sign-in throttling: this many failures for a name within the window locks it for the window.
 MAX_FAILURES = 5
@@ -26,13 +45,26 @@ FAILURE_WINDOW = timedelta(minutes=15)
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
+def normal_username(name: str) -> str:
+    """The one form a user name is stored, looked up and throttled in: NFKC (a Kelvin sign or
+    full-width letters become plain letters) and full Unicode casefolding (SQLite's lower()
+    folds ASCII only). Applied twice over NFKC because casefolding can undo it."""
+    once = unicodedata.normalize("NFKC", name.strip()).casefold()
+    return unicodedata.normalize("NFKC", once).strip()
+
+
+def user_named(session: Session, username: str) -> User | None:
+    """The user with this name in its normal form, or None."""
+    return session.exec(select(User).where(User.username == normal_username(username))).first()
+
+
 def check_password_rules(password: str, *, username: str) -> None:
     """Refuse passwords that are too short or are the user name."""
     if len(password) < MIN_PASSWORD:
         raise ValidationFailed(
             f"A password needs at least {MIN_PASSWORD} characters.", {"password": "too short"}
         )
-    if password.strip().lower() == username.lower():
+    if normal_username(password) == normal_username(username):
         raise ValidationFailed("A password cannot be the user name.", {"password": "is the name"})
 
 
@@ -41,10 +73,10 @@ def create_user(
 ) -> User:
     """A new user with an argon2-hashed password, linked to the Person of the same name.
     `password=None` makes a user who has no password and signs in only through single sign-on."""
-    username = username.strip()
+    username = normal_username(username)
     if not username or len(username) > 100:
         raise ValidationFailed("A user name has 1 to 100 characters.", {"username": "invalid"})
-    if session.exec(select(User).where(func.lower(User.username) == username.lower())).first():
+    if user_named(session, username):
         raise ValidationFailed(f"There is already a user {username!r}.", {"username": "taken"})
     if password is not None:
         check_password_rules(password, username=username)
@@ -77,7 +109,7 @@ def throttled(session: Session, *, username: str) -> bool:
     since = utcnow() - FAILURE_WINDOW
     failures = session.exec(
         select(func.count()).where(
-            func.lower(LoginFailure.username) == username.lower(), LoginFailure.at >= since
+            LoginFailure.username == normal_username(username)[:100], LoginFailure.at >= since
         )
     ).one()
     return int(failures) >= MAX_FAILURES
@@ -92,31 +124,35 @@ def authenticate(
     """The user with this name and password, or None: the caller shows one message for every
     cause (so it does not tell whether the name exists) and commits, so the recorded failure
     counts towards the lock."""
+    username = normal_username(username)
     if throttled(session, username=username):
+        _verify(_dummy_hash(), password)  # a locked name answers no faster than any other
         return None
-    user = session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
-    try:
-        ok = (
-            user is not None
-            and user.is_active
-            and has_password(user)
-            and _HASHER.verify(user.password_hash, password)
-        )
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or user is None:
+    user = user_named(session, username)
+    usable = user is not None and user.is_active and has_password(user)
+    # The same argon2 work for every name: an unknown one is checked against a dummy hash.
+    ok = _verify(user.password_hash if user is not None and usable else _dummy_hash(), password)
+    if not ok or not usable or user is None:
         session.add(LoginFailure(username=username[:100], client=client[:100]))
         session.flush()
         return None
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = _HASHER.hash(password)
-    session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username))
+    session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username[:100]))
     return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def change_password(session: Session, *, user: User, current: str, new: str) -> None:
     """Replace the password after checking the current one (a user without one has none to
-    replace: single sign-on users change it with their organisation)."""
+    replace: single sign-on users change it with their organisation). Every session of the
+    user ends (the browser making the change is given a new one)."""
     if not has_password(user):
         raise ValidationFailed(
             "This account signs in through single sign-on and has no Lessonbank password.",
@@ -130,18 +166,86 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
     user.password_hash = _HASHER.hash(new)
     user.password_changed_at = utcnow()
     session.add(user)
-    audit.record(session, actor=user.username, action="change_password", entity=user)
+    end_sessions(session, user=user)
+    audit.record(
+        session, actor=user.username, actor_user_id=user.id, action="change_password", entity=user
+    )
 
 
 def set_role(session: Session, *, user: User, role: Role, actor: str) -> User:
-    """Change a user's role (a permission change: audited)."""
+    """Change a user's role (a permission change: audited). Their sessions end: they sign in
+    again under the new role (bearer tokens carry on, and take the new role at once)."""
     before = public_view(user)
     user.role = Role(role)
     session.add(user)
+    end_sessions(session, user=user)
     audit.record(
         session, actor=actor, action="set_role", entity=user, before=before, after=public_view(user)
     )
     return user
+
+
+def set_active(session: Session, *, user: User, active: bool, actor: str) -> User:
+    """Disable a user (no sign-in, no token, every session ended) or enable them again (they
+    sign in afresh: ended sessions stay ended). Audited."""
+    before = public_view(user)
+    user.is_active = active
+    session.add(user)
+    if not active:
+        end_sessions(session, user=user)
+    audit.record(
+        session,
+        actor=actor,
+        action="enable" if active else "disable",
+        entity=user,
+        before=before,
+        after=public_view(user),
+    )
+    return user
+
+
+def open_session(session: Session, *, user: User, lifetime: timedelta) -> str:
+    """A new server-side session for `user`: the random id for the (signed) cookie. Only its
+    hash is stored, so the table alone signs no one in."""
+    assert user.id is not None
+    session_id = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        UserSession(
+            id_hash=_hash_token(session_id),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    # Expired sessions of anyone go as new ones come (sign-ins are rare; the table stays small).
+    session.exec(delete(UserSession).where(col(UserSession.expires_at) < now))
+    session.flush()
+    return session_id
+
+
+def user_for_session(session: Session, *, session_id: str) -> User | None:
+    """The active user of a live session, or None (ended, expired, or user disabled)."""
+    row = session.get(UserSession, _hash_token(session_id))
+    if row is None or _aware(row.expires_at) <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def end_session(session: Session, *, session_id: str) -> None:
+    """Sign out: the session stops working, in this browser and any copy of its cookie."""
+    session.exec(delete(UserSession).where(col(UserSession.id_hash) == _hash_token(session_id)))
+
+
+def end_sessions(session: Session, *, user: User) -> None:
+    """End every session of `user`, wherever their cookies are."""
+    session.exec(delete(UserSession).where(col(UserSession.user_id) == user.id))
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def get_user(session: Session, *, user_id: int) -> User:
@@ -152,7 +256,7 @@ def get_user(session: Session, *, user_id: int) -> User:
 
 
 def find_user(session: Session, *, username: str) -> User:
-    user = session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
+    user = user_named(session, username)
     if user is None:
         raise NotFound(f"No user {username!r}.")
     return user

@@ -7,8 +7,10 @@ from datetime import date
 from sqlmodel import Session
 
 from lessons import audit, lifecycle, people, projects, questions
+from lessons.access import Viewer
 from lessons.errors import ValidationFailed
 from lessons.models import Action, Lesson, LessonStatus, LessonTag, Person, Project, Review
+from lessons.numbers import read_whole
 from lessons.schemas import ActionIn, LessonIn, ReviewIn
 
 
@@ -23,10 +25,11 @@ def check_answers(kind: str, answers: dict[str, str | int]) -> dict[str, str]:
         if question is None:
             problems[f"answers.{question_id}"] = f"not a question of a {kind} review"
         elif question.is_score and text:
-            if not text.isdigit() or not 0 <= int(text) <= 10:
+            score = read_whole(text, low=0, high=10)
+            if score is None:
                 problems[f"answers.{question_id}"] = "a whole number from 0 to 10"
             else:
-                cleaned[question_id] = str(int(text))
+                cleaned[question_id] = str(score)
         elif text:
             cleaned[question_id] = text
     if not problems and not cleaned:
@@ -37,24 +40,43 @@ def check_answers(kind: str, answers: dict[str, str | int]) -> dict[str, str]:
     return cleaned
 
 
-def log_review(session: Session, *, payload: ReviewIn, actor: str = "") -> Review:
-    """Record a review with its lessons (status identified) and actions; flushes, never commits."""
+def log_review(session: Session, *, payload: ReviewIn, viewer: Viewer | None = None) -> Review:
+    """Record a review with its lessons (status identified) and actions; flushes, never commits.
+
+    `viewer` is the signed-in user sending it, who recorded it: always the actor in the
+    lessons' history and the audit log. `payload.author` only says whose words these are (a
+    facilitator logging for a team): a person in the people directory, kept beside the
+    recorder, never in their place. Without a viewer (the demo bank, loaded data) the author
+    is the actor, as in the source.
+    """
     answers = check_answers(payload.kind, payload.answers)
     project = projects.resolve(session, ref=payload.project)
-    author = people.find_or_create(session, name=payload.author)
+    author = _author(session, payload.author, viewer)
     review = Review(
         project_id=project.id,  # type: ignore[arg-type]
         kind=payload.kind,
         question_set_version=questions.current(payload.kind).version,
         held_on=payload.held_on,
         author_id=author.id if author else None,
+        recorded_by_id=viewer.user_id if viewer else None,
         answers=answers,
     )
     session.add(review)
     session.flush()
-    actor = author.name if author else ""
+    actor = viewer.name if viewer else (author.name if author else "")
+    reason = f"submitted in {review.kind} review #{review.id}"
+    if author is not None and viewer is not None and author.id != viewer.person_id:
+        reason += f", recorded by {viewer.name} for {author.name} (person #{author.id})"
     new_lessons = [
-        add_lesson(session, data=data, project=project, review=review, author=author, actor=actor)
+        add_lesson(
+            session,
+            data=data,
+            project=project,
+            review=review,
+            author=author,
+            actor=actor,
+            reason=reason,
+        )
         for data in payload.lessons
     ]
     for data in payload.actions:
@@ -64,15 +86,30 @@ def log_review(session: Session, *, payload: ReviewIn, actor: str = "") -> Revie
     session.refresh(review)
     audit.record(
         session,
-        actor=actor or (author.name if author else ""),
+        actor=actor,
+        actor_user_id=viewer.user_id if viewer else None,
         action="create",
         entity=review,
         after={
             **audit.snapshot(review, {"kind", "project_id", "held_on", "answers"}),
             "lesson_ids": [le.id for le in new_lessons],
+            "recorded_by": (
+                {"user_id": viewer.user_id, "username": viewer.name} if viewer else None
+            ),
+            "author": {"person_id": author.id, "name": author.name} if author else None,
         },
     )
     return review
+
+
+def _author(session: Session, name: str | None, viewer: Viewer | None) -> Person | None:
+    """Whose words: the named person (found in the directory, added to it when new), else the
+    recorder's own person."""
+    if name and name.strip():
+        return people.find_or_create(session, name=name)
+    if viewer is not None and viewer.person_id is not None:
+        return session.get(Person, viewer.person_id)
+    return people.find_or_create(session, name=viewer.name) if viewer else None
 
 
 def add_lesson(
@@ -88,8 +125,10 @@ def add_lesson(
     source_url: str | None = None,
     lesson_date: date | None = None,
     unit: str | None = None,
+    reason: str = "",
 ) -> Lesson:
-    """Create one lesson with its tags and its first lifecycle event."""
+    """Create one lesson with its tags and its first lifecycle event (`reason` says how it
+    came; by default the review it was submitted in)."""
     lesson = Lesson(
         title=data.title,
         observation=data.observation,
@@ -111,7 +150,8 @@ def add_lesson(
     session.add(lesson)
     session.flush()
     set_tags(session, lesson=lesson, tags=data.tags)
-    reason = f"submitted in {review.kind} review #{review.id}" if review else "created"
+    if not reason:
+        reason = f"submitted in {review.kind} review #{review.id}" if review else "created"
     lifecycle.record_creation(session, lesson=lesson, actor=actor, reason=reason)
     return lesson
 

@@ -8,10 +8,18 @@ from datetime import date
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from lessons import audit, capture
-from lessons.access import Viewer, visible_lesson_ids, visible_lessons
+from lessons import audit, capture, lifecycle
+from lessons.access import TRUSTED_STATUSES, Viewer, visible_lesson_ids, visible_lessons
 from lessons.errors import NotFound, ValidationFailed
-from lessons.models import Action, ActionStatus, Lesson, LessonStatus, Review, utcnow
+from lessons.models import (
+    Action,
+    ActionStatus,
+    Lesson,
+    LessonStatus,
+    Review,
+    Sensitivity,
+    utcnow,
+)
 from lessons.schemas import ActionStatusIn, LessonPatch, SearchFilters
 
 
@@ -53,10 +61,16 @@ def lessons_by_ids(session: Session, *, ids: Sequence[int], viewer: Viewer) -> d
 
 
 def update_lesson(
-    session: Session, *, lesson: Lesson, patch: LessonPatch, actor: str = ""
+    session: Session, *, lesson: Lesson, patch: LessonPatch, by_curator: bool, actor: str = ""
 ) -> Lesson:
-    """Apply a partial edit (audited); the caller re-embeds when the text changed."""
+    """Apply a partial edit (audited); the caller re-embeds when the text changed.
+
+    A curator's word is what makes a lesson trusted, so when someone who is not a curator
+    rewrites the text of a validated (or later) lesson, or widens who may see it, the edit is
+    saved and the lesson goes back to identified for curation (lifecycle.send_back): it leaves
+    trusted results until a curator validates it again, never silently published."""
     changes = patch.model_dump(exclude_unset=True)
+    needs_curation = None if by_curator else _needs_curation(lesson, changes)
     before = audit.snapshot(lesson, _EDITABLE)
     tags = changes.pop("tags", None)
     for name, value in changes.items():
@@ -76,10 +90,32 @@ def update_lesson(
         before=before,
         after=audit.snapshot(lesson, _EDITABLE),
     )
+    if needs_curation:
+        lifecycle.send_back(session, lesson=lesson, actor=actor, why=needs_curation)
     return lesson
 
 
 _EDITABLE = set(LessonPatch.model_fields) - {"tags"}
+TEXT_FIELDS = ("title", "observation", "insight", "recommendation")
+# Wider reaches more readers: restricted (a project) < internal (staff) < public (anyone).
+_REACH = {Sensitivity.RESTRICTED: 0, Sensitivity.INTERNAL: 1, Sensitivity.PUBLIC: 2}
+
+
+def _needs_curation(lesson: Lesson, changes: dict[str, object]) -> str | None:
+    """Why a non-curator's edit sends a curated lesson back for curation, or None."""
+    if lesson.status not in TRUSTED_STATUSES:
+        return None  # not yet curated: the curator will see the text as it is
+    rewritten = [name for name in TEXT_FIELDS if name in changes and changes[name] is not None]
+    rewritten = [name for name in rewritten if changes[name] != getattr(lesson, name)]
+    wanted = changes.get("sensitivity")
+    widened = (
+        wanted is not None
+        and _REACH[Sensitivity(str(wanted))] > _REACH[Sensitivity(lesson.sensitivity)]
+    )
+    reasons = [f"{', '.join(rewritten)} rewritten"] if rewritten else []
+    if widened:
+        reasons.append(f"sensitivity widened from {lesson.sensitivity} to {wanted}")
+    return "; ".join(reasons) or None
 
 
 def delete_lesson(session: Session, *, lesson: Lesson, actor: str) -> None:

@@ -161,8 +161,13 @@ def edit(session: Session, *, lesson: Lesson, changes: LessonPatch, actor: str) 
         del differ["tags"]
     if not differ:
         return False
+    # Only curators reach the curation queue (its pages and API require the role).
     catalogue.update_lesson(
-        session, lesson=lesson, patch=LessonPatch.model_validate(differ), actor=actor
+        session,
+        lesson=lesson,
+        patch=LessonPatch.model_validate(differ),
+        actor=actor,
+        by_curator=True,
     )
     return True
 

@@ -151,6 +151,31 @@ def transition(
     return event
 
 
+def send_back(session: Session, *, lesson: Lesson, actor: str, why: str) -> LessonEvent:
+    """Return a curated lesson to identified after an edit a curator has not seen (not a step
+    anyone may choose: catalogue.update_lesson takes it). Recorded in the lesson's history and
+    the audit log; the curation queue lists it for validating again."""
+    assert lesson.id is not None
+    current = lesson.status
+    reason = f"edited by {actor} ({why}): back for curation before it is trusted again"
+    event = LessonEvent(
+        lesson_id=lesson.id, from_status=current, to_status=S.IDENTIFIED, actor=actor, reason=reason
+    )
+    lesson.status = S.IDENTIFIED
+    lesson.updated_at = utcnow()
+    session.add_all([lesson, event])
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="send_back",
+        entity=lesson,
+        before={"status": current},
+        after={"status": S.IDENTIFIED, "reason": reason},
+    )
+    return event
+
+
 def _check_step(current: LessonStatus, to: LessonStatus, *, via_merge: bool) -> None:
     if to == ONLY_BY_MERGE and not via_merge and to in ALLOWED[current]:
         raise InvalidTransition(

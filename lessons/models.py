@@ -7,7 +7,7 @@ new state or kind is a code change, not a database enum migration.
 import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
@@ -110,12 +110,15 @@ class Review(SQLModel, table=True):
     kind: str = Field(max_length=20)
     question_set_version: int = 1
     held_on: date | None = None
-    author_id: int | None = _fk("person.id")
+    author_id: int | None = _fk("person.id")  # whose words (a person in the directory)
+    # Who recorded it: the signed-in user, whoever the words are from (None for loaded data).
+    recorded_by_id: int | None = _fk("user.id")
     answers: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)
 
     project: Project = Relationship(back_populates="reviews")
     author: Person | None = Relationship()
+    recorded_by: Optional["User"] = Relationship()  # "User": defined below
     lessons: list["Lesson"] = Relationship(back_populates="review")
 
 
@@ -353,6 +356,22 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser session. The cookie carries a random id; only its hash is kept, and
+    deleting the row ends the session wherever the cookie was copied to."""
+
+    __tablename__ = "user_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
 
 
 class ProjectMember(SQLModel, table=True):

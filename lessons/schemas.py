@@ -101,7 +101,14 @@ class ReviewIn(_Input):
     kind: ReviewKind
     project: ProjectRef
     held_on: date | None = None
-    author: str | None = None
+    author: str | None = Field(
+        default=None,
+        description=(
+            "Whose words these are, when not the sender's own (a facilitator logging for a "
+            "team): a person in the people directory, added when new. The signed-in user is "
+            "always recorded as who sent it, beside this."
+        ),
+    )
     answers: dict[str, str | int] = Field(default_factory=dict)
     lessons: list[LessonIn] = Field(default_factory=list)
     actions: list[ActionIn] = Field(default_factory=list)

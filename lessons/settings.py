@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from limits import parse_many
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,6 +69,21 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Lessons a BAR returns by default."
     )
     bar_max_limit: int = Field(default=50, ge=1, description="Most lessons one BAR may return.")
+    rate_limit_search: str = Field(
+        default="60/minute",
+        description=(
+            "Searches (a query typed on /lessons or sent as GET /api/lessons?q=) allowed per "
+            "signed-in user, or per client address for visitors, in a moving window: "
+            "`60/minute`, several as `60/minute;600/hour`, empty for no limit."
+        ),
+    )
+    rate_limit_bar: str = Field(
+        default="20/minute",
+        description=(
+            "Before action reviews run (the BAR form or POST /api/bar) allowed per signed-in "
+            "user, or per client address for visitors, in a moving window; as for searches."
+        ),
+    )
     review_months: int = Field(
         default=12,
         ge=1,
@@ -113,6 +129,17 @@ class Settings(BaseSettings):
             "`/login/oidc/callback` as the request reached it."
         ),
     )
+
+    @field_validator("rate_limit_search", "rate_limit_bar")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        """Refuse at start-up a limit the throttle could not read (`60/minute;600/hour`)."""
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate limit such as 60/minute: {exc}") from None
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from lessons import accounts, audit
 from lessons.models import Role, User
@@ -46,9 +45,7 @@ def sign_in(
     detail = {"via": "oidc", "issuer": issuer, "subject": str(claims.get("sub", ""))}
     user = None
     if username is not None and len(username) <= 100:
-        user = session.exec(
-            select(User).where(func.lower(User.username) == username.lower())
-        ).first()
+        user = accounts.user_named(session, username)
         if user is None and create_users:
             user = accounts.create_user(
                 session, username=username, password=None, role=Role.CONTRIBUTOR, actor=SSO_ACTOR

@@ -753,6 +753,8 @@ def _server_env(folder: Path, model: str) -> dict[str, str]:
         "LESSONBANK_LOAD_DEMO": "false",
         "LESSONBANK_SECRET_KEY_FILE": str(folder / "secret_key"),
         "LESSONBANK_EMBEDDING_MODEL": model,
+        # One token sends every timed BAR: no per-user rate limit.
+        "LESSONBANK_RATE_LIMIT_BAR": "",
     }
 
 

@@ -357,6 +357,9 @@ class Run:
             LESSONBANK_SECRET_KEY_FILE=str(self.folder / "secret_key"),
             LESSONBANK_LOAD_DEMO="false",
             LESSONBANK_EMBEDDING_MODEL=self.model,
+            # A few tokens stand for many people here: no per-user rate limit.
+            LESSONBANK_RATE_LIMIT_SEARCH="",
+            LESSONBANK_RATE_LIMIT_BAR="",
             PYTHONUNBUFFERED="1",
         )
         return env

@@ -3,6 +3,7 @@ real shipped model for tests of retrieval behaviour (loaded once per session).""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,11 @@ from lessons.seed import read_bank
 from lessons.settings import Settings
 from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
 from ui.app import create_app
+
+# The suite's clients send many searches and BARs a minute (the leak sweep, the fuzzer, the
+# scripts' smoke tests): rate limits are off unless a test sets them (tests/test_throttle.py).
+os.environ.setdefault("LESSONBANK_RATE_LIMIT_SEARCH", "")
+os.environ.setdefault("LESSONBANK_RATE_LIMIT_BAR", "")
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,21 @@ def first_review(client: Client, project: str = "Water points", **headers: str) 
     return body
 
 
+def later_review(client: Client, earlier: dict[str, Any]) -> dict[str, Any]:
+    """A retrospect of the same project, where the earlier review's open actions are settled."""
+    made = client.post(
+        "/api/reviews",
+        json={
+            "kind": "retrospect",
+            "project": {"id": earlier["project"]["id"]},
+            "answers": {"objectives": "Finish."},
+        },
+    )
+    assert made.status_code == 201, made.text
+    body: dict[str, Any] = made.json()
+    return body
+
+
 def ids(body: dict[str, Any]) -> dict[str, int]:
     return {a["what"]: a["id"] for a in body["actions"]}
 
@@ -260,14 +275,7 @@ def test_new_review_form_settles_earlier_open_actions_end_to_end(
 def test_review_page_and_api_carry_forward(client: Client, settings: Settings) -> None:
     earlier = first_review(client)
     by_what = ids(earlier)
-    later = client.post(
-        "/api/reviews",
-        json={
-            "kind": "retrospect",
-            "project": {"id": earlier["project"]["id"]},
-            "answers": {"objectives": "Finish."},
-        },
-    ).json()
+    later = later_review(client, earlier)
     page = client.get(f"/reviews/{later['id']}")
     soup = BeautifulSoup(page.text, "html.parser")
     section = soup.find(id="open-actions")
@@ -369,3 +377,48 @@ def test_bar_page_shows_the_projects_open_actions_and_settles_them(
     # A BAR with no project has nothing to settle.
     loose = client.post("/api/bar", json={"brief": "Fix pumps"}).json()
     assert "open-actions" not in client.get(f"/bar/{loose['id']}").text
+
+
+def test_tracker_form_enforces_the_api_length_limits(client: Client, settings: Settings) -> None:
+    """The HTML row form and PATCH /api/actions/{id} refuse the same over-long owner, and the
+    form keeps what was typed beside the error (issue 11, item 16)."""
+    action_id = ids(first_review(client))["Map the pumps"]
+    too_long = "O" * (settings.max_title_chars + 1)
+    api = client.patch(f"/api/actions/{action_id}", json={"owner": too_long})
+    assert api.status_code == 422 and "owner" in api.json()["error"]["fields"]
+    page = client.post(
+        f"/actions/{action_id}",
+        data={"status": "open", "closure_evidence": "", "owner": too_long, "due": FUTURE},
+    )
+    assert page.status_code == 422
+    soup = BeautifulSoup(page.text, "html.parser")
+    error = soup.find(id=f"row-{action_id}-owner-error")
+    assert error is not None and str(settings.max_title_chars) in error.text
+    owner = soup.find(id=f"a{action_id}-owner")
+    assert owner is not None and owner["value"] == too_long
+    listed = client.get("/api/actions").json()["results"]
+    assert [a["owner"]["name"] for a in listed if a["id"] == action_id] == ["Ana Lima"]
+
+
+def test_carry_forward_form_holds_notes_to_the_api_limit(
+    client: Client, settings: Settings
+) -> None:
+    """Closing an open action from a review page's carry-forward form: a note longer than the
+    API allows for closure evidence is refused beside its row, and the action stays open."""
+    earlier = first_review(client)
+    later = later_review(client, earlier)
+    seals = ids(earlier)["Stock spare seals"]
+    too_long = "n" * (settings.max_text_chars + 1)
+    api = client.post(f"/api/actions/{seals}/close", json={"closure_evidence": too_long})
+    assert api.status_code == 422 and "closure_evidence" in api.json()["error"]["fields"]
+    page = client.post(
+        f"/reviews/{later['id']}/actions",
+        data={
+            "carry.0.action_id": str(seals),
+            "carry.0.decision": "done",
+            "carry.0.note": too_long,
+        },
+    )
+    assert page.status_code == 422
+    assert str(settings.max_text_chars) in BeautifulSoup(page.text, "html.parser").text
+    assert action_row(settings, seals).status == "open"

@@ -769,8 +769,10 @@ def test_get_lesson_returns_sections_actions_history_and_next_steps(
     [created] = body["history"]
     assert created["from_status"] is None
     assert created["to_status"] == "identified"
-    assert created["actor"] == "Amina Diallo"
+    # Who sent it (the signed-in user), and whose words it is (the review's author).
+    assert created["actor"] == "casey"
     assert f"review #{bank.review['id']}" in created["reason"]
+    assert "for Amina Diallo" in created["reason"]
     # Merged is reached by merging, not offered as a plain step.
     assert body["allowed_transitions"] == ["validated", "rejected"]
 

@@ -243,3 +243,7 @@ def test_cli_users_add_reads_stdin_and_tokens_create_prints_the_token_last(
     listed = run("users", "list").stdout
     assert "ada\tadmin" in listed and "bob" not in listed
     assert "sam\tcontributor (single sign-on only)" in listed
+    disabled = run("users", "disable", "SAM")  # any case: names are compared normalised
+    assert disabled.returncode == 0 and "sam is now disabled" in disabled.stdout
+    assert "sam\tcontributor (inactive)" in run("users", "list").stdout
+    assert run("users", "enable", "sam").returncode == 0

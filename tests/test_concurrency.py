@@ -108,7 +108,7 @@ def test_search_while_lessons_are_added_and_the_index_refreshes(engine: Engine) 
                             ],
                         )
                     )
-                    review = capture.log_review(session, payload=payload, actor="test")
+                    review = capture.log_review(session, payload=payload)
                     for lesson in review.lessons:
                         lesson.status = LessonStatus.VALIDATED
                         session.add(lesson)

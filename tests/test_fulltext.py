@@ -34,7 +34,7 @@ def test_insert_edit_tag_and_delete_reach_the_index(engine: Engine) -> None:
         other = _add(session, "Radio check every morning")
         assert _ids(session, "levee") == [lesson.id]
         catalogue.update_lesson(
-            session, lesson=lesson, patch=LessonPatch(observation="Pump failure.")
+            session, lesson=lesson, patch=LessonPatch(observation="Pump failure."), by_curator=True
         )
         assert _ids(session, "levee") == []
         assert _ids(session, "pump") == [lesson.id]
@@ -87,7 +87,9 @@ def test_change_counter_moves_on_every_kind_of_change(engine: Engine) -> None:
         seen = [changes.version(session)]
         lesson = _add(session, "A lesson")
         seen.append(changes.version(session))
-        catalogue.update_lesson(session, lesson=lesson, patch=LessonPatch(insight="Why."))
+        catalogue.update_lesson(
+            session, lesson=lesson, patch=LessonPatch(insight="Why."), by_curator=True
+        )
         seen.append(changes.version(session))
         capture.set_tags(session, lesson=lesson, tags=["x"])
         seen.append(changes.version(session))

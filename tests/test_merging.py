@@ -48,7 +48,7 @@ def _review(
             "actions": actions or [],
         }
     )
-    review = capture.log_review(session, payload=payload, actor=author)
+    review = capture.log_review(session, payload=payload)
     return sorted(review.lessons, key=lambda le: le.id or 0)
 
 
@@ -189,6 +189,7 @@ def test_unmerge_keeps_edits_made_to_the_canonical_after_the_merge(
         session,
         lesson=canonical,
         patch=LessonPatch(insight="Rewritten by the curator.", tags=["cold-chain", "fridges"]),
+        by_curator=True,
         actor="kim",
     )
     result = merging.unmerge(session, merge_id=row.id or 0, actor="kim")

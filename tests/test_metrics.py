@@ -53,7 +53,7 @@ def _review(
             "actions": actions or [],
         }
     )
-    review = capture.log_review(session, payload=payload, actor="test")
+    review = capture.log_review(session, payload=payload)
     made = sorted(review.lessons, key=lambda le: le.id or 0)
     for lesson in made:
         (event,) = lifecycle.history(session, lesson_id=lesson.id or 0)

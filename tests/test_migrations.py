@@ -8,13 +8,14 @@ from sqlmodel import SQLModel
 from lessons import fulltext
 from lessons.db import make_engine, migrate
 
-# Columns added by migration 0005 with ALTER TABLE ... ADD COLUMN ... REFERENCES (rebuilding
-# `lesson` would drop its triggers, and cascade deletes with foreign keys on). SQLAlchemy's
-# SQLite reflection reads ON DELETE only from table-level FOREIGN KEY clauses, so for these it
-# reports a differing constraint; the test below reads the real rule from SQLite instead.
+# Columns added by migrations 0005 and 0007 with ALTER TABLE ... ADD COLUMN ... REFERENCES
+# (rebuilding `lesson` would drop its triggers, and cascade deletes with foreign keys on).
+# SQLAlchemy's SQLite reflection reads ON DELETE only from table-level FOREIGN KEY clauses, so
+# for these it reports a differing constraint; the test below reads the real rule from SQLite.
 INLINE_REFERENCES = {
     ("action", "carried_to_review_id", "review"),
     ("lesson", "merged_into_id", "lesson"),
+    ("review", "recorded_by_id", "user"),
 }
 
 

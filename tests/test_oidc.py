@@ -175,7 +175,7 @@ def test_known_user_signs_in_and_the_session_works(
     # the secret came from the file, and the provider saw the PKCE verifier
     assert provider.token_requests[0]["code_verifier"]
     # a fresh session, set exactly as a password sign-in sets it: no flow state left behind
-    assert session_keys(sso) == {"user_id", "since"}
+    assert session_keys(sso) == {"sid"}  # only the server-side session's id
     [event] = audit_rows(sso_settings, "sign_in")
     assert event.actor == "casey" and event.entity == "user"
     assert event.after == {"via": "oidc", "issuer": provider.issuer, "subject": "sub-casey"}
@@ -277,7 +277,7 @@ def test_email_is_the_fallback_name_only_when_verified(
     provider.claims = {"preferred_username": None, "email": "Pat@Example.org"}
     for client in app_client(allowed, as_user=None):
         assert sso_sign_in(client).status_code == 303
-        assert signed_in_as(client) == "Pat@Example.org"
+        assert signed_in_as(client) == "pat@example.org"  # stored in its normal form
     provider.claims = {
         "preferred_username": None,
         "email": "lee@example.org",

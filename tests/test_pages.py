@@ -452,9 +452,15 @@ def test_lessons_page_status_filter(
     assert field_value(page, "status") == status
 
 
-@pytest.mark.parametrize(
-    "query", ["status=bogus", "page=abc", "page=0", "page=-1", "tag=", "q=+++"]
-)
+@pytest.mark.parametrize("query", ["page=abc", "page=0", "page=-1", "page=%C2%B2"])
+def test_lessons_page_number_that_is_not_one_is_refused_in_words(
+    demo_client: TestClient, query: str
+) -> None:
+    page = rendered(demo_client.get(f"/lessons?{query}"), "error.html", status=422)
+    assert "The page number must be a whole number from 1" in page.text
+
+
+@pytest.mark.parametrize("query", ["status=bogus", "tag=", "q=+++"])
 def test_lessons_page_odd_parameters_fall_back_to_defaults(
     demo_client: TestClient, query: str
 ) -> None:

@@ -52,7 +52,9 @@ def test_sync_embeds_once_and_again_only_when_text_changes(engine: Engine) -> No
         assert retriever.sync(session) == 0
         lifecycle.transition(session, lesson=lesson, to=LessonStatus.ACTIONED, actor="t")  # type: ignore[arg-type]
         assert retriever.sync(session) == 0  # a status change is not a text change
-        catalogue.update_lesson(session, lesson=lesson, patch=LessonPatch(insight="Lead time."))  # type: ignore[arg-type]
+        catalogue.update_lesson(  # type: ignore[arg-type]
+            session, lesson=lesson, patch=LessonPatch(insight="Lead time."), by_curator=True
+        )
         assert retriever.sync(session) == 1
         session.commit()
     assert embedder.texts == 3

@@ -32,6 +32,7 @@ from ui.errors import HANDLERS
 from ui.pages import routes as page_routes
 from ui.security import CSRFProtect, SecurityHeaders, secret_key
 from ui.state import AppState, ResolveViewer
+from ui.throttle import Throttle
 
 HERE = Path(__file__).parent
 log = logging.getLogger("lessonbank")
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             retriever=retriever,
             templates=templates(),
             limits=Limits.from_settings(settings),
+            throttle=Throttle(settings),
         )
         yield
         engine.dispose()

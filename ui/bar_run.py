@@ -1,4 +1,4 @@
-"""Shared by the API and the pages: running a BAR, and who a review is written by."""
+"""Shared by the API and the pages: running a BAR."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Any
 from starlette.requests import Request
 
 from lessons import bar as bars
-from lessons.access import Viewer
 from lessons.bar import Surfaced
 from lessons.errors import ValidationFailed
-from lessons.schemas import BarIn, ReviewIn
+from lessons.schemas import BarIn
 from retrieval.explain import has_words
 from ui.presenters import bar_json
-from ui.state import app_state, session_for, viewer_for
+from ui.state import app_state, session_for, throttle, viewer_for
+from ui.throttle import Costly
 
 
 def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
@@ -29,6 +29,7 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
             "The brief has no words to search on: describe the work in a sentence or two.",
             {"brief": "no words to search on"},
         )
+    throttle(request, Costly.BAR)  # the model ranks the whole bank: the costliest request
     viewer = viewer_for(request)
     if not payload.run_by:
         payload = payload.model_copy(update={"run_by": viewer.name})
@@ -58,10 +59,3 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
     with session_for(request, write=True) as session:
         bar = bars.record(session, payload=payload, surfaced=surfaced, model=state.retriever.model)
         return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
-
-
-def with_author(payload: ReviewIn, viewer: Viewer) -> ReviewIn:
-    """A review without a named author is written by whoever is signed in."""
-    if payload.author or not viewer.signed_in:
-        return payload
-    return payload.model_copy(update={"author": viewer.name})

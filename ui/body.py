@@ -1,14 +1,21 @@
-"""Request bodies: a size cap for every request, and JSON parsing with clear errors."""
+"""Request bodies: a size cap for every request, JSON parsing with clear errors, and the one
+way a page handler reads a form."""
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lessons.errors import NotFound
+from lessons.numbers import read_whole
 from ui.errors import RequestRejected, error_body
 
 
@@ -28,10 +35,8 @@ class LimitBodySize:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        try:
-            declared_size = int(declared)
-        except ValueError:
-            declared_size = 0
+        # A Content-Length that is not a number claims nothing; the bytes read are counted.
+        declared_size = read_whole(declared.decode("latin-1")) or 0
         received = 0
         max_bytes = self.max_bytes
 
@@ -118,3 +123,20 @@ def path_id(request: Request, name: str = "id") -> int:
     if value > 2**63 - 1:
         raise NotFound(f"No record with id {value}.")
     return value
+
+
+def form_handler(
+    handler: Callable[[Request, FormData], Response],
+) -> Callable[[Request], Awaitable[Response]]:
+    """The rule for handlers (README, "The event loop"): blocking work (the database, argon2,
+    the model) never runs on the event loop, where it would stall every other request. A
+    handler with no body to read is a plain `def`, which Starlette runs in its threadpool; one
+    that reads a form is a plain `def (request, form)` wrapped here: the form is awaited on
+    the loop, then the handler runs in the threadpool."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(handler, request, form)
+
+    return endpoint

@@ -13,13 +13,17 @@ from lessons.access import Viewer
 from lessons.actions import CarryDecision
 from lessons.errors import ValidationFailed
 from lessons.models import Action
+from lessons.schemas import Limits, parse
 from ui.forms import form_paths
-from ui.state import session_for, viewer_for
+from ui.state import app_state, session_for, viewer_for
 
 
-def carry_decisions(values: dict[str, Any]) -> tuple[list[CarryDecision], dict[str, str]]:
+def carry_decisions(
+    values: dict[str, Any], limits: Limits
+) -> tuple[list[CarryDecision], dict[str, str]]:
     """The section's rows with a decision chosen, and how to name an error on the n-th
-    decision by its form row (`carry.0` -> `carry.3`)."""
+    decision by its form row (`carry.0` -> `carry.3`). A note is held to the length limit
+    the API's close and drop hold their text to."""
     rows = values.get("carry")
     rows = rows if isinstance(rows, list) else []
     chosen: list[CarryDecision] = []
@@ -29,11 +33,13 @@ def carry_decisions(values: dict[str, Any]) -> tuple[list[CarryDecision], dict[s
         if not isinstance(row, dict) or not str(row.get("decision") or "").strip():
             continue
         try:
-            decision = CarryDecision.model_validate(
-                {k: row.get(k, "") for k in ("action_id", "decision", "note")}
-            )
-        except ValueError:
-            problems[f"carry.{i}.decision"] = "choose carry forward, done or dropped"
+            typed = {k: row.get(k, "") for k in ("action_id", "decision", "note")}
+            decision = parse(CarryDecision, typed, limits)
+        except ValidationFailed as exc:
+            if "note" in exc.fields:
+                problems[f"carry.{i}.note"] = exc.fields["note"]
+            else:
+                problems[f"carry.{i}.decision"] = "choose carry forward, done or dropped"
             continue
         back[f"carry.{len(chosen)}"] = f"carry.{i}"
         chosen.append(decision)
@@ -51,9 +57,10 @@ def settle(
     review_id: int | None = None,
     bar_id: int | None = None,
     required: bool = True,
+    limits: Limits,
 ) -> int:
     """Apply the section's decisions in the caller's transaction; errors name form rows."""
-    decisions, back = carry_decisions(values)
+    decisions, back = carry_decisions(values, limits)
     if not decisions:
         if required:
             raise ValidationFailed(
@@ -92,6 +99,7 @@ def settle_in_own_transaction(
             project_id=project_id,
             review_id=review_id,
             bar_id=bar_id,
+            limits=app_state(request).limits,
         )
 
 

@@ -67,6 +67,16 @@ def cmd_users_role(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_active(args: argparse.Namespace) -> int:
+    """Disable a user (every session ends; tokens stop) or enable them again."""
+    active = args.users == "enable"
+    with transaction(_engine(args), write=True) as session:
+        user = accounts.find_user(session, username=args.name)
+        accounts.set_active(session, user=user, active=active, actor="command line")
+        print(f"{user.username} is now {'enabled' if active else 'disabled'}.")
+    return 0
+
+
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     with transaction(_engine(args), write=True) as session:
         user = accounts.find_user(session, username=args.name)
@@ -146,6 +156,13 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     role.add_argument("name")
     role.add_argument("role", choices=roles)
     role.set_defaults(func=guarded(cmd_users_role))
+    for verb, what in (
+        ("disable", "stop a user signing in, ending their sessions"),
+        ("enable", "let a disabled user sign in again"),
+    ):
+        toggle = users.add_parser(verb, parents=[common], help=what)
+        toggle.add_argument("name")
+        toggle.set_defaults(func=guarded(cmd_users_active))
 
     tokens = sub.add_parser("tokens", help="manage API tokens").add_subparsers(
         dest="tokens", required=True

@@ -38,6 +38,14 @@ class RequestRejected(DomainError):
         self.code = code
 
 
+class RateLimited(RequestRejected):
+    """Too many costly requests from one caller: 429, with how many seconds to wait."""
+
+    def __init__(self, retry_after: int, message: str) -> None:
+        super().__init__(429, "rate_limited", message)
+        self.retry_after = retry_after
+
+
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, object]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
@@ -62,7 +70,10 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotSignedIn) and not request.url.path.startswith("/api"):
         return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
     status = exc.status if isinstance(exc, RequestRejected) else STATUS.get(type(exc), 400)
-    return _respond(request, status, exc.code, exc.message, exc.fields)
+    response = _respond(request, status, exc.code, exc.message, exc.fields)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

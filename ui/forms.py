@@ -8,6 +8,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from lessons.errors import ValidationFailed
+from lessons.numbers import read_whole
 
 # Fields typed as comma-separated text in forms but lists in the input models.
 LIST_FIELDS = frozenset({"tags"})
@@ -39,12 +40,14 @@ def nested(form: FormData) -> dict[str, Any]:
 
 
 def _listify(node: Any) -> Any:
-    """Groups whose keys are all indexes (ASCII digits: `int` refuses `²`) become lists."""
+    """Groups whose keys are all indexes (whole numbers, read as every number is) become
+    lists."""
     if not isinstance(node, dict):
         return node
     items = {key: _listify(value) for key, value in node.items()}
-    if items and all(key.isascii() and key.isdigit() for key in items):
-        return [items[key] for key in sorted(items, key=int)]
+    indexes = {key: read_whole(key) for key in items}
+    if items and None not in indexes.values():
+        return [items[key] for key in sorted(items, key=lambda key: indexes[key] or 0)]
     return items
 
 

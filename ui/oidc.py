@@ -25,7 +25,7 @@ from starlette.routing import Route
 from lessons import accounts, sso
 from lessons.db import transaction
 from lessons.settings import Settings
-from ui.pages.auth import login_page, safe_next, start_session
+from ui.pages.auth import login_page, open_session, safe_next, start_session
 from ui.state import app_state
 
 log = logging.getLogger("lessonbank")
@@ -167,7 +167,7 @@ async def callback(request: Request) -> Response:
         return _unreachable(request, exc)
     target = safe_next(str(request.session.get(NEXT_KEY, "/")))
 
-    def sign_in() -> int | None:
+    def sign_in() -> str | None:
         # a GET that writes (the audit row, perhaps a new user): take the write lock first
         with transaction(app_state(request).engine, write=True) as session:
             user = sso.sign_in(
@@ -177,12 +177,12 @@ async def callback(request: Request) -> Response:
                 create_users=settings.oidc_create_users,
                 issuer=str(claims.get("iss", "")),
             )
-            return user.id if user else None
+            return open_session(request, session, user) if user else None
 
-    user_id = await run_in_threadpool(sign_in)  # database work stays off the event loop
-    if user_id is None:
+    session_id = await run_in_threadpool(sign_in)  # database work stays off the event loop
+    if session_id is None:
         return login_page(request, target=target, message=accounts.SIGN_IN_REFUSED, status=401)
-    start_session(request, user_id)
+    start_session(request, session_id)
     return RedirectResponse(target, status_code=303)
 
 

@@ -77,7 +77,8 @@ def review_json(
         "question_set_version": review.question_set_version,
         "project": {"id": review.project.id, "name": review.project.name},
         "held_on": review.held_on.isoformat() if review.held_on else None,
-        "author": person_ref(review.author),
+        "author": person_ref(review.author),  # whose words
+        "recorded_by": review.recorded_by.username if review.recorded_by else None,
         "answers": review.answers,
         "lessons": [lesson_json(lesson) for lesson in lessons],
         "actions": [action_json(action) for action in actions],

@@ -21,6 +21,7 @@ from lessons.models import Role, User
 from lessons.schemas import Limits
 from lessons.settings import Settings
 from retrieval.service import Retriever
+from ui.throttle import Costly, Throttle
 
 
 @dataclass
@@ -30,6 +31,7 @@ class AppState:
     retriever: Retriever
     templates: Jinja2Templates
     limits: Limits
+    throttle: Throttle
 
 
 def app_state(request: Request) -> AppState:
@@ -50,6 +52,14 @@ def session_for(request: Request, *, write: bool | None = None) -> Iterator[Sess
         write = request.method not in READ_METHODS
     with transaction(engine, write=write) as session:
         yield session
+
+
+def throttle(request: Request, kind: Costly) -> None:
+    """Count a costly request (a search, a BAR) against its caller's rate limit, or raise
+    RateLimited. Behind a proxy, run uvicorn with --forwarded-allow-ips so the client address
+    is the visitor's, not the proxy's."""
+    address = request.client.host if request.client else ""
+    app_state(request).throttle.count(kind, viewer_for(request), address)
 
 
 def embed_committed(request: Request, lesson_ids: list[int]) -> None:
@@ -91,17 +101,21 @@ def _user(request: Request, session: Session) -> User | None:
     token = _bearer(request)
     if token is not None:
         return accounts.user_for_token(session, token=token)
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if not isinstance(user_id, int):
+    session_id = session_id_of(request)
+    if session_id is None:
         return None
-    user = session.get(User, user_id)
-    # A password change ends every other session: the session remembers when it signed in.
-    signed_in_at = request.session.get("since", "")
-    if user is None or not user.is_active:
-        return None
-    if user.password_changed_at and signed_in_at < user.password_changed_at.isoformat():
-        return None
-    return user
+    # The cookie only names a server-side session: signing out, a password or role change or
+    # disabling the user deletes it, and every copy of the cookie stops working.
+    return accounts.user_for_session(session, session_id=session_id)
+
+
+SESSION_KEY = "sid"
+
+
+def session_id_of(request: Request) -> str | None:
+    """The server-side session id the signed cookie carries, if any."""
+    session_id = request.session.get(SESSION_KEY) if "session" in request.scope else None
+    return session_id if isinstance(session_id, str) and session_id else None
 
 
 def require(request: Request, *roles: Role) -> Viewer:

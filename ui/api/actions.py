@@ -19,6 +19,7 @@ from lessons.errors import ValidationFailed
 from lessons.models import Action, ActionStatus
 from lessons.schemas import MAX_ID, parse
 from ui.body import path_id, read_json_object
+from ui.params import id_param
 from ui.presenters import action_json
 from ui.state import app_state, require, session_for, viewer_for
 
@@ -55,15 +56,6 @@ def action_out(action: Action, today: date) -> dict[str, Any]:
     }
 
 
-def _id_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) > MAX_ID or int(raw) < 1:
-        raise ValidationFailed(f"{name} must be a record id.", {name: "not an id"})
-    return int(raw)
-
-
 async def list_actions(request: Request) -> Response:
     require(request)
     params = request.query_params
@@ -73,7 +65,7 @@ async def list_actions(request: Request) -> Response:
     overdue = params.get("overdue", "").strip().lower()
     if overdue not in ("", "0", "1", "true", "false"):
         raise ValidationFailed("overdue must be true or false.", {"overdue": "not a boolean"})
-    owner_id, project_id = _id_param(request, "owner_id"), _id_param(request, "project_id")
+    owner_id, project_id = id_param(params, "owner_id"), id_param(params, "project_id")
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:

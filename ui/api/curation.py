@@ -16,22 +16,12 @@ from lessons.errors import ValidationFailed
 from lessons.models import Lesson
 from lessons.schemas import ReviewDueIn, ValidateIn, parse
 from ui.body import path_id, read_json_object
+from ui.params import int_param
 from ui.presenters import lesson_json
 from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-
-
-def _whole(params: dict[str, str], name: str, default: int, high: int) -> int:
-    raw = params.get(name, "")
-    if raw == "":
-        return default
-    if not raw.isdigit() or not 0 <= int(raw) <= high:
-        raise ValidationFailed(
-            f"{name} must be a whole number from 0 to {high}.", {name: "out of range"}
-        )
-    return int(raw)
 
 
 def queued_json(lesson: Lesson) -> dict[str, Any]:
@@ -50,8 +40,8 @@ async def get_queue(request: Request) -> Response:
         raise ValidationFailed(
             f"section must be one of {choices}.", {"section": "unknown section"}
         ) from None
-    limit = max(1, _whole(params, "limit", DEFAULT_LIMIT, MAX_LIMIT))
-    offset = _whole(params, "offset", 0, 10**9)
+    limit = max(1, int_param(params, "limit", DEFAULT_LIMIT, high=MAX_LIMIT))
+    offset = int_param(params, "offset", 0, high=10**9)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:

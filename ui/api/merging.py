@@ -17,6 +17,7 @@ from lessons.merging import MergeIn, UndoIn, UndoResult
 from lessons.models import Lesson, LessonMerge
 from lessons.schemas import parse
 from ui.body import path_id, read_json_object
+from ui.params import int_param
 from ui.presenters import lesson_json, person_ref
 from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
@@ -43,18 +44,6 @@ def score_param(request: Request, name: str = "min_score") -> float:
             f"{name} must be between {duplicates.FLOOR} and 1.", {name: "out of range"}
         )
     return value
-
-
-def int_param(request: Request, name: str, default: int, *, high: int, low: int = 1) -> int:
-    """A whole number from the query string, between `low` and `high`."""
-    raw = request.query_params.get(name, "")
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 12) or not low <= int(raw) <= high:
-        raise ValidationFailed(
-            f"{name} must be a whole number from {low} to {high}.", {name: "out of range"}
-        )
-    return int(raw)
 
 
 def brief_json(lesson: Lesson) -> dict[str, Any]:
@@ -144,7 +133,7 @@ async def lesson_duplicates(request: Request) -> Response:
     require(request)
     lesson_id = path_id(request)
     threshold = score_param(request)
-    limit = int_param(request, "limit", 5, high=50)
+    limit = int_param(request.query_params, "limit", 5, low=1, high=50)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:
@@ -173,8 +162,8 @@ async def lesson_duplicates(request: Request) -> Response:
 async def curation_duplicates(request: Request) -> Response:
     require(request, *CURATORS)
     threshold = score_param(request)
-    limit = int_param(request, "limit", 50, high=500)
-    offset = int_param(request, "offset", 0, low=0, high=10**9)
+    limit = int_param(request.query_params, "limit", 50, low=1, high=500)
+    offset = int_param(request.query_params, "offset", 0, low=0, high=10**9)
     new_only = request.query_params.get("awaiting_validation", "") in ("1", "true")
 
     def work() -> dict[str, Any]:

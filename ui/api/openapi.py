@@ -141,7 +141,8 @@ def openapi(settings: Settings) -> dict[str, Any]:
                             "schema": {"type": "integer", "minimum": 0},
                         },
                     ],
-                    "responses": _responses(200, "Lessons", 422),
+                    # 429: too many searches (with q) from one caller; see Retry-After.
+                    "responses": _responses(200, "Lessons", 422, 429),
                 }
             },
             "/api/lessons/{id}": {
@@ -185,7 +186,9 @@ def openapi(settings: Settings) -> dict[str, Any]:
                     "result carries `match` (strong, related or weak) and its figures under "
                     "`why`; `summary.message` says when nothing matched strongly; `people` are "
                     "ranked by the relevance of their strong and related lessons.",
-                    "responses": _responses(201, "The BAR with ranked lessons", 400, 404, 413, 422),
+                    "responses": _responses(
+                        201, "The BAR with ranked lessons", 400, 404, 413, 422, 429
+                    ),
                 }
             },
             "/api/bar/{id}": {

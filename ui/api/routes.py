@@ -32,22 +32,20 @@ from ui.api import outcomes as outcomes_api
 from ui.api import taxonomy as taxonomy_api
 from ui.api import themes as themes_api
 from ui.api.openapi import openapi
-from ui.bar_run import run_bar, with_author
+from ui.bar_run import run_bar
 from ui.body import path_id, read_json_object
+from ui.params import id_param, int_param
 from ui.presenters import action_json, bar_json, lesson_json, review_json, why_json
-from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
-
-
-def _int(value: str | None, name: str, default: int, *, low: int, high: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValidationFailed(f"{name} must be a whole number.", {name: "not a number"}) from None
-    if not low <= number <= high:
-        raise ValidationFailed(f"{name} must be between {low} and {high}.", {name: "out of range"})
-    return number
+from ui.state import (
+    CURATORS,
+    app_state,
+    embed_committed,
+    require,
+    session_for,
+    throttle,
+    viewer_for,
+)
+from ui.throttle import Costly
 
 
 async def post_review(request: Request) -> Response:
@@ -58,9 +56,7 @@ async def post_review(request: Request) -> Response:
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             viewer = viewer_for(request)
-            review = capture.log_review(
-                session, payload=with_author(payload, viewer), actor=viewer.name
-            )
+            review = capture.log_review(session, payload=payload, viewer=viewer)
             lessons = sorted(review.lessons, key=lambda le: le.id or 0)
             actions = catalogue.list_actions(
                 session, viewer=viewer_for(request), review_id=review.id
@@ -108,20 +104,22 @@ def _lesson_detail(session: Session, lesson: Lesson, viewer: Viewer) -> dict[str
 async def list_lessons(request: Request) -> Response:
     params = request.query_params
     state = app_state(request)
-    limit = _int(params.get("limit"), "limit", 20, low=1, high=state.settings.bar_max_limit * 4)
-    offset = _int(params.get("offset"), "offset", 0, low=0, high=10**9)
+    limit = int_param(params, "limit", 20, low=1, high=state.settings.bar_max_limit * 4)
+    offset = int_param(params, "offset", 0, low=0, high=10**9)
     filters = parse(
         SearchFilters,
         {
             "status": params.getlist("status") or None,
             "tags": params.getlist("tag") or None,
-            "project_id": params.get("project_id") or None,
+            "project_id": id_param(params, "project_id"),
         },
         state.limits,
     )
     query = (params.get("q") or "").strip()
     if len(query) > state.settings.max_brief_chars:
         raise ValidationFailed("q is too long.", {"q": "too long"})
+    if query:
+        throttle(request, Costly.SEARCH)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:
@@ -160,7 +158,13 @@ async def patch_lesson(request: Request) -> Response:
             viewer = viewer_for(request)
             if not viewer.can_edit(lesson):
                 raise Forbidden("Only its author or a curator may edit this lesson.")
-            catalogue.update_lesson(session, lesson=lesson, patch=patch, actor=viewer.name)
+            catalogue.update_lesson(
+                session,
+                lesson=lesson,
+                patch=patch,
+                actor=viewer.name,
+                by_curator=viewer.is_curator,
+            )
             session.refresh(lesson)
             body = _lesson_detail(session, lesson, viewer)
         embed_committed(request, [lesson_id])
@@ -195,7 +199,7 @@ async def transition_lesson(request: Request) -> Response:
 
 async def similar_lessons(request: Request) -> Response:
     lesson_id = path_id(request)
-    limit = _int(request.query_params.get("limit"), "limit", 5, low=1, high=50)
+    limit = int_param(request.query_params, "limit", 5, low=1, high=50)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:

@@ -18,6 +18,7 @@ from lessons.access import Viewer
 from lessons.models import TagScheme
 from lessons.schemas import MAX_ID, parse
 from ui.body import path_id, read_json_object
+from ui.params import int_param
 from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 
@@ -194,8 +195,7 @@ async def adopt(request: Request) -> Response:
 async def tag_suggestions(request: Request) -> Response:
     """Tags for a lesson from its nearest validated neighbours the caller may see."""
     lesson_id = path_id(request)
-    raw = request.query_params.get("limit", "5")
-    limit = int(raw) if raw.isdigit() and 1 <= int(raw) <= 20 else 5
+    limit = int_param(request.query_params, "limit", 5, low=1, high=20)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:

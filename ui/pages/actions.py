@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -17,29 +16,27 @@ from lessons import actions, catalogue, projects
 from lessons import bar as bars
 from lessons.actions import ActionChange
 from lessons.errors import ValidationFailed
-from lessons.schemas import field_errors
+from lessons.schemas import Limits, parse
 from ui.body import path_id
 from ui.carry import carry_context, settle_in_own_transaction
 from ui.forms import nested, redisplay
 from ui.pages.auth import safe_next
 from ui.pages.bar import _bar_context
 from ui.pages.render import page
-from ui.state import require, session_for, viewer_for
+from ui.params import id_param
+from ui.state import app_state, require, session_for, viewer_for
 
 STATUSES = [("open", "Open"), ("done", "Done"), ("dropped", "Dropped"), ("all", "All")]
 
 
-def _id(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
-
-
 def _filters(params: QueryParams) -> dict[str, Any]:
-    """The tracker's filters from a query string (unknown values fall back to the default)."""
+    """The tracker's filters from a query string (an unknown status falls back to the
+    default; an id that is not one is a 422 naming it)."""
     status = params.get("status", "open")
     return {
         "status": status if status in {s for s, _ in STATUSES} else "open",
-        "owner_id": _id(params.get("owner_id", "")),
-        "project_id": _id(params.get("project_id", "")),
+        "owner_id": id_param(params, "owner_id", label="The owner"),
+        "project_id": id_param(params, "project_id", label="The project"),
         "overdue": params.get("overdue") == "1",
     }
 
@@ -107,17 +104,18 @@ def action_list(request: Request) -> Response:
     return _tracker(request, _filters(request.query_params))
 
 
-def _change(values: dict[str, Any]) -> ActionChange:
-    """A tracker row's form as a change; a blank owner or due date clears it."""
+def _change(values: dict[str, Any], limits: Limits) -> ActionChange:
+    """A tracker row's form as a change; a blank owner or due date clears it. It is checked
+    as PATCH /api/actions/{id} checks its body (types and length limits alike)."""
     data: dict[str, Any] = {
         k: values[k] for k in ("status", "closure_evidence", "owner") if k in values
     }
     if "due" in values:
         data["due"] = values["due"] or None
     try:
-        return ActionChange.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed("The action could not be saved.", field_errors(exc)) from None
+        return parse(ActionChange, data, limits)
+    except ValidationFailed as exc:
+        raise ValidationFailed("The action could not be saved.", exc.fields) from None
 
 
 async def action_update(request: Request) -> Response:
@@ -127,8 +125,10 @@ async def action_update(request: Request) -> Response:
     values = redisplay(nested(await request.form()))
     target = safe_next(str(values.pop("next", "") or "/actions"))
 
+    limits = app_state(request).limits
+
     def save() -> None:
-        change = _change(values)
+        change = _change(values, limits)
         with session_for(request) as session:
             action = actions.get_action(session, action_id=action_id, viewer=viewer)
             actions.update_action(session, action=action, change=change, actor=viewer.name)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -11,9 +12,10 @@ from starlette.routing import Route
 from lessons import accounts, audit, catalogue, projects
 from lessons.errors import DomainError, NotFound
 from lessons.models import Lesson, Role
-from ui.body import path_id
+from ui.body import form_handler, path_id
 from ui.forms import nested
-from ui.pages.render import int_param, page
+from ui.pages.render import page
+from ui.params import id_param
 from ui.state import CURATORS, require, session_for
 
 
@@ -39,9 +41,10 @@ def users(request: Request) -> Response:
     return _users_page(request)
 
 
-async def user_create(request: Request) -> Response:
+@form_handler
+def user_create(request: Request, form: FormData) -> Response:
     viewer = require(request, Role.ADMIN)
-    values = nested(await request.form())
+    values = nested(form)
     try:
         with session_for(request) as session:
             accounts.create_user(
@@ -59,10 +62,11 @@ async def user_create(request: Request) -> Response:
     return RedirectResponse("/admin/users", status_code=303)
 
 
-async def user_role(request: Request) -> Response:
+@form_handler
+def user_role(request: Request, form: FormData) -> Response:
     viewer = require(request, Role.ADMIN)
     user_id = path_id(request)
-    values = nested(await request.form())
+    values = nested(form)
     role = values.get("role")
     if role not in set(Role):
         return _users_page(request, 422, message="Choose a role.", errors={})
@@ -101,10 +105,11 @@ def members(request: Request) -> Response:
     return _members_page(request)
 
 
-async def member_add(request: Request) -> Response:
+@form_handler
+def member_add(request: Request, form: FormData) -> Response:
     viewer = require(request, Role.ADMIN)
     project_id = path_id(request)
-    values = nested(await request.form())
+    values = nested(form)
     username = str(values.get("username") or "").strip()
     with session_for(request) as session:
         projects.get(session, project_id=project_id)  # NotFound: a 404
@@ -125,7 +130,7 @@ async def member_add(request: Request) -> Response:
     return RedirectResponse(f"/admin/projects/{project_id}/members", status_code=303)
 
 
-async def member_remove(request: Request) -> Response:
+def member_remove(request: Request) -> Response:
     viewer = require(request, Role.ADMIN)
     project_id = path_id(request)
     user_id = int(request.path_params["user_id"])
@@ -139,8 +144,9 @@ async def member_remove(request: Request) -> Response:
 def audit_log(request: Request) -> Response:
     require(request, Role.ADMIN)
     entity = request.query_params.get("entity") or None
+    entity_id = id_param(request.query_params, "entity_id", label="The record id")
     with session_for(request) as session:
-        rows = audit.events(session, entity=entity, entity_id=int_param(request, "entity_id"))
+        rows = audit.events(session, entity=entity, entity_id=entity_id)
         return page(request, "admin_audit.html", {"rows": rows, "entity": entity or ""})
 
 
@@ -176,7 +182,7 @@ def _lesson(request: Request, session: Session) -> Lesson:
     return lesson
 
 
-async def lesson_delete(request: Request) -> Response:
+def lesson_delete(request: Request) -> Response:
     viewer = require(request, *CURATORS)
     with session_for(request) as session:
         lesson = _lesson(request, session)
@@ -184,7 +190,7 @@ async def lesson_delete(request: Request) -> Response:
     return RedirectResponse("/lessons", status_code=303)
 
 
-async def lesson_restore(request: Request) -> Response:
+def lesson_restore(request: Request) -> Response:
     viewer = require(request, Role.ADMIN)
     with session_for(request) as session:
         lesson = _lesson(request, session)
@@ -193,7 +199,7 @@ async def lesson_restore(request: Request) -> Response:
     return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
 
 
-async def lesson_purge(request: Request) -> Response:
+def lesson_purge(request: Request) -> Response:
     viewer = require(request, Role.ADMIN)
     try:
         with session_for(request) as session:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlparse
 
+from sqlmodel import Session
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from lessons import accounts
 from lessons.errors import DomainError, NotSignedIn
-from lessons.models import User, utcnow
+from lessons.models import User
+from ui.body import form_handler
 from ui.forms import nested
 from ui.pages.render import page
-from ui.state import app_state, session_for, viewer_for
+from ui.state import SESSION_KEY, app_state, session_for, session_id_of, viewer_for
 
 
 def safe_next(target: str) -> str:
@@ -51,35 +55,47 @@ def login_page(
     return page(request, "login.html", context, status=status)
 
 
-def start_session(request: Request, user_id: int) -> None:
-    """Sign `user_id` in: a new session (no fixation), stamped with when it began (a later
-    password change ends it). Password and single sign-on both come through here."""
+def open_session(request: Request, session: Session, user: User) -> str:
+    """A new server-side session for `user`, lasting as long as the cookie may; its id goes
+    into the cookie with `start_session` once the transaction has committed."""
+    hours = app_state(request).settings.session_hours
+    return accounts.open_session(session, user=user, lifetime=timedelta(hours=hours))
+
+
+def start_session(request: Request, session_id: str) -> None:
+    """Sign in as the server-side session `session_id`: a fresh cookie (no fixation) holding
+    only that id. Password and single sign-on both come through here."""
     request.session.clear()
-    request.session.update({"user_id": user_id, "since": utcnow().isoformat()})
+    request.session[SESSION_KEY] = session_id
 
 
 def login_form(request: Request) -> Response:
     return login_page(request, target=safe_next(request.query_params.get("next", "/")))
 
 
-async def login(request: Request) -> Response:
-    values = nested(await request.form())
+@form_handler
+def login(request: Request, form: FormData) -> Response:
+    values = nested(form)
     username = str(values.get("username") or "").strip()
     password = str(values.get("password") or "")
     target = safe_next(str(values.get("next") or "/"))
     client = request.client.host if request.client else ""
     with session_for(request) as session:  # commits, so a failure counts towards the lock
         user = accounts.authenticate(session, username=username, password=password, client=client)
-        user_id = user.id if user else None
-    if user_id is None:
+        session_id = open_session(request, session, user) if user else None
+    if session_id is None:
         return login_page(
             request, target=target, username=username, message=accounts.SIGN_IN_REFUSED, status=401
         )
-    start_session(request, user_id)
+    start_session(request, session_id)
     return RedirectResponse(target, status_code=303)
 
 
-async def logout(request: Request) -> Response:
+def logout(request: Request) -> Response:
+    session_id = session_id_of(request)
+    if session_id is not None:
+        with session_for(request) as session:
+            accounts.end_session(session, session_id=session_id)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 
@@ -115,12 +131,13 @@ def password_form(request: Request) -> Response:
     )
 
 
-async def password_change(request: Request) -> Response:
+@form_handler
+def password_change(request: Request, form: FormData) -> Response:
     user_id = _require_user(request)
     refused = _sso_only(request, user_id)
     if refused is not None:
         return refused
-    values = nested(await request.form())
+    values = nested(form)
     try:
         with session_for(request) as session:
             user = session.get(User, user_id)
@@ -131,6 +148,8 @@ async def password_change(request: Request) -> Response:
                 current=str(values.get("current") or ""),
                 new=str(values.get("new") or ""),
             )
+            # Every session ended, a copied cookie's too; this browser carries on in a new one.
+            session_id = open_session(request, session, user)
     except DomainError as exc:
         return page(
             request,
@@ -138,7 +157,7 @@ async def password_change(request: Request) -> Response:
             {"errors": exc.fields, "message": exc.message, "done": False},
             status=422,
         )
-    request.session["since"] = utcnow().isoformat()  # this session stays; others end
+    start_session(request, session_id)
     return page(request, "password.html", {"errors": {}, "done": True})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -14,10 +14,12 @@ from lessons import projects
 from lessons.errors import DomainError, ValidationFailed
 from lessons.schemas import BarIn, DecisionsIn, parse
 from ui.bar_run import run_bar
-from ui.body import path_id
+from ui.body import form_handler, path_id
 from ui.carry import carry_context
+from ui.errors import RateLimited
 from ui.forms import bar_input, form_paths, nested, redisplay
-from ui.pages.render import int_param, page
+from ui.pages.render import page
+from ui.params import id_param
 from ui.presenters import bar_json
 from ui.state import app_state, require, session_for, viewer_for
 
@@ -36,13 +38,15 @@ def _form_context(
 
 def bar_form(request: Request) -> Response:
     require(request)
-    values = {"project": {"id": str(int_param(request, "project_id") or "")}}
+    project_id = id_param(request.query_params, "project_id", label="The project")
+    values = {"project": {"id": str(project_id or "")}}
     return page(request, "bar_form.html", _form_context(request, values, {}))
 
 
-async def bar_submit(request: Request) -> Response:
+@form_handler
+def bar_submit(request: Request, form: FormData) -> Response:
     require(request)
-    values = nested(await request.form())
+    values = nested(form)
 
     def run() -> int:
         try:
@@ -52,9 +56,14 @@ async def bar_submit(request: Request) -> Response:
         return int(run_bar(request, payload)["id"])
 
     try:
-        bar_id = await run_in_threadpool(run)
+        bar_id = run()
     except DomainError as exc:
+        # Refused (invalid, or one BAR too many): the form again, with everything typed.
         context = _form_context(request, values, exc.fields, exc.message)
+        if isinstance(exc, RateLimited):
+            response = page(request, "bar_form.html", context, status=429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         return page(request, "bar_form.html", context, status=422)
     return RedirectResponse(f"/bar/{bar_id}", status_code=303)
 
@@ -82,10 +91,11 @@ def bar_detail(request: Request) -> Response:
     return page(request, "bar.html", _with_outcomes(request, bar_id, _bar_context(request, bar_id)))
 
 
-async def bar_decide(request: Request) -> Response:
+@form_handler
+def bar_decide(request: Request, form: FormData) -> Response:
     require(request)
     bar_id = path_id(request)
-    values = nested(await request.form())
+    values = nested(form)
     chosen = [d for d in values.get("decisions", []) if isinstance(d, dict) and d.get("decision")]
     try:
         if not chosen:
@@ -127,11 +137,12 @@ def _with_outcomes(request: Request, bar_id: int, context: dict[str, Any]) -> di
     }
 
 
-async def bar_outcome(request: Request) -> Response:
+@form_handler
+def bar_outcome(request: Request, form: FormData) -> Response:
     """Record what happened when the team applied one of the BAR's lessons."""
     require(request)
     bar_id = path_id(request)
-    values = nested(await request.form())
+    values = nested(form)
     lesson_id = str(values.get("lesson_id", ""))
     outcome = str(values.get("outcome", ""))
 
@@ -148,24 +159,19 @@ async def bar_outcome(request: Request) -> Response:
             )
 
     try:
-        await run_in_threadpool(work)
+        work()
     except ValidationFailed as exc:
-        message = exc.message
-        problem = "; ".join(exc.fields.values()) or message
+        problem = "; ".join(exc.fields.values()) or exc.message
         if not outcome.strip():
             problem = "say what happened when you applied it"
-
-        def again() -> Response:
-            context = {
-                **_with_outcomes(request, bar_id, _bar_context(request, bar_id)),
-                "message": message,
-                # The text typed comes back beside the lesson it was typed for.
-                "outcome_errors": {lesson_id: problem},
-                "outcome_typed": {lesson_id: outcome},
-            }
-            return page(request, "bar.html", context, status=422)
-
-        return await run_in_threadpool(again)
+        context = {
+            **_with_outcomes(request, bar_id, _bar_context(request, bar_id)),
+            "message": exc.message,
+            # The text typed comes back beside the lesson it was typed for.
+            "outcome_errors": {lesson_id: problem},
+            "outcome_typed": {lesson_id: outcome},
+        }
+        return page(request, "bar.html", context, status=422)
     return RedirectResponse(f"/bar/{bar_id}?outcome=1#outcome-{lesson_id}", status_code=303)
 
 

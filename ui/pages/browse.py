@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -11,12 +12,14 @@ from lessons import bar as bars
 from lessons.errors import InvalidTransition, ValidationFailed
 from lessons.models import ActionStatus, LessonStatus
 from lessons.schemas import SearchFilters, TransitionIn, parse
-from ui.body import path_id
+from ui.body import form_handler, path_id
 from ui.forms import nested
 from ui.pages import merge
-from ui.pages.render import int_param, page
+from ui.pages.render import PAGES, page
+from ui.params import int_param
 from ui.presenters import match_of, summary_json
-from ui.state import CURATORS, app_state, require, session_for, viewer_for
+from ui.state import CURATORS, app_state, require, session_for, throttle, viewer_for
+from ui.throttle import Costly
 
 PAGE_SIZE = 20
 
@@ -78,7 +81,7 @@ def lesson_list(request: Request) -> Response:
     query = params.get("q", "").strip()[: app_state(request).settings.max_brief_chars]
     tag = params.get("tag", "").strip()
     status = params.get("status", "")
-    pageno = max(int_param(request, "page") or 1, 1)
+    pageno = int_param(params, "page", 1, low=1, high=PAGES, label="The page number")
     try:
         filters = SearchFilters.model_validate(
             {
@@ -88,6 +91,8 @@ def lesson_list(request: Request) -> Response:
         )
     except ValueError:
         filters = SearchFilters()
+    if query:
+        throttle(request, Costly.SEARCH)
     with session_for(request) as session:
         viewer = viewer_for(request)
         if query:
@@ -157,10 +162,11 @@ def lesson_detail(request: Request) -> Response:
     return merge.redirect_for(request, lesson_id) or _lesson_page(request, lesson_id)
 
 
-async def lesson_transition(request: Request) -> Response:
+@form_handler
+def lesson_transition(request: Request, form: FormData) -> Response:
     require(request, *CURATORS)
     lesson_id = path_id(request)
-    values = nested(await request.form())
+    values = nested(form)
     try:
         step = parse(TransitionIn, values, app_state(request).limits)
         with session_for(request) as session:

@@ -16,10 +16,12 @@ from lessons import catalogue, curation, lifecycle
 from lessons.curation import Section
 from lessons.errors import InvalidTransition, NotFound, ValidationFailed
 from lessons.models import Lesson
+from lessons.numbers import read_whole
 from lessons.schemas import LessonPatch, ReviewDueIn, ValidateIn, parse
 from ui.body import path_id
 from ui.forms import nested
-from ui.pages.render import int_param, page
+from ui.pages.render import PAGES, page
+from ui.params import id_param, int_param
 from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 # Each lesson comes with a full edit form: ten keep the page short enough to work through.
@@ -47,12 +49,12 @@ def _section(raw: str | None) -> Section:
 def queue(request: Request) -> Response:
     require(request, *CURATORS)
     params = request.query_params
-    done = int_param(request, "done")
+    done = id_param(params, "done")
     did = params.get("did", "")
     return _render(
         request,
         _section(params.get("section")),
-        max(int_param(request, "page") or 1, 1),
+        int_param(params, "page", 1, low=1, high=PAGES, label="The page number"),
         done=(done, did) if done and did in DONE else None,
     )
 
@@ -164,9 +166,8 @@ def form_input(values: dict[str, Any]) -> dict[str, Any]:
 
 def _decide(request: Request, lesson_id: int, section: Section, values: dict[str, Any]) -> Response:
     state = app_state(request)
-    raw_page = values.get("page")
-    pageno = int(raw_page) if isinstance(raw_page, str) and raw_page.isdigit() else 1
-    pageno = max(1, min(pageno, 10**6))
+    # The page the form came from, to show again; a tampered one shows the first.
+    pageno = read_whole(values.get("page"), low=1, high=PAGES) or 1
     data = form_input(values)
     try:
         with session_for(request) as session:

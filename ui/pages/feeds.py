@@ -18,8 +18,9 @@ from lessons import feeds, projects
 from lessons.access import Viewer
 from lessons.errors import NotFound, ValidationFailed
 from lessons.models import Lesson
-from lessons.schemas import MAX_ID, normalise_tag
+from lessons.schemas import normalise_tag
 from ui.body import path_id
+from ui.params import id_param
 from ui.state import session_for, viewer_for
 
 ATOM = "application/atom+xml"
@@ -94,12 +95,7 @@ def _tag(raw: str) -> str:
 async def lessons_feed(request: Request) -> Response:
     """`/feeds/lessons.atom`, narrowed by `?tag=`, `?unit=` or `?project=` (DESIGN.md)."""
     params = request.query_params
-    raw_project = params.get("project", "").strip()
-    project_id = None
-    if raw_project:
-        if not raw_project.isdigit() or int(raw_project) > MAX_ID or int(raw_project) < 1:
-            raise ValidationFailed("project must be a project id.", {"project": "not an id"})
-        project_id = int(raw_project)
+    project_id = id_param(params, "project", label="The project")
     tag = _tag(params["tag"]) if params.get("tag", "").strip() else None
     unit = params.get("unit", "").strip()[:200] or None
     return await _feed(request, tag=tag, unit=unit, project_id=project_id)

@@ -19,10 +19,12 @@ from lessons.access import Viewer
 from lessons.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from lessons.merging import MergeIn
 from lessons.models import Lesson
+from lessons.numbers import read_whole
 from lessons.schemas import parse
-from ui.api.merging import duplicate_cache, int_param, run_merge, run_unmerge, score_param
+from ui.api.merging import duplicate_cache, run_merge, run_unmerge, score_param
 from ui.body import path_id
 from ui.pages.render import page
+from ui.params import int_param
 from ui.state import CURATORS, app_state, require, session_for, viewer_for
 
 PAGE_SIZE = 25
@@ -96,8 +98,8 @@ def review_duplicates(
 
 
 def _query_int(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name, "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
+    """A number the app put in its own redirect (`?merged=3`); a tampered one is ignored."""
+    return read_whole(request.query_params.get(name), low=1)
 
 
 # --- the list of pairs ---------------------------------------------------------------------------
@@ -106,7 +108,7 @@ def _query_int(request: Request, name: str) -> int | None:
 def duplicate_list(request: Request) -> Response:
     require(request, *CURATORS)
     threshold = score_param(request)
-    pageno = int_param(request, "page", 1, high=10**6)
+    pageno = int_param(request.query_params, "page", 1, low=1, high=10**6)
     awaiting = request.query_params.get("awaiting_validation", "") == "1"
 
     with session_for(request) as session:
@@ -152,10 +154,11 @@ def _filters(threshold: float, awaiting: bool) -> dict[str, str]:
 def _ids(values: list[str]) -> list[int]:
     ids = []
     for raw in values:
-        if not (raw.isascii() and raw.isdigit() and 0 < len(raw) < 19):
+        lesson_id = read_whole(raw, low=1)
+        if lesson_id is None:
             raise ValidationFailed("Choose lessons by their ids.", {"lessons": "not an id"})
-        if int(raw) not in ids:
-            ids.append(int(raw))
+        if lesson_id not in ids:
+            ids.append(lesson_id)
     if len(ids) < 2:
         raise ValidationFailed("Choose at least two lessons to compare.", {"lessons": "too few"})
     if len(ids) > MAX_GROUP:
@@ -207,18 +210,18 @@ def merge_form(request: Request) -> Response:
 
 def _merge_input(request: Request, form: FormData, ids: list[int]) -> tuple[int, MergeIn]:
     """The form's choice as (canonical id, MergeIn); field errors name the form's fields."""
-    canonical_raw = str(form.get("canonical") or "")
-    if not canonical_raw.isdigit() or int(canonical_raw) not in ids:
+    canonical = read_whole(form.get("canonical"), low=1)
+    if canonical not in ids:
         raise ValidationFailed(
             "Choose which lesson to keep.", {"canonical": "choose one of the lessons"}
         )
-    canonical = int(canonical_raw)
-    keep_raw = str(form.get("keep_text") or "")
+    keep_raw = form.get("keep_text")
+    keep_id = read_whole(keep_raw, low=1)
     keep: str | int
     if keep_raw == "combined":
         keep = "combined"
-    elif keep_raw.isdigit() and int(keep_raw) in ids:
-        keep = "canonical" if int(keep_raw) == canonical else int(keep_raw)
+    elif keep_id in ids:
+        keep = "canonical" if keep_id == canonical else keep_id
     else:
         raise ValidationFailed("Choose whose text to keep.", {"keep_text": "choose one"})
     payload = parse(

@@ -9,15 +9,12 @@ from starlette.responses import Response
 
 from ui.state import app_state, viewer_for
 
+# The highest page number a list answers (a later one shows the last page).
+PAGES = 10**6
+
 
 def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
     """Render a page; every template knows who is viewing (for the header and what to offer)."""
     return app_state(request).templates.TemplateResponse(
         request, template, {"viewer": viewer_for(request), **context}, status_code=status
     )
-
-
-def int_param(request: Request, name: str) -> int | None:
-    """A whole-number query parameter, or None when absent or not a number."""
-    raw = request.query_params.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None

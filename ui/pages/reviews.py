@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -12,14 +13,15 @@ from starlette.routing import Route
 from lessons import capture, catalogue, projects, questions, taxonomy
 from lessons.errors import DomainError, ValidationFailed
 from lessons.models import ReviewKind
+from lessons.numbers import read_whole
 from lessons.schemas import ReviewIn, parse
 from ui import carry
-from ui.bar_run import with_author
-from ui.body import path_id
+from ui.body import form_handler, path_id
 from ui.carry import carry_context
 from ui.forms import form_paths, nested, redisplay, review_input
 from ui.pages import merge
-from ui.pages.render import int_param, page
+from ui.pages.render import page
+from ui.params import id_param
 from ui.state import app_state, embed_committed, require, session_for, viewer_for
 
 
@@ -41,7 +43,7 @@ def _form_context(
         carry = carry_context(
             session,
             viewer=viewer_for(request),
-            project_id=int(project_id) if project_id.isdigit() and len(project_id) < 10 else None,
+            project_id=read_whole(project_id, low=1),
             errors={k: v for k, v in errors.items() if k.startswith("carry")},
             values=carry_values,
         )
@@ -61,14 +63,14 @@ def _form_context(
 def review_form(request: Request) -> Response:
     require(request)
     kind = request.query_params.get("kind", "aar")
-    project_id = int_param(request, "project_id")
+    project_id = id_param(request.query_params, "project_id", label="The project")
     values: dict[str, Any] = {"kind": kind, "project": {"id": str(project_id or "")}}
     return page(request, "review_form.html", _form_context(request, values, {}))
 
 
-async def review_submit(request: Request) -> Response:
+@form_handler
+def review_submit(request: Request, form: FormData) -> Response:
     require(request)
-    form = await request.form()
     values = nested(form)
     if values.pop("show_actions", None) is not None:
         # Show the chosen project's open actions without saving anything typed.
@@ -91,9 +93,7 @@ async def review_submit(request: Request) -> Response:
             raise ValidationFailed(exc.message, form_paths(exc.fields, back)) from None
         with session_for(request) as session:
             viewer = viewer_for(request)
-            review = capture.log_review(
-                session, payload=with_author(payload, viewer), actor=viewer.name
-            )
+            review = capture.log_review(session, payload=payload, viewer=viewer)
             assert review.id is not None
             # Open actions settled in the form land with the review, or neither does.
             carry.settle(
@@ -103,13 +103,14 @@ async def review_submit(request: Request) -> Response:
                 project_id=review.project_id,
                 review_id=review.id,
                 required=False,
+                limits=app_state(request).limits,
             )
             review_id, lesson_ids = review.id, [le.id for le in review.lessons if le.id]
         embed_committed(request, lesson_ids)
         return review_id
 
     try:
-        review_id = await run_in_threadpool(save)
+        review_id = save()
     except DomainError as exc:
         context = _form_context(request, {**values, **carry_values}, exc.fields, exc.message)
         return page(request, "review_form.html", context, status=422)
@@ -192,6 +193,7 @@ async def review_settle(request: Request) -> Response:
                 values,
                 project_id=review.project_id,
                 review_id=review.id,
+                limits=app_state(request).limits,
             )
 
     try:

@@ -20,6 +20,7 @@ from lessons import catalogue, taxonomy
 from lessons.access import Viewer
 from lessons.errors import Forbidden, ValidationFailed
 from lessons.models import TagScheme
+from lessons.numbers import read_whole
 from lessons.schemas import LessonPatch, parse
 from ui.body import path_id
 from ui.forms import nested, redisplay
@@ -85,12 +86,13 @@ def taxonomy_page(request: Request) -> Response:
 
 
 def _optional_id(values: dict[str, Any], name: str) -> int | None:
-    raw = str(values.get(name) or "").strip()
-    if not raw:
+    raw = values.get(name)
+    if raw is None or not str(raw).strip():
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    found = read_whole(raw, low=1)
+    if found is None:
         raise ValidationFailed("Choose from the list.", {name: "not a term"})
-    return int(raw)
+    return found
 
 
 def _required_id(values: dict[str, Any], name: str) -> int:
@@ -262,7 +264,13 @@ async def add_lesson_tags(request: Request) -> Response:
             if not chosen:
                 raise ValidationFailed("Tick at least one tag to add.", {"tags": "none chosen"})
             patch = parse(LessonPatch, {"tags": [*lesson.tags, *chosen]}, app_state(request).limits)
-            catalogue.update_lesson(session, lesson=lesson, patch=patch, actor=viewer.name)
+            catalogue.update_lesson(
+                session,
+                lesson=lesson,
+                patch=patch,
+                actor=viewer.name,
+                by_curator=viewer.is_curator,
+            )
         embed_committed(request, [lesson_id])
 
     await run_in_threadpool(save)
