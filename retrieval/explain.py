@@ -34,8 +34,9 @@ make makes made making get gets got getting take takes took time times like said
 know knew known going went come came good well right left still even ever
 """
 FILLER = STOPWORDS | ENGLISH_STOP_WORDS | frozenset(_FILLER_TEXT.split())
-# Given sentences, the index of the one closest in meaning to the brief.
-Closest = Callable[[list[str]], int]
+# Given sentences, the index of the one closest in meaning to the brief (None: no answer, pick
+# by shared words).
+Closest = Callable[[list[str]], int | None]
 _TOKEN = re.compile(r"[A-Za-z0-9]+|[^A-Za-z0-9]+")
 
 
@@ -107,8 +108,9 @@ def explain(
         if word not in FILLER and len(word) > 2 and stem(word) in query_stems:
             matched[word] = None
     candidates = among or sentences(body) or [lesson.title]
-    if closest is not None:
-        best = candidates[closest(candidates)][:400]
+    pick = closest(candidates) if closest is not None else None
+    if pick is not None:
+        best = candidates[pick][:400]
     else:
         best = max(
             enumerate(candidates),
