@@ -1,17 +1,47 @@
-"""Who may see which lessons. Every path that returns lessons starts from `visible_lessons`."""
+"""Who may see which records. Every path that returns lessons starts from `visible_lessons`;
+reviews, actions, projects, people and BARs each have one rule here, used by every page.
+
+The rules (README, "Access"): a review's own story (answers, author, actions on no lesson)
+goes to those cleared for its stored audience; an action on a lesson to those who may see the
+lesson; a project to those who may see any of its work (or when it holds none yet); a person
+to those who may see any record naming them (or when none does); a BAR to its runner, its
+project's members and curators. Whatever else a viewer may not see answers as missing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, true, union
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from lessons.models import Lesson, LessonStatus, LessonTag, Project, Sensitivity
+from lessons.models import (
+    Action,
+    BeforeActionReview,
+    Lesson,
+    LessonStatus,
+    LessonTag,
+    Person,
+    Project,
+    Review,
+    Sensitivity,
+)
 from lessons.schemas import SearchFilters
 from lessons.tagging import matches_tag
+
+# Narrowest audience first: a review's audience is the widest of its lessons'.
+AUDIENCES = (Sensitivity.PUBLIC, Sensitivity.INTERNAL, Sensitivity.RESTRICTED)
+
+
+def widest(*sensitivities: str) -> str:
+    """The most restricted of these sensitivities (an unknown one counts as restricted)."""
+    return max(
+        sensitivities,
+        key=lambda s: AUDIENCES.index(Sensitivity(s)) if s in AUDIENCES else len(AUDIENCES),
+    )
+
 
 # What retrieval shows unless a curator asks for more (DESIGN.md, lifecycle).
 TRUSTED_STATUSES = (LessonStatus.VALIDATED, LessonStatus.ACTIONED, LessonStatus.LEARNED)
@@ -54,11 +84,29 @@ class Viewer:
             return False
         return self._cleared_for(lesson.sensitivity, lesson.project_id)
 
-    def can_read_answers(self, lessons: Iterable[Lesson], project_id: int | None) -> bool:
-        """Whether the viewer may read a review's free-text answers: they tell the story its
-        lessons were drawn from, so they are as sensitive as its most sensitive lesson
-        (whatever that lesson's status)."""
-        return all(self._cleared_for(le.sensitivity, le.project_id or project_id) for le in lessons)
+    def can_read_review(self, review: Review) -> bool:
+        """Whether the viewer may read a review's own story (answers, author, actions on no
+        lesson): as sensitive as the most sensitive lesson it ever held (`Review.sensitivity`,
+        kept when lessons are purged), whatever that lesson's status."""
+        return self._cleared_for(review.sensitivity, review.project_id)
+
+    def can_change_action(self, action: Action) -> bool:
+        """Who may edit, close, drop or carry an action: its owner, the project's members and
+        curators (seeing it is not enough)."""
+        return (
+            self.is_curator
+            or (self.person_id is not None and action.owner_id == self.person_id)
+            or (action.project_id is not None and action.project_id in self.project_ids)
+        )
+
+    def can_use_bar(self, bar: BeforeActionReview) -> bool:
+        """Who may read a BAR and record its decisions and outcomes: whoever ran it, the
+        project's members and curators. Its brief may describe restricted work."""
+        return (
+            self.is_curator
+            or (self.user_id is not None and bar.run_by_user_id == self.user_id)
+            or (bar.project_id is not None and bar.project_id in self.project_ids)
+        )
 
     def _cleared_for(self, sensitivity: str, project_id: int | None) -> bool:
         if self.is_curator or sensitivity in self.sensitivities:
@@ -79,17 +127,102 @@ CURATOR = Viewer(
 
 def sensitivity_clause(viewer: Viewer) -> ColumnElement[bool]:
     """The SQL condition for the lessons `viewer` may see."""
+    return _cleared_clause(viewer, Lesson.sensitivity, Lesson.project_id)
+
+
+def _cleared_clause(viewer: Viewer, sensitivity: Any, project_id: Any) -> ColumnElement[bool]:
+    """`Viewer._cleared_for` in SQL, over a record's sensitivity and project columns."""
     if viewer.is_curator:
         return true()
-    clauses: list[ColumnElement[bool]] = [col(Lesson.sensitivity).in_(sorted(viewer.sensitivities))]
+    clauses: list[ColumnElement[bool]] = [col(sensitivity).in_(sorted(viewer.sensitivities))]
     if viewer.project_ids:
         clauses.append(
             and_(
-                col(Lesson.sensitivity) == Sensitivity.RESTRICTED,
-                col(Lesson.project_id).in_(sorted(viewer.project_ids)),
+                col(sensitivity) == Sensitivity.RESTRICTED,
+                col(project_id).in_(sorted(viewer.project_ids)),
             )
         )
     return or_(*clauses) if clauses else false()
+
+
+def readable_review_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
+    """Reviews whose own story (answers, author, actions on no lesson) `viewer` may read."""
+    return select(col(Review.id)).where(
+        _cleared_clause(viewer, Review.sensitivity, Review.project_id)
+    )
+
+
+def _every_state_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
+    return visible_lesson_ids(viewer, SearchFilters(status=list(LessonStatus)))
+
+
+def visible_review_ids(viewer: Viewer) -> Any:
+    """Reviews `viewer` may open: those whose story they may read, and those holding a lesson
+    they may see (shown without the story)."""
+    return union(
+        readable_review_ids(viewer),
+        select(col(Lesson.review_id)).where(
+            col(Lesson.id).in_(_every_state_ids(viewer)), col(Lesson.review_id).is_not(None)
+        ),
+    )
+
+
+def action_clause(viewer: Viewer) -> ColumnElement[bool]:
+    """Actions `viewer` may see: one on a lesson goes with the lesson (its wording would
+    reveal it); one on no lesson (never linked, or its lesson purged) goes with its review's
+    story; one on neither goes with its project."""
+    no_lesson = col(Action.lesson_id).is_(None)
+    return or_(
+        col(Action.lesson_id).in_(_every_state_ids(viewer)),
+        and_(no_lesson, col(Action.review_id).in_(readable_review_ids(viewer))),
+        and_(
+            no_lesson,
+            col(Action.review_id).is_(None),
+            col(Action.project_id).in_(visible_project_ids(viewer)),
+        ),
+    )
+
+
+def visible_project_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
+    """Projects `viewer` may know of: those with a lesson they may see or a review whose story
+    they may read, their own, and those holding no lessons or reviews yet. A project holding
+    only work they may not see answers as missing (even its name tells of that work)."""
+    if viewer.is_curator:
+        return select(col(Project.id))
+    with_work: Any = union(
+        select(col(Lesson.project_id)).where(col(Lesson.project_id).is_not(None)),
+        select(col(Review.project_id)),
+    )
+    seen: Any = union(
+        select(col(Lesson.project_id)).where(col(Lesson.id).in_(_every_state_ids(viewer))),
+        select(col(Review.project_id)).where(col(Review.id).in_(readable_review_ids(viewer))),
+    )
+    return select(col(Project.id)).where(
+        or_(
+            col(Project.id).in_(seen),
+            col(Project.id).in_(sorted(viewer.project_ids)),
+            col(Project.id).not_in(with_work),
+        )
+    )
+
+
+def visible_person_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
+    """People `viewer` may see named: on a lesson they may see, a review whose story they may
+    read or an action they may see, and people named on nothing yet. Someone named only on
+    restricted work is not listed to those who may not see it."""
+    if viewer.is_curator:
+        return select(col(Person.id))
+    named = union(
+        select(col(Lesson.author_id)).where(col(Lesson.author_id).is_not(None)),
+        select(col(Review.author_id)).where(col(Review.author_id).is_not(None)),
+        select(col(Action.owner_id)).where(col(Action.owner_id).is_not(None)),
+    )
+    seen = union(
+        select(col(Lesson.author_id)).where(col(Lesson.id).in_(_every_state_ids(viewer))),
+        select(col(Review.author_id)).where(col(Review.id).in_(readable_review_ids(viewer))),
+        select(col(Action.owner_id)).where(action_clause(viewer)),
+    )
+    return select(col(Person.id)).where(or_(col(Person.id).in_(seen), col(Person.id).not_in(named)))
 
 
 def _conditions(viewer: Viewer, filters: SearchFilters | None) -> list[ColumnElement[bool]]:

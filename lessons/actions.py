@@ -1,9 +1,10 @@
 """The action tracker: actions across projects with owner, due date, status and closure
 evidence, and carrying a project's open actions into its next review or BAR.
 
-Every read starts from `catalogue.list_actions`, which leaves out actions on lessons the viewer
-may not see (their wording would reveal the lesson); an action the viewer may not see answers
-as one that does not exist.
+Every read goes through `access.action_clause` (via `catalogue.list_actions` or `get_action`):
+an action goes with its lesson, or with its review's story when it has no lesson, and one the
+viewer may not see answers as one that does not exist. Seeing an action is not enough to
+change it: its owner, the project's members and curators may (`Viewer.can_change_action`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from lessons import audit, catalogue, people
-from lessons.access import Viewer
-from lessons.errors import NotFound, ValidationFailed
+from lessons.access import Viewer, action_clause
+from lessons.errors import Forbidden, NotFound, ValidationFailed
 from lessons.models import (
     Action,
     ActionStatus,
@@ -89,9 +90,23 @@ def find_actions(
 
 def get_action(session: Session, *, action_id: int, viewer: Viewer) -> Action:
     """One action the viewer may see; otherwise NotFound (never a hint that it exists)."""
-    action = session.get(Action, action_id)
-    if action is None or (action.lesson is not None and not viewer.can_see(action.lesson)):
+    action = session.exec(
+        select(Action).where(Action.id == action_id, action_clause(viewer))
+    ).first()
+    if action is None:
         raise NotFound(f"No action with id {action_id}.")
+    return action
+
+
+CHANGE_REFUSED = "Only the action's owner, the project's members and curators may change it."
+
+
+def action_to_change(session: Session, *, action_id: int, viewer: Viewer) -> Action:
+    """One action the viewer may change: NotFound when they may not see it, Forbidden when
+    they see it but are not its owner, a member of its project or a curator."""
+    action = get_action(session, action_id=action_id, viewer=viewer)
+    if not viewer.can_change_action(action):
+        raise Forbidden(CHANGE_REFUSED, {"action": "not yours to change"})
     return action
 
 
@@ -258,6 +273,8 @@ def settle(
     for i, decision in enumerate(decisions):
         if decision.action_id not in eligible:
             problems[f"carry.{i}.decision"] = "not an open action of this project"
+        elif not viewer.can_change_action(eligible[decision.action_id]):
+            problems[f"carry.{i}.decision"] = CHANGE_REFUSED
         elif decision.decision == "done" and not decision.note:
             problems[f"carry.{i}.note"] = "say what shows it is done"
         elif decision.decision == "dropped" and not decision.note:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from lessons import audit, projects
 from lessons.access import Viewer
 from lessons.errors import NotFound, ValidationFailed
-from lessons.models import BarItem, BeforeActionReview, Decision, utcnow
+from lessons.models import BarItem, BeforeActionReview, Decision, Sensitivity, utcnow
 from lessons.schemas import MAX_ID, BarIn, DecisionIn
 
 
@@ -32,14 +32,24 @@ class Surfaced:
 
 
 def record(
-    session: Session, *, payload: BarIn, surfaced: Sequence[Surfaced], model: str
+    session: Session,
+    *,
+    payload: BarIn,
+    surfaced: Sequence[Surfaced],
+    model: str,
+    run_by_user_id: int | None = None,
+    viewer: Viewer | None = None,
 ) -> BeforeActionReview:
-    """Save a BAR with the lessons it surfaced, each with the rank and score it had then."""
-    project = projects.resolve(session, ref=payload.project) if payload.project else None
+    """Save a BAR with the lessons it surfaced, each with the rank and score it had then, and
+    the user who ran it (with the project's members and curators, its only readers)."""
+    project = (
+        projects.resolve(session, ref=payload.project, viewer=viewer) if payload.project else None
+    )
     bar = BeforeActionReview(
         brief=payload.brief,
         project_id=project.id if project else None,
         run_by=payload.run_by,
+        run_by_user_id=run_by_user_id,
         model=model,
         filters=payload.filters.model_dump(mode="json", exclude_none=True)
         if payload.filters
@@ -70,12 +80,32 @@ def record(
     return bar
 
 
-def get(session: Session, *, bar_id: int) -> BeforeActionReview:
-    """One BAR, or NotFound."""
+def get(session: Session, *, bar_id: int, viewer: Viewer) -> BeforeActionReview:
+    """One BAR the viewer may use (`Viewer.can_use_bar`: its runner, the project's members,
+    curators), or NotFound: anyone else learns nothing of it, not even that it exists."""
     bar = session.get(BeforeActionReview, bar_id)
-    if bar is None:
+    if bar is None or not viewer.can_use_bar(bar):
         raise NotFound(f"No before action review with id {bar_id}.")
     return bar
+
+
+def ranking_viewer(session: Session, *, runner: Viewer, payload: BarIn) -> Viewer:
+    """Whom a BAR's ranking is made for. A BAR for a project is read by its members too, so
+    it ranks only what every reader may see (the runner's view, narrowed to the project's own
+    restricted lessons): a member never finds fewer results than were ranked, which would
+    count the hidden ones. A BAR for no project is read by its runner (and curators) alone."""
+    if payload.project is None:
+        return runner
+    project = projects.find(session, ref=payload.project, viewer=runner)
+    project_id = project.id if project is not None else None
+    return replace(
+        runner,
+        sensitivities=runner.sensitivities & {Sensitivity.PUBLIC, Sensitivity.INTERNAL},
+        is_curator=False,
+        project_ids=frozenset({project_id})
+        if project_id is not None and (runner.is_curator or project_id in runner.project_ids)
+        else frozenset(),
+    )
 
 
 def visible_items(bar: BeforeActionReview, viewer: Viewer) -> list[BarItem]:
@@ -178,11 +208,13 @@ def record_outcomes(
     return bar
 
 
-def list_bars(session: Session, *, project_id: int | None = None) -> list[BeforeActionReview]:
-    """BARs, newest first, optionally of one project."""
+def list_bars(
+    session: Session, *, viewer: Viewer, project_id: int | None = None
+) -> list[BeforeActionReview]:
+    """The BARs the viewer may use, newest first, optionally of one project."""
     query = select(BeforeActionReview).order_by(
         col(BeforeActionReview.created_at).desc(), col(BeforeActionReview.id).desc()
     )
     if project_id is not None:
         query = query.where(BeforeActionReview.project_id == project_id)
-    return list(session.exec(query))
+    return [bar for bar in session.exec(query) if viewer.can_use_bar(bar)]

@@ -7,7 +7,7 @@ from datetime import date
 from sqlmodel import Session
 
 from lessons import audit, lifecycle, people, projects, questions
-from lessons.access import Viewer
+from lessons.access import Viewer, widest
 from lessons.errors import ValidationFailed
 from lessons.models import Action, Lesson, LessonStatus, LessonTag, Person, Project, Review
 from lessons.numbers import read_whole
@@ -50,7 +50,7 @@ def log_review(session: Session, *, payload: ReviewIn, viewer: Viewer | None = N
     is the actor, as in the source.
     """
     answers = check_answers(payload.kind, payload.answers)
-    project = projects.resolve(session, ref=payload.project)
+    project = projects.resolve(session, ref=payload.project, viewer=viewer)
     author = _author(session, payload.author, viewer)
     review = Review(
         project_id=project.id,  # type: ignore[arg-type]
@@ -149,11 +149,21 @@ def add_lesson(
     )
     session.add(lesson)
     session.flush()
+    widen_review(session, lesson)
     set_tags(session, lesson=lesson, tags=data.tags)
     if not reason:
         reason = f"submitted in {review.kind} review #{review.id}" if review else "created"
     lifecycle.record_creation(session, lesson=lesson, actor=actor, reason=reason)
     return lesson
+
+
+def widen_review(session: Session, lesson: Lesson) -> None:
+    """A review's audience follows the widest restriction its lessons have had; it is never
+    narrowed here, so a purge or a relabel does not open what was written about them."""
+    review = lesson.review
+    if review is not None and widest(review.sensitivity, lesson.sensitivity) != review.sensitivity:
+        review.sensitivity = widest(review.sensitivity, lesson.sensitivity)
+        session.add(review)
 
 
 def set_tags(session: Session, *, lesson: Lesson, tags: list[str]) -> None:

@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from lessons import audit, capture, lifecycle
-from lessons.access import TRUSTED_STATUSES, Viewer, visible_lesson_ids, visible_lessons
+from lessons.access import (
+    TRUSTED_STATUSES,
+    Viewer,
+    action_clause,
+    visible_lessons,
+    visible_review_ids,
+)
 from lessons.errors import NotFound, ValidationFailed
 from lessons.models import (
     Action,
     ActionStatus,
     Lesson,
-    LessonStatus,
     Review,
     Sensitivity,
     utcnow,
@@ -76,6 +81,7 @@ def update_lesson(
     for name, value in changes.items():
         if value is not None or name == "review_due":
             setattr(lesson, name, value)
+    capture.widen_review(session, lesson)
     if tags is not None:
         capture.set_tags(session, lesson=lesson, tags=tags)
     lesson.updated_at = utcnow()
@@ -150,17 +156,25 @@ def purge_lesson(session: Session, *, lesson: Lesson, actor: str) -> None:
     session.flush()
 
 
-def get_review(session: Session, *, review_id: int) -> Review:
-    """One review, or NotFound."""
-    review = session.get(Review, review_id)
+def get_review(session: Session, *, review_id: int, viewer: Viewer) -> Review:
+    """One review the viewer may open (`access.visible_review_ids`); otherwise NotFound."""
+    review = session.exec(
+        select(Review).where(Review.id == review_id, col(Review.id).in_(visible_review_ids(viewer)))
+    ).first()
     if review is None:
         raise NotFound(f"No review with id {review_id}.")
     return review
 
 
-def list_reviews(session: Session, *, project_id: int | None = None) -> list[Review]:
-    """Reviews, newest first, optionally of one project."""
-    query = select(Review).order_by(col(Review.held_on).desc().nulls_last(), col(Review.id).desc())
+def list_reviews(
+    session: Session, *, viewer: Viewer, project_id: int | None = None
+) -> list[Review]:
+    """Reviews the viewer may open, newest first, optionally of one project."""
+    query = (
+        select(Review)
+        .where(col(Review.id).in_(visible_review_ids(viewer)))
+        .order_by(col(Review.held_on).desc().nulls_last(), col(Review.id).desc())
+    )
     if project_id is not None:
         query = query.where(Review.project_id == project_id)
     return list(session.exec(query))
@@ -190,17 +204,11 @@ def list_actions(
     review_id: int | None = None,
     status: str | None = None,
 ) -> list[Action]:
-    """Actions across projects (or one), soonest due first; actions on lessons the viewer may
-    not see are left out, since their wording would reveal the lesson."""
-    every_status = SearchFilters(status=list(LessonStatus))
+    """Actions across projects (or one), soonest due first, that the viewer may see
+    (`access.action_clause`: an action's wording would reveal its lesson or review)."""
     query = (
         select(Action)
-        .where(
-            or_(
-                col(Action.lesson_id).is_(None),
-                col(Action.lesson_id).in_(visible_lesson_ids(viewer, every_status)),
-            )
-        )
+        .where(action_clause(viewer))
         .order_by(col(Action.due).asc().nulls_last(), col(Action.id))
     )
     if review_id is not None:

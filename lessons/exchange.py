@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, select
 
-from lessons import merge_exchange, taxonomy
+from lessons import capture, merge_exchange, taxonomy
 from lessons.models import (
     Action,
     BarItem,
@@ -68,7 +68,7 @@ SECTIONS = (
     Section(
         "reviews",
         Review,
-        ("kind", "question_set_version", "held_on", "answers", "created_at"),
+        ("kind", "question_set_version", "held_on", "answers", "sensitivity", "created_at"),
         {"project": (Project, "project_id"), "author": (Person, "author_id")},
     ),
     Section(
@@ -279,6 +279,8 @@ def _import_children(
 ) -> None:
     if isinstance(row, Lesson):
         assert row.id is not None
+        # A file from before reviews kept their audience: the review takes its lessons'.
+        capture.widen_review(session, row)
         session.exec(delete(LessonTag).where(col(LessonTag.lesson_id) == row.id))
         session.exec(delete(LessonEvent).where(col(LessonEvent.lesson_id) == row.id))
         session.expire(row, ["tag_links"])

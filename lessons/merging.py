@@ -3,18 +3,21 @@
 A merge keeps every source: each merged lesson keeps its own review, project and author and
 points at its canonical lesson (status `merged`, `merged_into_id`), so the canonical lesson
 can say where else it was identified and an old link still leads somewhere. The canonical
-lesson may take a duplicate's text (or the texts combined), gains every duplicate's tags and
-takes over their open actions. A `LessonMerge` row per duplicate keeps what the canonical
-lesson was before, so the merge can be undone.
+lesson may take a duplicate's text (or the texts combined), gains the duplicates' tags and
+takes over their open actions (from duplicates with the same audience; see below). A
+`LessonMerge` row per duplicate keeps what the canonical lesson was before, so the merge can be
+undone.
 
 Sensitivity: merging never shows anyone text they could not read before.
 - The canonical lesson must be readable by everyone who could read each duplicate (its
   audience at least as wide), so a merged lesson's link never leads its readers to a page
   they may not see. Pick the widest-audience lesson as canonical; a restricted lesson of one
   project cannot absorb a lesson of another project.
-- Text moves into the canonical lesson only from a lesson with the same audience: taking a
-  restricted duplicate's words into an internal or public lesson would publish them. A curator
-  who means to do that edits the canonical lesson by hand (a deliberate, audited edit).
+- Nothing moves into the canonical lesson from a lesson with a narrower audience: not its
+  text, not its tags, not its open actions (their wording, owners, project and review would be
+  published with the canonical lesson). They stay with the merged lesson, which only its own
+  readers follow. A curator who means to publish them edits by hand (a deliberate, audited
+  edit).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import and_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from lessons import audit, capture, lifecycle
@@ -255,7 +260,7 @@ def merge(
     added: dict[int, list[str]] = {}
     for dup in duplicates:
         assert dup.id is not None
-        added[dup.id] = [t for t in dup.tags if t not in tags]
+        added[dup.id] = [t for t in dup.tags if t not in tags] if _may_move(dup, canonical) else []
         tags += added[dup.id]
     _set_tags(session, lesson=canonical, tags=tags)
     canonical.updated_at = utcnow()
@@ -264,7 +269,11 @@ def merge(
     rows = []
     for dup in duplicates:
         assert dup.id is not None
-        moved = _move_open_actions(session, from_id=dup.id, to_id=canonical.id)
+        moved = (
+            _move_open_actions(session, from_id=dup.id, to_id=canonical.id)
+            if _may_move(dup, canonical)
+            else []
+        )
         status_before = dup.status
         lifecycle.transition(
             session,
@@ -313,6 +322,12 @@ def merge(
         },
     )
     return rows
+
+
+def _may_move(duplicate: Lesson, canonical: Lesson) -> bool:
+    """Whether a duplicate's tags and open actions may go to the canonical lesson: only when
+    every reader of the canonical lesson may read the duplicate (the same audience)."""
+    return audience_covers(duplicate, canonical)
 
 
 def _set_tags(session: Session, *, lesson: Lesson, tags: list[str]) -> None:
@@ -496,18 +511,46 @@ def active_merge(session: Session, *, merged_id: int) -> LessonMerge | None:
     ).first()
 
 
-def canonical_for(session: Session, *, lesson_id: int, viewer: Viewer) -> int | None:
-    """Where a merged lesson's link leads this viewer: its canonical lesson's id, when the
-    viewer could read the merged lesson and may read the canonical one; else None (the link
-    then answers as it would for any lesson)."""
-    lesson = session.get(Lesson, lesson_id)
-    if lesson is None or lesson.status != S.MERGED or lesson.merged_into_id is None:
-        return None
-    row = active_merge(session, merged_id=lesson_id)
-    canonical = session.get(Lesson, lesson.merged_into_id)
-    if row is None or canonical is None or not viewer.can_see(canonical):
-        return None
-    return canonical.id if may_follow(viewer, lesson, row) else None
+def open_lesson(
+    session: Session, *, lesson_id: int, viewer: Viewer, follow_visible: bool = False
+) -> Lesson | int:
+    """The lesson to show for `lesson_id`: itself when the viewer may see it, else the id of
+    its canonical lesson when it was merged and the viewer may follow it there (a partner
+    with an old link), else NotFound. `follow_visible` follows a merge even when the merged
+    lesson is visible (the page does; the API shows it). Every id costs the same one query,
+    whether it is missing, hidden or merged, so neither answer nor timing tells them apart."""
+    canonical = aliased(Lesson)
+    found = session.exec(
+        select(Lesson, LessonMerge, canonical)
+        .where(Lesson.id == lesson_id)
+        .outerjoin(
+            LessonMerge,
+            and_(
+                col(LessonMerge.merged_id) == col(Lesson.id), col(LessonMerge.undone_at).is_(None)
+            ),
+        )
+        .outerjoin(canonical, col(canonical.id) == col(Lesson.merged_into_id))
+        .order_by(col(LessonMerge.id).desc())
+        .limit(1)
+    ).first()
+    lesson, row, target = found if found is not None else (None, None, None)
+    visible = lesson is not None and viewer.can_see(lesson)
+    followable = (
+        lesson is not None
+        and lesson.status == S.MERGED
+        and row is not None
+        and target is not None
+        and target.id is not None
+        and viewer.can_see(target)
+        and may_follow(viewer, lesson, row)
+    )
+    if visible and not (follow_visible and followable):
+        assert lesson is not None
+        return lesson
+    if not followable:
+        raise NotFound(f"No lesson with id {lesson_id}.")
+    assert target is not None and target.id is not None
+    return target.id
 
 
 def sources(session: Session, *, canonical: Lesson, viewer: Viewer) -> list[Source]:

@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from lessons.access import Viewer, visible_lesson_ids
+from lessons.access import Viewer, action_clause, visible_lesson_ids, visible_project_ids
 from lessons.models import (
     Action,
     ActionStatus,
@@ -236,13 +235,9 @@ def time_to_learned(session: Session, *, ids: set[int]) -> Metric:
 # --- actions --------------------------------------------------------------------------------
 
 
-def actions_per_month(session: Session, *, ids: set[int], today: date) -> Metric:
-    """Actions opened, closed and overdue per month."""
-    actions = session.exec(
-        select(Action).where(
-            or_(col(Action.lesson_id).is_(None), col(Action.lesson_id).in_(sorted(ids)))
-        )
-    ).all()
+def actions_per_month(session: Session, *, viewer: Viewer, today: date) -> Metric:
+    """Actions opened, closed and overdue per month (those the viewer may see)."""
+    actions = session.exec(select(Action).where(action_clause(viewer))).all()
     opened: Counter[str] = Counter(month_of(a.created_at.date()) for a in actions)
     closed: Counter[str] = Counter(
         month_of(a.closed_at.date())
@@ -287,8 +282,9 @@ def actions_per_month(session: Session, *, ids: set[int], today: date) -> Metric
 # --- before action reviews ------------------------------------------------------------------
 
 
-def bar_adoption(session: Session) -> Metric:
-    """Share of new projects that ran a BAR before (or with) their first review, per quarter."""
+def bar_adoption(session: Session, *, viewer: Viewer) -> Metric:
+    """Share of new projects that ran a BAR before (or with) their first review, per quarter,
+    among the projects the viewer may know of (one holding only hidden work is not counted)."""
     first_review: dict[int, date] = {}
     for project_id, held_on, created_at in session.exec(
         select(col(Review.project_id), col(Review.held_on), col(Review.created_at))
@@ -306,7 +302,9 @@ def bar_adoption(session: Session) -> Metric:
         first_bar[bar_project] = min(day, first_bar.get(bar_project, day))
     new: Counter[str] = Counter()
     ran: Counter[str] = Counter()
-    for project in session.exec(select(Project)):
+    for project in session.exec(
+        select(Project).where(col(Project.id).in_(visible_project_ids(viewer)))
+    ):
         assert project.id is not None
         review, bar = first_review.get(project.id), first_bar.get(project.id)
         known = [d for d in (review, bar) if d is not None]
@@ -481,14 +479,14 @@ def compute(
     if name == "themes":
         return recurring_themes(themes())
     if name == "bar-adoption":
-        return bar_adoption(session)
+        return bar_adoption(session, viewer=viewer)
     ids = counted_lesson_ids(session, viewer=viewer) if ids is None else ids
     if name == "lessons":
         return lessons_per_month(session, ids=ids)
     if name == "time-to-learned":
         return time_to_learned(session, ids=ids)
     if name == "actions":
-        return actions_per_month(session, ids=ids, today=today)
+        return actions_per_month(session, viewer=viewer, today=today)
     if name == "bar-decisions":
         return bar_decisions(session, ids=ids)
     return bar_outcomes(session, ids=ids)

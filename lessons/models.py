@@ -114,6 +114,10 @@ class Review(SQLModel, table=True):
     # Who recorded it: the signed-in user, whoever the words are from (None for loaded data).
     recorded_by_id: int | None = _fk("user.id")
     answers: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    # Who may read the review's own story (answers, author, actions on no lesson): the widest
+    # restriction any of its lessons has had. Stored, and only ever widened, so purging or
+    # re-labelling a lesson never opens the answers that were written about it.
+    sensitivity: str = Field(default=Sensitivity.PUBLIC, max_length=20)
     created_at: datetime = Field(default_factory=utcnow)
 
     project: Project = Relationship(back_populates="reviews")
@@ -261,6 +265,9 @@ class BeforeActionReview(SQLModel, table=True):
     brief: str = Field(sa_type=Text)
     project_id: int | None = _fk("project.id")
     run_by: str = Field(default="", max_length=200)
+    # The signed-in user who ran it (`run_by` is a name typed on the form): with the project's
+    # members and curators, the only ones who may read it or record its decisions.
+    run_by_user_id: int | None = _fk("user.id")
     model: str = Field(default="", max_length=200)
     filters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)

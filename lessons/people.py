@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from lessons.access import Viewer, visible_person_ids
 from lessons.errors import NotFound
 from lessons.models import Person
 
@@ -30,6 +31,12 @@ def get(session: Session, *, person_id: int) -> Person:
     return person
 
 
-def list_people(session: Session) -> list[Person]:
-    """Everyone, by name."""
-    return list(session.exec(select(Person).order_by(col(Person.name))))
+def list_people(session: Session, *, viewer: Viewer) -> list[Person]:
+    """Everyone the viewer may see named (`access.visible_person_ids`), by name."""
+    return list(
+        session.exec(
+            select(Person)
+            .where(col(Person.id).in_(visible_person_ids(viewer)))
+            .order_by(col(Person.name))
+        )
+    )

@@ -5,21 +5,31 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from lessons.access import Viewer, visible_project_ids
 from lessons.errors import NotFound
 from lessons.models import Project
 from lessons.schemas import ProjectRef
 
 
-def resolve(session: Session, *, ref: ProjectRef) -> Project:
-    """The project `ref` names: by id (must exist) or by name (created when new)."""
+def find(session: Session, *, ref: ProjectRef, viewer: Viewer | None = None) -> Project | None:
+    """The existing project `ref` names (by id, else by name), or None. Named by id, a project
+    `viewer` may not know of is None, as a missing one (None: the seed and imports)."""
     if ref.id is not None:
-        project = session.get(Project, ref.id)
-        if project is None:
-            raise NotFound(f"No project with id {ref.id}.", {"project.id": "no such project"})
-        return project
+        if viewer is None:
+            return session.get(Project, ref.id)
+        return _known(session, project_id=ref.id, viewer=viewer)
     name = (ref.name or "").strip()
-    project = session.exec(select(Project).where(func.lower(Project.name) == name.lower())).first()
+    return session.exec(select(Project).where(func.lower(Project.name) == name.lower())).first()
+
+
+def resolve(session: Session, *, ref: ProjectRef, viewer: Viewer | None = None) -> Project:
+    """The project `ref` names: by id (must exist, and be one `viewer` may know of) or by name
+    (created when new)."""
+    project = find(session, ref=ref, viewer=viewer)
+    if ref.id is not None and project is None:
+        raise NotFound(f"No project with id {ref.id}.", {"project.id": "no such project"})
     if project is None:
+        name = (ref.name or "").strip()
         project = Project(
             name=name,
             summary=ref.summary,
@@ -33,18 +43,29 @@ def resolve(session: Session, *, ref: ProjectRef) -> Project:
     return project
 
 
-def get(session: Session, *, project_id: int) -> Project:
-    """One project, or NotFound."""
-    project = session.get(Project, project_id)
+def _known(session: Session, *, project_id: int, viewer: Viewer) -> Project | None:
+    return session.exec(
+        select(Project).where(
+            Project.id == project_id, col(Project.id).in_(visible_project_ids(viewer))
+        )
+    ).first()
+
+
+def get(session: Session, *, project_id: int, viewer: Viewer) -> Project:
+    """One project the viewer may know of (`access.visible_project_ids`), or NotFound: one
+    holding only work they may not see answers as a missing one."""
+    project = _known(session, project_id=project_id, viewer=viewer)
     if project is None:
         raise NotFound(f"No project with id {project_id}.")
     return project
 
 
-def list_projects(session: Session) -> list[Project]:
-    """Every project, newest first."""
+def list_projects(session: Session, *, viewer: Viewer) -> list[Project]:
+    """The projects the viewer may know of, newest first."""
     return list(
         session.exec(
-            select(Project).order_by(col(Project.start_date).desc().nulls_last(), col(Project.name))
+            select(Project)
+            .where(col(Project.id).in_(visible_project_ids(viewer)))
+            .order_by(col(Project.start_date).desc().nulls_last(), col(Project.name))
         )
     )

@@ -20,7 +20,9 @@ PAST = (date.today() - timedelta(days=30)).isoformat()
 FUTURE = (date.today() + timedelta(days=60)).isoformat()
 
 
-def first_review(client: Client, project: str = "Water points", **headers: str) -> dict[str, Any]:
+def first_review(
+    client: Client, project: str = "Water points", *, member: bool = True, **headers: str
+) -> dict[str, Any]:
     made = client.post(
         "/api/reviews",
         json={
@@ -38,7 +40,21 @@ def first_review(client: Client, project: str = "Water points", **headers: str) 
     )
     assert made.status_code == 201, made.text
     body: dict[str, Any] = made.json()
+    # The tracker is worked by the project's team: casey joins it (README, Access).
+    if member:
+        join(client, body["project"]["id"])
     return body
+
+
+def join(client: Client, project_id: int, username: str = "casey") -> None:
+    """An admin makes `username` a member of the project."""
+    added = client.post(
+        f"/admin/projects/{project_id}/members",
+        data={"username": username},
+        headers=client.admin,
+        follow_redirects=False,
+    )
+    assert added.status_code in (200, 303), added.text
 
 
 def later_review(client: Client, earlier: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +210,9 @@ def test_tracker_form_keeps_what_was_typed_beside_the_error(client: Client) -> N
 
 
 def test_actions_on_hidden_lessons_are_not_listed(client: Client) -> None:
-    secret = first_review(client, "Secret", Authorization=client.curator["Authorization"])
+    secret = first_review(
+        client, "Secret", member=False, Authorization=client.curator["Authorization"]
+    )
     listed = {a["id"] for a in client.get("/api/actions").json()["results"]}
     hidden = ids(secret)["Stock spare seals"]  # on an internal lesson: visible to casey
     assert hidden in listed

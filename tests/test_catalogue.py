@@ -30,10 +30,13 @@ def _review(session: Session, sensitivity: str, **overrides: Any) -> int:
 
 def test_actions_on_lessons_the_viewer_cannot_see_are_left_out(session: Session) -> None:
     _review(session, "restricted")
-    seen = [a.what for a in catalogue.list_actions(session, viewer=access.STAFF)]
-    assert seen == ["A review-level action"]
+    # The action on no lesson goes with the review's story: restricted, as its lesson is.
+    assert catalogue.list_actions(session, viewer=access.STAFF) == []
     curator = [a.what for a in catalogue.list_actions(session, viewer=access.CURATOR)]
     assert sorted(curator) == ["A review-level action", "Fix the restricted thing"]
+    _review(session, "internal", project={"name": "Another project"})
+    seen = [a.what for a in catalogue.list_actions(session, viewer=access.STAFF)]
+    assert sorted(seen) == ["A review-level action", "Fix the internal thing"]
 
 
 def test_get_lesson_hides_what_the_viewer_cannot_see(session: Session) -> None:

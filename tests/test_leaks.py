@@ -16,6 +16,13 @@ restricted lessons in a project `casey` is not a member of, an internal lesson, 
 not yet validated and a soft-deleted one, each carrying a marker word found nowhere else and
 written to be the best match for the queries used. No answer may hold a hidden lesson's marker,
 title, id or open action, nor count it.
+
+The secret project also holds what leaked in issue 11, so each kind would fail here: a review
+story and an action on no lesson, a restricted lesson merged into a public one (with its tag
+and open action), a review whose restricted lesson was purged, people named only on that
+work, and curator kim's BAR with a brief of its own. None of their words, names, the secret
+project's name or tag may show to anyone outside the project, nor be counted (the home
+page's project count included).
 """
 
 from __future__ import annotations
@@ -61,6 +68,21 @@ SECRET_UNIT = "Marine Labs"
 PUBLIC_PROJECT = "Cold chain programme"
 SECRET_AUTHOR = "Ravi Okafor"
 SECRET_OWNER = "Quillon Abernathy-Vos"
+SECRET_STORY_OWNER = "Wilhelmina Stroud-Ng"  # owns an action on no lesson, on the secret review
+MARK_STORY = "ibexstoryline"  # the secret review's answers and its action on no lesson
+MARK_BRIEF = "pangolinbriefing"  # curator kim's BAR brief
+MARK_PURGED = "tapirpurged"  # a review whose only (restricted) lesson was purged
+# What nobody outside the secret project may read, whatever the page: words and names.
+SECRET_WORDS = (
+    MARK_STORY,
+    MARK_BRIEF,
+    MARK_PURGED,
+    SECRET_PROJECT,
+    SECRET_TAG,
+    SECRET_AUTHOR,
+    SECRET_OWNER,
+    SECRET_STORY_OWNER,
+)
 TRUSTED = {"validated", "actioned", "learned"}
 EVERY_STATUS = [str(s) for s in LessonStatus]
 
@@ -151,6 +173,16 @@ SEEDS = (
         MARK_RESTRICTED,
         (TAG, SECRET_TAG),
     ),
+    # Merged by kim into the public lesson below: nothing of it may move there.
+    Seeded(
+        "restricted_merged",
+        f"{MARK_RESTRICTED.capitalize()}: cold chain fridges from the secret store",
+        "restricted",
+        "merged",
+        True,
+        MARK_RESTRICTED,
+        (TAG, SECRET_TAG),
+    ),
     Seeded(
         "public",
         "Cold chain fridges need a procurement lead time buffer",
@@ -232,6 +264,7 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
     public = [s for s in SEEDS if not s.secret_project]
     actions = {
         "restricted": (f"{MARK_RESTRICTED.capitalize()}: add the fridge lead time", SECRET_OWNER),
+        "restricted_merged": (f"{MARK_RESTRICTED.capitalize()}: empty the store", SECRET_OWNER),
         "public": ("Add a lead-time buffer to the plan template", "Tom Reyes"),
         "internal": (f"{MARK_INTERNAL.capitalize()}: brief the cold chain team", "Ines Moreau"),
     }
@@ -250,7 +283,11 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
             {"name": SECRET_PROJECT, "unit": SECRET_UNIT},
             secret,
             author=SECRET_AUTHOR,
-            actions=action_list(secret),
+            answers={"planned": f"Run the {MARK_STORY} work.", "actual": "It ran late."},
+            actions=[
+                *action_list(secret),
+                {"what": f"{MARK_STORY}: audit the tank seals", "owner": SECRET_STORY_OWNER},
+            ],
         ),
         headers=client.curator,
     )
@@ -273,6 +310,26 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
                 headers=client.curator,
             )
             assert step.status_code == 200, step.text
+    merged = client.post(
+        f"/api/lessons/{ids['public']}/merge",
+        json={"duplicates": [ids["restricted_merged"]]},
+        headers=client.curator,
+    )
+    assert merged.status_code == 200, merged.text
+    purged = client.post(
+        "/api/reviews",
+        json=_review(
+            {"id": secret_review["project"]["id"]},
+            [],
+            answers={"planned": f"Keep the {MARK_PURGED} plan.", "actual": "Done."},
+            lessons=[
+                {"title": f"{MARK_PURGED.capitalize()}: withdrawn", "sensitivity": "restricted"}
+            ],
+            author=SECRET_AUTHOR,
+        ),
+        headers=client.curator,
+    )
+    assert purged.status_code == 201, purged.text
     engine = make_engine(engine_url)
     try:
         with transaction(engine) as session:
@@ -281,11 +338,18 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
                     lesson = session.get(Lesson, ids[seed.key])
                     assert lesson is not None
                     catalogue.delete_lesson(session, lesson=lesson, actor="kim")
+            gone = session.get(Lesson, purged.json()["lessons"][0]["id"])
+            assert gone is not None
+            catalogue.delete_lesson(session, lesson=gone, actor="kim")
+            catalogue.purge_lesson(session, lesson=gone, actor="kim")
     finally:
         engine.dispose()
     bars = {}
-    for who, headers in (("casey", {}), ("kim", client.curator)):
-        ran = client.post("/api/bar", json={"brief": QUERY_WORDS, "limit": 10}, headers=headers)
+    for who, brief, headers in (
+        ("casey", QUERY_WORDS, {}),
+        ("kim", f"{MARK_BRIEF} {QUERY_WORDS}", client.curator),
+    ):
+        ran = client.post("/api/bar", json={"brief": brief, "limit": 10}, headers=headers)
         assert ran.status_code == 201, ran.text
         bars[who] = ran.json()["id"]
     return Bank(
@@ -294,7 +358,11 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
             "secret": secret_review["project"]["id"],
             "public": public_review["project"]["id"],
         },
-        reviews={"secret": secret_review["id"], "public": public_review["id"]},
+        reviews={
+            "secret": secret_review["id"],
+            "public": public_review["id"],
+            "purged": purged.json()["id"],
+        },
         bars=bars,
         actions=actions,
     )
@@ -316,7 +384,7 @@ def _settings(path: Path) -> Settings:
 FILLS = {
     "lesson": [seed.key for seed in SEEDS],
     "project": ["secret", "public"],
-    "review": ["secret", "public"],
+    "review": ["secret", "public", "purged"],
     "bar": ["casey", "kim"],
     "tag": ["secret", "public"],
     "unit": ["secret", "public"],
@@ -592,6 +660,10 @@ def leaks(
     for seed in hidden:
         if seed.title in body or html.escape(seed.title) in body:
             found.append(f"title of {seed.key!r}")
+    for word in SECRET_WORDS:  # no viewer here is in the secret project or a curator
+        if word.lower() in lowered or html.escape(word).lower() in lowered:
+            at = lowered.find(word.lower())
+            found.append(f"secret word or name {word!r}: ...{body[max(0, at - 80) : at + 80]!r}")
     for what, action_owner in (bank.actions[s.key] for s in hidden if s.key in bank.actions):
         if what in body or html.escape(what) in body:
             found.append(f"action {what!r} (owner {action_owner}) on a hidden lesson")
@@ -674,9 +746,12 @@ def count_problems(
         if (total > want) if query.get("q") else (total != want):
             problems.append(f"lessons page says {total}; {want} visible")
     if path == "/":
-        said = re.search(r"(\d+) lessons from \d+ projects, and (\d+) open actions", text)
+        said = re.search(r"(\d+) lessons from (\d+) projects, and (\d+) open actions", text)
         assert said, "the home page no longer shows its counts"
-        lessons, open_actions = int(said.group(1)), int(said.group(2))
+        lessons, projects, open_actions = (int(n) for n in said.groups())
+        known = len({seed.secret_project for seed in SEEDS if seed.visible_to(viewer)})
+        if projects != known:
+            problems.append(f"home says {projects} projects; {known} hold work {viewer} may see")
         want = expected_count(viewer, statuses=TRUSTED)
         visible_actions = sum(1 for key in bank.actions if BY_KEY[key].visible_to(viewer))
         if lessons != want:
@@ -783,12 +858,14 @@ def test_get_route_reveals_no_hidden_lesson(
     bank: Bank,
 ) -> None:
     url = fill(path, filling, bank)
+    # A tag or unit the viewer typed into the path may be repeated back (a feed's title).
+    typed = [("path", fill(f"{{{name}}}", {name: kind}, bank)) for name, kind in filling.items()]
     problems = []
     for name, params in query_variants(bank).items():
         full = f"{url}?{urlencode(params)}" if params else url
         response = get_as(viewer, clients, full)
         assert response.status_code < 500, (full, response.status_code, response.text[:500])
-        found = leaks(response, bank, viewer, _echoes(url, params))
+        found = leaks(response, bank, viewer, _echoes(url, params + typed))
         found += count_problems(path, params, viewer, response, bank)
         problems += [f"[{name}] {problem}" for problem in found]
     assert not problems, f"GET {url} as {viewer} reveals hidden lessons:\n" + "\n".join(problems)
@@ -938,17 +1015,16 @@ def test_bar_for_the_marker_brief_surfaces_no_restricted_lesson(
 ) -> None:
     ranked = _large_bank_ranker(monkeypatch) if ranker == "large bank" else [1]
     brief = f"{MARK_RESTRICTED} {QUERY_WORDS}"
-    secret_people = {SECRET_OWNER, SECRET_AUTHOR, "kim"}
+    secret_people = {SECRET_OWNER, SECRET_AUTHOR, SECRET_STORY_OWNER, "kim"}
     for body in (
         {"brief": brief, "limit": 50},
         {"brief": brief, "limit": 50, "filters": {"status": EVERY_STATUS}},
         {"brief": brief, "limit": 50, "filters": {"tags": [SECRET_TAG], "status": EVERY_STATUS}},
-        {"brief": brief, "project": {"id": fresh_bank.projects["secret"]}},
     ):
         made = client.post("/api/bar", json=body)
         assert made.status_code == 201, made.text
         bar = made.json()
-        echoes = _echoes("/api/bar", [("brief", brief)])
+        echoes = _echoes("/api/bar", [("brief", brief), ("tag", SECRET_TAG)])  # casey typed them
         assert not leaks(made, fresh_bank, "casey-session", echoes), body
         assert bar["results"] or body.get("filters", {}).get("tags") == [SECRET_TAG]
         people = {p["name"] for p in bar["people"]}
@@ -963,6 +1039,13 @@ def test_bar_for_the_marker_brief_surfaces_no_restricted_lesson(
             assert shown.status_code == 200
             assert not leaks(shown, fresh_bank, "casey-session", echoes), url
             assert SECRET_OWNER not in shown.text
+    # Naming the secret project (casey may not know of it) answers as naming a missing one.
+    named = [
+        client.post("/api/bar", json={"brief": brief, "project": {"id": project_id}})
+        for project_id in (fresh_bank.projects["secret"], 10**9)
+    ]
+    assert [n.status_code for n in named] == [404, 404]
+    assert _same_answer(named[0].text, named[1].text, fresh_bank.projects["secret"], 10**9)
     form = client.post("/bar", data={"brief": brief, "include_unvalidated": "1"})
     assert form.status_code == 200, form.text
     assert not leaks(form, fresh_bank, "casey-session", _echoes("/bar", [("brief", brief)]))
@@ -1004,19 +1087,22 @@ def test_bar_of_the_marker_brief_is_not_decidable_on_hidden_lessons(
 def test_bar_outcome_on_a_hidden_lesson_answers_as_on_a_missing_one(
     client: Client, fresh_bank: Bank
 ) -> None:
-    """Curator kim's BAR surfaced the restricted lesson and she applied it; contributor casey
-    recording an outcome on it is refused exactly as on a lesson that does not exist."""
-    bar_id = fresh_bank.bars["kim"]
-    surfaced = client.get(f"/api/bar/{bar_id}", headers=client.curator).json()["results"]
-    hidden = next(
-        r["lesson_id"] for r in surfaced if r["lesson_id"] in fresh_bank.hidden_ids("casey-session")
-    )
+    """casey's BAR surfaced the internal lesson and he applied it; curator kim then restricts
+    it. casey recording an outcome on it is refused exactly as on a lesson that does not
+    exist (only a BAR's runner, its project's members and curators may use it at all)."""
+    bar_id = fresh_bank.bars["casey"]
+    hidden = fresh_bank.lessons["internal"]
+    surfaced = client.get(f"/api/bar/{bar_id}").json()["results"]
+    assert hidden in {r["lesson_id"] for r in surfaced}
     applied = client.post(
         f"/api/bar/{bar_id}/decisions",
         json={"decisions": [{"lesson_id": hidden, "decision": "apply"}]},
-        headers=client.curator,
     )
     assert applied.status_code == 200, applied.text
+    restricted = client.patch(
+        f"/api/lessons/{hidden}", json={"sensitivity": "restricted"}, headers=client.curator
+    )
+    assert restricted.status_code == 200, restricted.text
     answers = [
         client.post(
             f"/api/bar/{bar_id}/outcomes",
@@ -1104,17 +1190,25 @@ def test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one(
     client: Client, anon_client: Client, settings: Settings, fresh_bank: Bank
 ) -> None:
     """Editing, closing, dropping or carrying forward the action on a restricted lesson casey
-    may not see answers exactly as for an action that does not exist, and changes nothing."""
+    may not see, or the action on no lesson of its review, answers exactly as for an action
+    that does not exist, and changes nothing."""
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as connection:
-            [(hidden,)] = connection.exec_driver_sql(
-                "SELECT id FROM action WHERE lesson_id = ?", (fresh_bank.lessons["restricted"],)
-            )
+            # The action on the restricted lesson, and the one on no lesson of its review.
+            hidden_actions = [
+                row[0]
+                for row in connection.exec_driver_sql(
+                    "SELECT id FROM action WHERE lesson_id = ? "
+                    "OR (lesson_id IS NULL AND review_id = ?)",
+                    (fresh_bank.lessons["restricted"], fresh_bank.reviews["secret"]),
+                )
+            ]
+        assert len(hidden_actions) == 2
         secret_review = fresh_bank.reviews["secret"]
         bar = client.post(
             "/api/bar",
-            json={"brief": QUERY_WORDS, "project": {"id": fresh_bank.projects["secret"]}},
+            json={"brief": QUERY_WORDS, "project": {"id": fresh_bank.projects["public"]}},
         ).json()["id"]
         missing = 10**9
         bearer = {"Authorization": f"Bearer {TOKENS['casey']}"}
@@ -1130,34 +1224,36 @@ def test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one(
             ("POST", "/actions/{id}", {"data": {"status": "done", "closure_evidence": "x"}}),
         ]
         before = _action_rows(engine)
-        for method, path, body in writes:
-            for who, headers in ((client, {}), (anon_client, bearer)):
+        for hidden in hidden_actions:
+            for method, path, body in writes:
+                for who, headers in ((client, {}), (anon_client, bearer)):
+                    answers = [
+                        who.request(
+                            method,
+                            path.format(id=action_id),
+                            headers=headers,
+                            follow_redirects=False,
+                            **body,
+                        )
+                        for action_id in (hidden, missing)
+                    ]
+                    where = (method, path, "bearer" if headers else "session")
+                    assert answers[0].status_code == answers[1].status_code == 404, where
+                    assert _same_answer(answers[0].text, answers[1].text, hidden, missing), where
+            # Settling open actions where a team starts again, naming the hidden action.
+            for url in (f"/reviews/{secret_review}/actions", f"/bar/{bar}/actions"):
                 answers = [
-                    who.request(
-                        method,
-                        path.format(id=action_id),
-                        headers=headers,
+                    client.post(
+                        url,
+                        data={"carry.0.action_id": str(action_id), "carry.0.decision": "dropped"},
                         follow_redirects=False,
-                        **body,
                     )
                     for action_id in (hidden, missing)
                 ]
-                where = (method, path, "bearer" if headers else "session")
-                assert answers[0].status_code == answers[1].status_code == 404, where
-                assert _same_answer(answers[0].text, answers[1].text, hidden, missing), where
-        # Settling open actions where a team starts again, naming the hidden action.
-        for url in (f"/reviews/{secret_review}/actions", f"/bar/{bar}/actions"):
-            answers = [
-                client.post(
-                    url,
-                    data={"carry.0.action_id": str(action_id), "carry.0.decision": "dropped"},
-                    follow_redirects=False,
-                )
-                for action_id in (hidden, missing)
-            ]
-            assert [a.status_code for a in answers] == [422, 422], url
-            assert _same_answer(answers[0].text, answers[1].text, hidden, missing), url
-            assert not leaks(answers[0], fresh_bank, "casey-session"), url
+                # 422 on casey's BAR; 404 on the secret review, which casey may not open at all.
+                assert answers[0].status_code == answers[1].status_code in (404, 422), url
+                assert _same_answer(answers[0].text, answers[1].text, hidden, missing), url
+                assert not leaks(answers[0], fresh_bank, "casey-session"), url
         assert _action_rows(engine) == before
     finally:
         engine.dispose()
@@ -1168,12 +1264,14 @@ def _action_rows(engine: Any) -> list[Any]:
         return list(connection.exec_driver_sql("SELECT * FROM action ORDER BY id"))
 
 
-def test_a_bar_a_curator_ran_shows_a_contributor_nothing_of_what_she_may_not_see(
+def test_a_bar_shows_its_reader_nothing_of_what_they_may_no_longer_see(
     client: Client, settings: Settings, fresh_bank: Bank
 ) -> None:
-    """Ranks, scores and near-copies of a BAR that curator kim ran over every lesson are, as
-    casey sees them, the same as those of a BAR kim ran over the lessons casey may see (the
-    public project): nothing in them counts the restricted lessons that ranked above."""
+    """A BAR is read by its runner, its project's members and curators, and a project BAR
+    ranks only what all of them may see; what a reader may not see can still be in it when a
+    lesson is restricted later. Ranks, scores and near-copies of casey's BAR, after kim
+    restricts a lesson it surfaced, are the same as those of a BAR run over what casey may
+    still see: nothing in them counts the lesson that ranked above."""
     engine = make_engine(settings.database_url)
     try:
         with transaction(engine) as session:  # no visible near-copy of the restricted twin
@@ -1183,20 +1281,22 @@ def test_a_bar_a_curator_ran_shows_a_contributor_nothing_of_what_she_may_not_see
     finally:
         engine.dispose()
     brief = {"brief": QUERY_WORDS, "limit": 20}
-    everything = client.post("/api/bar", json=brief, headers=client.curator)
-    public_only = client.post(
-        "/api/bar",
-        json=brief | {"filters": {"project_id": fresh_bank.projects["public"]}},
-        headers=client.curator,
-    )
-    assert everything.status_code == public_only.status_code == 201
+    everything = client.post("/api/bar", json=brief)
+    assert everything.status_code == 201
     ranked = [r["lesson_id"] for r in everything.json()["results"]]
-    hidden = fresh_bank.hidden_ids("casey-session")
-    first_hidden = min(i for i, lesson_id in enumerate(ranked) if lesson_id in hidden)
-    last_shown = max(i for i, lesson_id in enumerate(ranked) if lesson_id not in hidden)
-    assert first_hidden < last_shown, "precondition: restricted lessons rank above visible ones"
+    internal = fresh_bank.lessons["internal"]
+    assert internal in ranked[:-1], "precondition: it ranks above a lesson casey still sees"
+    restricted = client.patch(
+        f"/api/lessons/{internal}", json={"sensitivity": "restricted"}, headers=client.curator
+    )
+    assert restricted.status_code == 200, restricted.text
+    public_only = client.post(
+        "/api/bar", json=brief | {"filters": {"project_id": fresh_bank.projects["public"]}}
+    )
+    assert public_only.status_code == 201
     seen = [client.get(f"/api/bar/{bar.json()['id']}").json() for bar in (everything, public_only)]
-    assert seen[0]["results"], "casey sees the visible lessons of kim's BAR"
+    assert seen[0]["results"], "casey sees the lessons of his BAR he may still see"
+    assert internal not in {r["lesson_id"] for r in seen[0]["results"]}
     assert seen[0]["results"] == seen[1]["results"]
     assert seen[0]["people"] == seen[1]["people"]
 

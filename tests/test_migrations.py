@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
 from lessons import fulltext
-from lessons.db import make_engine, migrate
+from lessons.db import MIGRATIONS, make_engine, migrate
 
 # Columns added by migrations 0005 and 0007 with ALTER TABLE ... ADD COLUMN ... REFERENCES
 # (rebuilding `lesson` would drop its triggers, and cascade deletes with foreign keys on).
@@ -15,6 +20,7 @@ from lessons.db import make_engine, migrate
 INLINE_REFERENCES = {
     ("action", "carried_to_review_id", "review"),
     ("lesson", "merged_into_id", "lesson"),
+    ("bar", "run_by_user_id", "user"),
     ("review", "recorded_by_id", "user"),
 }
 
@@ -64,3 +70,45 @@ def test_make_engine_creates_the_data_folder(tmp_path) -> None:  # type: ignore[
     engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'lb.db'}")
     migrate(engine)
     assert (tmp_path / "nested" / "dir" / "lb.db").exists()
+
+
+def test_0006_gives_each_review_the_audience_of_its_lessons_purged_ones_included(
+    tmp_path: Path,
+) -> None:
+    """An existing database: one review kept its internal lesson, one lost its restricted
+    lesson to a purge (only the audit log remembers it). After 0006 the first is internal, the
+    second restricted, so the purge does not open its answers."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        run = connection.exec_driver_sql
+        run(
+            "INSERT INTO project (id, uid, name, summary, unit, tags, created_at) "
+            "VALUES (1, 'p', 'P', '', '', '[]', '2026-01-01')"
+        )
+        for review_id in (1, 2):
+            run(
+                "INSERT INTO review (id, uid, project_id, kind, question_set_version, answers, "
+                f"created_at) VALUES ({review_id}, 'r{review_id}', 1, 'aar', 1, '{{}}', "
+                "'2026-01-01')"
+            )
+        run(
+            "INSERT INTO lesson (id, uid, title, observation, insight, recommendation, "
+            "polarity, perspective, sensitivity, status, unit, project_id, review_id, "
+            "created_at, updated_at, learned_evidence) VALUES (1, 'l1', 'Kept', '', '', '', "
+            "'improve', 'operational', 'internal', 'identified', '', 1, 1, '2026-01-01', "
+            "'2026-01-01', '')"
+        )
+        purged = json.dumps({"review_id": 2, "sensitivity": "restricted", "title": "Gone"})
+        run(
+            "INSERT INTO audit_event (at, actor, action, entity, entity_id, before) "
+            "VALUES ('2026-01-02', 'kim', 'purge', 'lesson', 9, ?)",
+            (purged,),
+        )
+        command.upgrade(config, "head")
+        audiences = dict(run("SELECT id, sensitivity FROM review ORDER BY id").all())
+    engine.dispose()
+    assert audiences == {1: "internal", 2: "restricted"}

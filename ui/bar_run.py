@@ -37,7 +37,7 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
         hits = state.retriever.search(
             session,
             payload.brief,
-            viewer=viewer,
+            viewer=bars.ranking_viewer(session, runner=viewer, payload=payload),
             filters=payload.filters,
             limit=payload.limit or state.settings.bar_default_limit,
         )
@@ -57,5 +57,12 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
             for h in hits
         ]
     with session_for(request, write=True) as session:
-        bar = bars.record(session, payload=payload, surfaced=surfaced, model=state.retriever.model)
+        bar = bars.record(
+            session,
+            payload=payload,
+            surfaced=surfaced,
+            model=state.retriever.model,
+            run_by_user_id=viewer.user_id,
+            viewer=viewer,
+        )
         return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from lessons import accounts, projects
+from lessons.access import CURATOR
 from lessons.db import make_engine, migrate, transaction
 from lessons.errors import DomainError
 from lessons.models import Role
@@ -98,7 +99,7 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 def cmd_members_remove(args: argparse.Namespace) -> int:
     with transaction(_engine(args), write=True) as session:
         user = accounts.find_user(session, username=args.user)
-        project = projects.get(session, project_id=args.project_id)
+        project = projects.get(session, project_id=args.project_id, viewer=CURATOR)
         accounts.remove_member(session, project_id=args.project_id, user=user, actor="command line")
         print(f"{user.username} is no longer a member of {project.name}.")
     return 0
@@ -106,7 +107,7 @@ def cmd_members_remove(args: argparse.Namespace) -> int:
 
 def cmd_members_list(args: argparse.Namespace) -> int:
     with transaction(_engine(args)) as session:
-        projects.get(session, project_id=args.project_id)
+        projects.get(session, project_id=args.project_id, viewer=CURATOR)
         for user in accounts.list_members(session, project_id=args.project_id):
             print(f"{user.username}\t{user.role}")
     return 0
@@ -115,7 +116,7 @@ def cmd_members_list(args: argparse.Namespace) -> int:
 def cmd_members_add(args: argparse.Namespace) -> int:
     with transaction(_engine(args), write=True) as session:
         user = accounts.find_user(session, username=args.user)
-        project = projects.get(session, project_id=args.project_id)
+        project = projects.get(session, project_id=args.project_id, viewer=CURATOR)
         assert project.id is not None
         accounts.add_member(session, project_id=project.id, user=user, actor="command line")
         print(f"{user.username} is a member of {project.name}.")

@@ -91,7 +91,7 @@ async def _change(request: Request, apply: Any) -> Response:
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:
-            action = actions.get_action(session, action_id=action_id, viewer=viewer)
+            action = actions.action_to_change(session, action_id=action_id, viewer=viewer)
             apply(session, action, body, viewer.name)
             return action_out(action, catalogue.today())
 

@@ -116,15 +116,6 @@ def merge_fields(session: Session, lesson: Lesson, viewer: Viewer) -> dict[str, 
     }
 
 
-def follow_for_api(session: Session, *, lesson_id: int, viewer: Viewer) -> int | None:
-    """The canonical lesson to send a viewer to when they may not read the merged lesson
-    itself (an anonymous partner following an old link); None otherwise."""
-    lesson = session.get(Lesson, lesson_id)
-    if lesson is None or viewer.can_see(lesson):
-        return None
-    return merging.canonical_for(session, lesson_id=lesson_id, viewer=viewer)
-
-
 def api_redirect(lesson_id: int) -> Response:
     return RedirectResponse(f"/api/lessons/{lesson_id}", status_code=303)
 

@@ -36,7 +36,7 @@ async def post_outcomes(request: Request) -> Response:
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             viewer = viewer_for(request)
-            bar = bars.get(session, bar_id=bar_id)
+            bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             bars.record_outcomes(session, bar=bar, outcomes=payload.outcomes, viewer=viewer)
             items = bars.visible_items(bar, viewer)
             return with_outcomes(bar_json(session, bar, items), items)

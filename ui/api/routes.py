@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lessons import bar as bars
-from lessons import capture, catalogue, lifecycle
+from lessons import capture, catalogue, lifecycle, merging
 from lessons.access import Viewer
 from lessons.errors import Forbidden, ValidationFailed
 from lessons.models import Action, Lesson
@@ -75,10 +75,8 @@ async def get_lesson(request: Request) -> Response:
         with session_for(request) as session:
             viewer = viewer_for(request)
             # A merged lesson a partner may not read leads on to its canonical lesson.
-            if target := merging_api.follow_for_api(session, lesson_id=lesson_id, viewer=viewer):
-                return target
-            lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
-            return _lesson_detail(session, lesson, viewer)
+            found = merging.open_lesson(session, lesson_id=lesson_id, viewer=viewer)
+            return found if isinstance(found, int) else _lesson_detail(session, found, viewer)
 
     body = await run_in_threadpool(work)
     return merging_api.api_redirect(body) if isinstance(body, int) else JSONResponse(body)
@@ -233,7 +231,7 @@ async def get_bar(request: Request) -> Response:
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:
-            bar = bars.get(session, bar_id=bar_id)
+            bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             viewer = viewer_for(request)
             return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
 
@@ -248,7 +246,7 @@ async def post_decisions(request: Request) -> Response:
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             viewer = viewer_for(request)
-            bar = bars.get(session, bar_id=bar_id)
+            bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer)
             return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
 

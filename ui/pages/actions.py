@@ -86,7 +86,7 @@ def _tracker(
                 "filters": filters,
                 "statuses": STATUSES,
                 "owners": owners,
-                "project_choices": projects.list_projects(session),
+                "project_choices": projects.list_projects(session, viewer=viewer_for(request)),
                 "today": today,
                 "errors": errors or {},
                 "typed": typed or {},
@@ -130,7 +130,7 @@ async def action_update(request: Request) -> Response:
     def save() -> None:
         change = _change(values, limits)
         with session_for(request) as session:
-            action = actions.get_action(session, action_id=action_id, viewer=viewer)
+            action = actions.action_to_change(session, action_id=action_id, viewer=viewer)
             actions.update_action(session, action=action, change=change, actor=viewer.name)
 
     try:
@@ -163,7 +163,7 @@ async def bar_settle(request: Request) -> Response:
 
     def save() -> None:
         with session_for(request, write=False) as session:
-            project_id = bars.get(session, bar_id=bar_id).project_id
+            project_id = bars.get(session, bar_id=bar_id, viewer=viewer_for(request)).project_id
         if project_id is None:
             raise ValidationFailed(
                 "This BAR is not for a project, so it has no open actions to settle.",
@@ -182,7 +182,9 @@ async def bar_settle(request: Request) -> Response:
                 context["carry"] = carry_context(
                     session,
                     viewer=viewer_for(request),
-                    project_id=bars.get(session, bar_id=bar_id).project_id,
+                    project_id=bars.get(
+                        session, bar_id=bar_id, viewer=viewer_for(request)
+                    ).project_id,
                     bar_id=bar_id,
                     errors=error.fields,
                     values=values,

@@ -16,7 +16,7 @@ from ui.body import form_handler, path_id
 from ui.forms import nested
 from ui.pages.render import page
 from ui.params import id_param
-from ui.state import CURATORS, require, session_for
+from ui.state import CURATORS, require, session_for, viewer_for
 
 
 def admin_home(request: Request) -> Response:
@@ -80,7 +80,7 @@ def project_list(request: Request) -> Response:
     require(request, Role.ADMIN)
     with session_for(request) as session:
         context = {
-            "projects": projects.list_projects(session),
+            "projects": projects.list_projects(session, viewer=viewer_for(request)),
             "counts": accounts.member_counts(session),
         }
         return page(request, "admin_projects.html", context)
@@ -88,7 +88,7 @@ def project_list(request: Request) -> Response:
 
 def _members_page(request: Request, status: int = 200, **extra: object) -> Response:
     with session_for(request, write=False) as session:
-        project = projects.get(session, project_id=path_id(request))
+        project = projects.get(session, project_id=path_id(request), viewer=viewer_for(request))
         context = {
             "project": project,
             "members": accounts.list_members(session, project_id=project.id or 0),
@@ -112,7 +112,7 @@ def member_add(request: Request, form: FormData) -> Response:
     values = nested(form)
     username = str(values.get("username") or "").strip()
     with session_for(request) as session:
-        projects.get(session, project_id=project_id)  # NotFound: a 404
+        projects.get(session, project_id=project_id, viewer=viewer_for(request))  # NotFound: a 404
         try:
             user = accounts.find_user(session, username=username)
         except NotFound:
@@ -135,7 +135,7 @@ def member_remove(request: Request) -> Response:
     project_id = path_id(request)
     user_id = int(request.path_params["user_id"])
     with session_for(request) as session:
-        projects.get(session, project_id=project_id)  # NotFound: a 404
+        projects.get(session, project_id=project_id, viewer=viewer_for(request))  # NotFound: a 404
         user = accounts.get_user(session, user_id=user_id)
         accounts.remove_member(session, project_id=project_id, user=user, actor=viewer.name)
     return RedirectResponse(f"/admin/projects/{project_id}/members", status_code=303)

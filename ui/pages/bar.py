@@ -32,7 +32,7 @@ def _form_context(
             "values": redisplay(values),
             "errors": errors,
             "message": message,
-            "project_choices": projects.list_projects(session),
+            "project_choices": projects.list_projects(session, viewer=viewer_for(request)),
         }
 
 
@@ -70,7 +70,7 @@ def bar_submit(request: Request, form: FormData) -> Response:
 
 def _bar_context(request: Request, bar_id: int) -> dict[str, Any]:
     with session_for(request) as session:
-        bar = bars.get(session, bar_id=bar_id)
+        bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
         viewer = viewer_for(request)
         return {
             "bar": bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer),
@@ -105,7 +105,7 @@ def bar_decide(request: Request, form: FormData) -> Response:
             )
         payload = parse(DecisionsIn, {"decisions": chosen}, app_state(request).limits)
         with session_for(request) as session:
-            bar = bars.get(session, bar_id=bar_id)
+            bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer_for(request))
     except ValidationFailed as exc:
         context = {
@@ -123,7 +123,8 @@ def _with_outcomes(request: Request, bar_id: int, context: dict[str, Any]) -> di
     """The page's context with each visible result's recorded outcome (kept apart from `bar`,
     which is the BAR exactly as the API shows it), and the outcome forms' state."""
     with session_for(request, write=False) as session:
-        items = bars.visible_items(bars.get(session, bar_id=bar_id), viewer_for(request))
+        viewer = viewer_for(request)
+        items = bars.visible_items(bars.get(session, bar_id=bar_id, viewer=viewer), viewer)
         outcomes = {
             item.lesson_id: {"outcome": item.outcome, "outcome_at": item.outcome_at}
             for item in items
@@ -153,7 +154,7 @@ def bar_outcome(request: Request, form: FormData) -> Response:
             app_state(request).limits,
         )
         with session_for(request) as session:
-            bar = bars.get(session, bar_id=bar_id)
+            bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             bars.record_outcomes(
                 session, bar=bar, outcomes=payload.outcomes, viewer=viewer_for(request)
             )
@@ -178,7 +179,8 @@ def bar_outcome(request: Request, form: FormData) -> Response:
 def bar_list(request: Request) -> Response:
     require(request)
     with session_for(request) as session:
-        return page(request, "bars.html", {"bars": bars.list_bars(session)})
+        usable = bars.list_bars(session, viewer=viewer_for(request))
+        return page(request, "bars.html", {"bars": usable})
 
 
 routes = [

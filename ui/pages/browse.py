@@ -35,7 +35,7 @@ def home(request: Request) -> Response:
             {
                 "recent": recent,
                 "lesson_count": total,
-                "project_count": len(projects.list_projects(session)),
+                "project_count": len(projects.list_projects(session, viewer=viewer)),
                 "open_actions": open_actions[:5],
                 "open_action_count": len(open_actions),
                 "today": catalogue.today(),
@@ -46,17 +46,20 @@ def home(request: Request) -> Response:
 def project_list(request: Request) -> Response:
     require(request)
     with session_for(request) as session:
-        return page(request, "projects.html", {"projects": projects.list_projects(session)})
+        known = projects.list_projects(session, viewer=viewer_for(request))
+        return page(request, "projects.html", {"projects": known})
 
 
 def project_detail(request: Request) -> Response:
     require(request)
     project_id = path_id(request)
     with session_for(request) as session:
-        project = projects.get(session, project_id=project_id)
+        viewer = viewer_for(request)
+        project = projects.get(session, project_id=project_id, viewer=viewer)
+        reviews = catalogue.list_reviews(session, viewer=viewer, project_id=project_id)
         lessons, _ = catalogue.list_lessons(
             session,
-            viewer=viewer_for(request),
+            viewer=viewer,
             filters=SearchFilters(project_id=project_id, status=list(LessonStatus)),
             limit=500,
         )
@@ -65,12 +68,12 @@ def project_detail(request: Request) -> Response:
             "project.html",
             {
                 "project": project,
-                "reviews": catalogue.list_reviews(session, project_id=project_id),
+                "reviews": reviews,
+                # Reviews whose story (and so whose author) this viewer may read.
+                "readable_reviews": {r.id for r in reviews if viewer.can_read_review(r)},
                 "lessons": lessons,
-                "actions": catalogue.list_actions(
-                    session, viewer=viewer_for(request), project_id=project_id
-                ),
-                "bars": bars.list_bars(session, project_id=project_id),
+                "actions": catalogue.list_actions(session, viewer=viewer, project_id=project_id),
+                "bars": bars.list_bars(session, viewer=viewer, project_id=project_id),
                 "today": catalogue.today(),
             },
         )
@@ -193,7 +196,8 @@ def lesson_transition(request: Request, form: FormData) -> Response:
 def people_list(request: Request) -> Response:
     require(request)
     with session_for(request) as session:
-        return page(request, "people.html", {"people": people.list_people(session)})
+        named = people.list_people(session, viewer=viewer_for(request))
+        return page(request, "people.html", {"people": named})
 
 
 routes = [

@@ -128,7 +128,7 @@ async def _feed(
         with session_for(request) as session:
             project_name = None
             if project_id is not None:
-                project_name = projects.get(session, project_id=project_id).name
+                project_name = projects.get(session, project_id=project_id, viewer=viewer).name
             entries = feeds.newly_validated(
                 session,
                 viewer=viewer,

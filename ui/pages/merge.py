@@ -40,8 +40,11 @@ def redirect_for(request: Request, lesson_id: int) -> Response | None:
     """A merged lesson's page sends the reader to its canonical lesson (when they may read
     both), landing on the line that names the merged lesson."""
     with session_for(request) as session:
-        target = merging.canonical_for(session, lesson_id=lesson_id, viewer=viewer_for(request))
-    if target is None:
+        # One query for any id (missing, hidden or merged alike); NotFound is the 404 page.
+        target = merging.open_lesson(
+            session, lesson_id=lesson_id, viewer=viewer_for(request), follow_visible=True
+        )
+    if not isinstance(target, int):
         return None
     # 303, not 301: a merge can be undone, and browsers keep a permanent redirect.
     return RedirectResponse(f"/lessons/{target}#merged-{lesson_id}", status_code=303)

@@ -38,7 +38,7 @@ def _form_context(
     actions = actions if isinstance(actions, list) else []
     project_id = str((values.get("project") or {}).get("id") or "")
     with session_for(request) as session:
-        project_choices = projects.list_projects(session)
+        project_choices = projects.list_projects(session, viewer=viewer_for(request))
         # An existing project chosen: its open actions from earlier reviews, to settle here.
         carry = carry_context(
             session,
@@ -127,16 +127,12 @@ def _review_page(
     status: int = 200,
 ) -> Response:
     with session_for(request, write=False) as session:
-        review = catalogue.get_review(session, review_id=review_id)
         viewer = viewer_for(request)
+        review = catalogue.get_review(session, review_id=review_id, viewer=viewer)
         lessons = [le for le in review.lessons if viewer.can_see(le)]
-        answers_visible = viewer.can_read_answers(review.lessons, review.project_id)
-        # An action on no lesson belongs to the review's story: hidden with its answers.
-        actions = [
-            action
-            for action in catalogue.list_actions(session, viewer=viewer, review_id=review.id)
-            if answers_visible or action.lesson_id is not None
-        ]
+        # The review's story (answers, author, actions on no lesson) as its audience allows.
+        answers_visible = viewer.can_read_review(review)
+        actions = catalogue.list_actions(session, viewer=viewer, review_id=review.id)
         retriever = app_state(request).retriever
         return page(
             request,
@@ -186,7 +182,7 @@ async def review_settle(request: Request) -> Response:
 
     def save() -> None:
         with session_for(request) as session:
-            review = catalogue.get_review(session, review_id=review_id)
+            review = catalogue.get_review(session, review_id=review_id, viewer=viewer_for(request))
             carry.settle(
                 session,
                 viewer_for(request),
