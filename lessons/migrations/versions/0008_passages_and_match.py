@@ -1,7 +1,7 @@
 """passage vectors of long lessons; BAR items keep their match band, passage score and sentence
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0006
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
