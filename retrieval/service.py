@@ -54,9 +54,9 @@ _MIN_CANDIDATES = 50
 _MASK_CACHE = 64
 # Sentence vectors kept for explanations (about 0.8 KB each).
 _SENTENCE_CACHE = 20_000
-# Sentences a search may embed to explain its hits (cached ones are free): bounds the model's
-# extra work per search, whatever the lessons' length; not tuned, see the report's bench.
-_SENTENCES_PER_SEARCH = 48
+# Sentences of one lesson (of its best passage, when it has passages) the model may read to
+# explain it (cached ones cost nothing): bounds the model's extra work per search.
+_SENTENCES_PER_LESSON = 12
 # Stored vectors read and indexed at a time when the index loads.
 _LOAD_BATCH = 20_000
 
@@ -642,16 +642,14 @@ class Retriever:
         return sentences(piece[len(title) :] if piece.startswith(title) else piece) or None
 
     def _closest_to(self, query: Vectors) -> Closest:
-        """Picks a lesson's sentence closest in meaning to the brief. Sentences not yet
-        embedded cost the model's time: past `_SENTENCES_PER_SEARCH` of them in one search,
-        the rest of its lessons are explained by shared words instead (None)."""
-        budget = [_SENTENCES_PER_SEARCH]
+        """Picks a lesson's sentence closest in meaning to the brief. A lesson offering more
+        than `_SENTENCES_PER_LESSON` sentences (no passages, many short sentences) is
+        explained by shared words instead (None): decided by the lesson alone, so which
+        sentence a reader sees never depends on other lessons or earlier searches."""
 
         def closest(candidates: list[str]) -> int | None:
-            new = sum(1 for t in set(candidates) if t not in self._sentence_cache)
-            if new > budget[0]:
+            if len(candidates) > _SENTENCES_PER_LESSON:
                 return None
-            budget[0] -= new
             vectors = self._sentence_vectors(candidates)
             return int(np.argmax(vectors @ query))
 
