@@ -61,11 +61,13 @@ class RankingParams:
     # matching two common words scores as much as a short one matching all of its own.
     lexical_per_term: bool = True
     # Pseudo-relevance feedback on the dense side: the brief's vector moved toward the mean of
-    # the best `prf_depth` lessons by `prf_weight` (0: off), then every candidate re-scored;
-    # only when the first pass found a lesson at least `related` (see `Retriever._ranked`).
-    # Off: it measured +0.025 on the tune half (0.561 -> 0.586), but it moves every score by
-    # the best lessons of the run, and a BAR is read later by people who may not see them
-    # (tests/test_leaks.py: a reader's scores must be those of a BAR over what they may see).
+    # the best `prf_depth` lessons by `prf_weight` (0: off) finds more candidates, scored
+    # against the brief itself; only when the first pass found a lesson at least `related`
+    # (see `Retriever._ranked`). Off: on the tune half it adds nothing (0.561 either way).
+    # Scoring every candidate against the moved vector measured 0.586, but then every score
+    # depends on the run's best lessons, and a BAR is read later by people who may not see
+    # them (tests/test_leaks.py: a reader's scores must be those of a BAR over what they may
+    # see), so that is not done.
     # Candidates the dense side hands over (BM25 hands over 5 per result, at least 50).
     dense_candidates: int = 100
     prf_depth: int = 3

@@ -494,7 +494,8 @@ class Retriever:
     ) -> list[Fused]:
         """Both rankers' candidates scored on one scale (`fusion.combine`), with their passages
         read from the database (never held for the whole bank); then, when feedback is on, the
-        brief's vector moved toward the best of them and every candidate scored again."""
+        brief's vector moved toward the best of them finds more candidates, and all are scored
+        against the brief."""
         params = self.ranking
         ranked = combine(self._candidates(session, query, dense_hits, lexical_hits), params, terms)
         if params.prf_weight <= 0 or not ranked or ranked[0].fused < params.related:
@@ -512,7 +513,9 @@ class Retriever:
             more = self.index.search(moved, pool, mask=mask)
         seen = {i for i, _ in dense_hits}
         widened = dense_hits + [(i, s) for i, s in more if i not in seen]
-        return combine(self._candidates(session, moved, widened, lexical_hits), params, terms)
+        # The moved vector only finds more candidates: every score stays the brief's own, so
+        # no lesson's score depends on which others were in the run.
+        return combine(self._candidates(session, query, widened, lexical_hits), params, terms)
 
     def _candidates(
         self,

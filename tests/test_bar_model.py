@@ -126,7 +126,6 @@ def test_paraphrased_brief_finds_its_lesson(model_client: Client) -> None:
     ranked = [r["lesson_id"] for r in results]
     assert lesson_id in ranked[:3], [r["title"] for r in results[:5]]
     assert results[ranked.index(lesson_id)]["match"] != "weak"
-    assert bar.json()["summary"]["message"] == ""  # something matched strongly
     scores = [r["score"] for r in results]
     assert scores == sorted(scores, reverse=True)  # in the order of the score shown
 
