@@ -26,6 +26,9 @@ class Surfaced:
     lexical_score: float | None = None
     lexical_rank: int | None = None
     near_copies: tuple[int, ...] = ()
+    passage_score: float | None = None
+    match: str | None = None
+    best_sentence: str | None = None
 
 
 def record(
@@ -67,6 +70,9 @@ def record(
                 lexical_score=hit.lexical_score,
                 lexical_rank=hit.lexical_rank,
                 near_copies=list(hit.near_copies),
+                passage_score=hit.passage_score,
+                match=hit.match,
+                best_sentence=hit.best_sentence,
             )
         )
     session.flush()

@@ -239,6 +239,24 @@ class LessonEmbedding(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class LessonPassages(SQLModel, table=True):
+    """A long lesson's passage vectors (one per piece the model reads whole), stored beside its
+    whole-lesson vector so a restart does not re-embed; a short lesson has a row with none.
+    Read for a search's few hundred candidates only, never held in memory for the whole bank."""
+
+    __tablename__ = "lesson_passages"
+
+    lesson_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("lesson.id", ondelete="CASCADE"), primary_key=True)
+    )
+    model: str = Field(max_length=200)
+    content_hash: str = Field(max_length=64)
+    count: int = 0
+    # `count` float16 rows of the model's dimension, back to back.
+    vectors: bytes = Field(default=b"", sa_type=LargeBinary)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class BeforeActionReview(SQLModel, table=True):
     __tablename__ = "bar"
 
@@ -282,6 +300,11 @@ class BarItem(SQLModel, table=True):
     lexical_score: float | None = None
     lexical_rank: int | None = None
     near_copies: list[int] = Field(default_factory=list, sa_type=JSON)
+    # The best passage's cosine, how strong a match it was, and the lesson's sentence closest
+    # in meaning to the brief (None for BARs recorded before these were kept).
+    passage_score: float | None = None
+    match: str | None = Field(default=None, max_length=10)
+    best_sentence: str | None = Field(default=None, sa_type=Text)
     decision: str | None = Field(default=None, max_length=20)
     note: str = Field(default="", sa_type=Text)
     decided_at: datetime | None = None

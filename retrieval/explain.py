@@ -1,12 +1,16 @@
-"""Why a lesson matched: the brief's words it shares, and its sentence that shares the most."""
+"""Why a lesson matched: the brief's words it shares (filler words are no reason), and its
+sentence closest in meaning to the brief (by the model, when the caller can ask it; else the
+sentence sharing the most words)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # type: ignore[import-untyped]
 
 from lessons.models import Lesson
 from retrieval.text import sentences, words
@@ -22,7 +26,24 @@ very was we were what when where which while who whom why will with would you yo
 plan planning need needs use used using
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# Words shared with a brief that are no reason to read a lesson: scikit-learn's English stop
+# words (numbers, quantifiers: "six", "across", "never", "nobody") and everyday filler.
+_FILLER_TEXT = """
+people person persons thing things way ways lot lots kind sort want wanted really actually
+make makes made making get gets got getting take takes took time times like said say says
+know knew known going went come came good well right left still even ever
+"""
+FILLER = STOPWORDS | ENGLISH_STOP_WORDS | frozenset(_FILLER_TEXT.split())
+# Given sentences, the index of the one closest in meaning to the brief (None: no answer, pick
+# by shared words).
+Closest = Callable[[list[str]], int | None]
 _TOKEN = re.compile(r"[A-Za-z0-9]+|[^A-Za-z0-9]+")
+
+
+def has_words(text: str) -> bool:
+    """Whether the text holds a word worth searching on (not only punctuation, emoji,
+    numbers or filler words)."""
+    return any(w not in STOPWORDS and not w.isdigit() for w in words(text))
 
 
 @dataclass(frozen=True)
@@ -71,21 +92,32 @@ def highlight(text: str, stems: frozenset[str]) -> list[tuple[str, bool]]:
     return pieces
 
 
-def explain(lesson: Lesson, query: str) -> Explanation:
-    """Terms of `query` found in the lesson, and the lesson sentence that holds most of them."""
+def explain(
+    lesson: Lesson,
+    query: str,
+    closest: Closest | None = None,
+    among: list[str] | None = None,
+) -> Explanation:
+    """Terms of `query` found in the lesson, and the lesson sentence closest in meaning to it
+    (`closest` picks among `among`, or among all the lesson's sentences); without `closest`,
+    the sentence that holds most of the terms."""
     query_stems = content_stems(query)
     body = " ".join(part for part in (lesson.observation, lesson.insight, lesson.recommendation))
     matched: dict[str, None] = {}
     for word in words(f"{lesson.title} {body} {' '.join(lesson.tags)}".replace("-", " ")):
-        if word not in STOPWORDS and stem(word) in query_stems:
+        if word not in FILLER and len(word) > 2 and stem(word) in query_stems:
             matched[word] = None
-    candidates = sentences(body) or [lesson.title]
-    best = max(
-        enumerate(candidates),
-        key=lambda pair: (len(content_stems(pair[1]) & query_stems), -pair[0]),
-    )[1][:400]
+    candidates = among or sentences(body) or [lesson.title]
+    pick = closest(candidates) if closest is not None else None
+    if pick is not None:
+        best = candidates[pick][:400]
+    else:
+        best = max(
+            enumerate(candidates),
+            key=lambda pair: (len(content_stems(pair[1]) & query_stems), -pair[0]),
+        )[1][:400]
     return Explanation(
         matched_terms=list(matched)[:12],
         best_sentence=best,
-        highlighted=highlight(best, query_stems),
+        highlighted=highlight(best, frozenset(stem(w) for w in matched)),
     )

@@ -21,14 +21,29 @@ from tqdm import tqdm
 from lessons import changes
 from lessons.access import Viewer, visible_lesson_ids, visible_lessons
 from lessons.db import transaction
-from lessons.models import Lesson, LessonEmbedding, utcnow
+from lessons.models import Lesson, LessonEmbedding, LessonPassages, utcnow
 from lessons.schemas import SearchFilters
 from retrieval import lexical
 from retrieval.embedder import Embedder, Vectors
-from retrieval.explain import Explanation, explain
-from retrieval.fusion import Fused, FusionParams, diversify, reciprocal_rank_fusion
+from retrieval.explain import Closest, Explanation, explain, has_words
+from retrieval.fusion import (
+    Candidate,
+    Fused,
+    FusionParams,
+    RankingParams,
+    combine,
+    diversify,
+    reciprocal_rank_fusion,
+)
 from retrieval.index import Ids, Mask, VectorIndex
-from retrieval.text import chunks, content_hash, lesson_text
+from retrieval.text import (
+    chunks,
+    content_hash,
+    lesson_text,
+    passages,
+    passages_hash,
+    sentences,
+)
 
 # Transactions may commit out of order; re-reading this far back on a refresh catches rows
 # stamped before the newest one we saw but committed after it.
@@ -37,6 +52,11 @@ _REFRESH_OVERLAP = timedelta(minutes=10)
 _CANDIDATES_PER_RESULT = 5
 _MIN_CANDIDATES = 50
 _MASK_CACHE = 64
+# Sentence vectors kept for explanations (about 0.8 KB each).
+_SENTENCE_CACHE = 20_000
+# Sentences of one lesson (of its best passage, when it has passages) the model may read to
+# explain it (cached ones cost nothing): bounds the model's extra work per search.
+_SENTENCES_PER_LESSON = 12
 # Stored vectors read and indexed at a time when the index loads.
 _LOAD_BATCH = 20_000
 
@@ -63,11 +83,18 @@ class _Access:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A lesson to embed: its id, the text the model reads and that text's hash."""
+    """A lesson to embed: its id, the text the model reads and that text's hash; whether its
+    whole-lesson vector is stale, and its passages when those are (None when current)."""
 
     lesson_id: int
     text: str
     digest: str
+    whole: bool = True
+    passages: list[str] | None = None
+    passages_digest: str = ""
+
+    def texts(self) -> list[str]:
+        return ([self.text] if self.whole else []) + (self.passages or [])
 
 
 def _load_lessons(session: Session, ids: list[int]) -> list[Lesson]:
@@ -89,9 +116,18 @@ def _progress(total: int, show: bool) -> tqdm[Any]:
 class Retriever:
     """One per process. Vectors live in the database; the index is a cache of them."""
 
-    def __init__(self, embedder: Embedder, fusion: FusionParams | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        fusion: FusionParams | None = None,
+        ranking: RankingParams | None = None,
+    ) -> None:
+        """`fusion` asks for reciprocal rank fusion instead of the shipped ranking (the
+        baselines measured against it); `ranking` sets the shipped ranking's constants."""
         self.embedder = embedder
-        self.fusion = fusion or FusionParams()
+        self.fusion = fusion
+        self.ranking = ranking or RankingParams.for_model(embedder.name)
+        self._sentence_cache: OrderedDict[str, Vectors] = OrderedDict()
         self.index = VectorIndex(embedder.dim)
         # Requests run in threads: one refreshes the index while another searches it. The lock
         # covers the index, its masks and its version; embedding and SQL stay outside it.
@@ -120,8 +156,13 @@ class Retriever:
         """Store vectors for lessons whose text or model changed; returns how many were embedded."""
         todo = self._pending(session, list(lessons))
         if todo:
-            self._store(session, todo, self.embedder.encode([p.text for p in todo]))
+            self._store(session, todo, self._encode(todo))
         return len(todo)
+
+    def _encode(self, todo: list[_Pending]) -> Vectors:
+        """Every stale text of `todo` in one call (the model sorts a call's texts by length,
+        so long passages and short lessons batch with their like)."""
+        return self.embedder.encode([text for pending in todo for text in pending.texts()])
 
     def sync(self, session: Session, *, progress: bool = False, batch_size: int = 64) -> int:
         """Embed every lesson without a current vector (start-up), in the caller's transaction."""
@@ -156,7 +197,7 @@ class Retriever:
                     batch = _load_lessons(session, ids[start : start + batch_size])
                     todo = self._pending(session, batch)
                 if todo:
-                    vectors = self.embedder.encode([p.text for p in todo])
+                    vectors = self._encode(todo)
                     with transaction(engine, write=True) as session:
                         self._store(session, todo, vectors)
                 done += len(todo)
@@ -170,16 +211,30 @@ class Retriever:
             )
         )
         ids = [i for i in session.exec(stale) if i is not None]
-        return ids + self._changed_text_ids(session)
+        without_passages = select(Lesson.id).where(
+            ~col(Lesson.id).in_(
+                select(LessonPassages.lesson_id).where(LessonPassages.model == self.model)
+            )
+        )
+        missing = [i for i in session.exec(without_passages) if i is not None]
+        return list(dict.fromkeys(ids + missing + self._changed_text_ids(session)))
 
     def _pending(self, session: Session, lessons: list[Lesson]) -> list[_Pending]:
         """The lessons whose stored vector is missing, from another model or for old text."""
         if not lessons:
             return []
+        ids = [le.id for le in lessons]
         digests = dict(
             session.exec(
                 select(LessonEmbedding.lesson_id, LessonEmbedding.content_hash).where(
-                    col(LessonEmbedding.lesson_id).in_([le.id for le in lessons])
+                    col(LessonEmbedding.lesson_id).in_(ids)
+                )
+            ).all()
+        )
+        passage_digests = dict(
+            session.exec(
+                select(LessonPassages.lesson_id, LessonPassages.content_hash).where(
+                    col(LessonPassages.lesson_id).in_(ids)
                 )
             ).all()
         )
@@ -188,9 +243,18 @@ class Retriever:
             assert lesson.id is not None
             text = lesson_text(lesson)
             digest = content_hash(self.model, text)
-            if digests.get(lesson.id) != digest:
-                todo.append(_Pending(lesson.id, text, digest))
+            whole = digests.get(lesson.id) != digest
+            # The passages' hash also names how they are cut: a new cut re-embeds them.
+            cut = passages_hash(self.model, self._max_words, text)
+            stale_passages = passage_digests.get(lesson.id) != cut
+            if whole or stale_passages:
+                pieces = passages(lesson, self._max_words) if stale_passages else None
+                todo.append(_Pending(lesson.id, text, digest, whole, pieces, cut))
         return todo
+
+    @property
+    def _max_words(self) -> int:
+        return int(getattr(self.embedder, "max_words", 150))
 
     def _store(self, session: Session, todo: list[_Pending], vectors: Vectors) -> None:
         stored = {
@@ -204,10 +268,34 @@ class Retriever:
         present = set(
             session.exec(select(Lesson.id).where(col(Lesson.id).in_([p.lesson_id for p in todo])))
         )
+        stored_passages = {
+            row.lesson_id: row
+            for row in session.exec(
+                select(LessonPassages).where(
+                    col(LessonPassages.lesson_id).in_([p.lesson_id for p in todo])
+                )
+            )
+        }
         now = utcnow()
-        for pending, vector in zip(todo, vectors, strict=True):
+        at = 0
+        for pending in todo:
+            rows = vectors[at : at + len(pending.texts())]
+            at += len(pending.texts())
             if pending.lesson_id not in present:  # purged while the model worked
                 continue
+            if pending.passages is not None:
+                kept = stored_passages.get(pending.lesson_id) or LessonPassages(
+                    lesson_id=pending.lesson_id, model=self.model, content_hash=""
+                )
+                own = rows[1:] if pending.whole else rows
+                kept.model, kept.content_hash = self.model, pending.passages_digest
+                kept.count = len(own)
+                kept.vectors = own.astype(np.float16).tobytes()
+                kept.updated_at = now
+                session.add(kept)
+            if not pending.whole:
+                continue
+            vector = rows[0]
             row = stored.get(pending.lesson_id) or LessonEmbedding(
                 lesson_id=pending.lesson_id,
                 model=self.model,
@@ -339,9 +427,16 @@ class Retriever:
         mode: Mode = "hybrid",
         diverse: bool = True,
     ) -> list[Hit]:
-        """Lessons the viewer may see, filtered first, then ranked against `text`: dense
-        cosine and BM25 fused by reciprocal rank, near-copies folded together."""
+        """Lessons the viewer may see, filtered first, then ranked against `text` (see
+        `retrieval.fusion`), near-copies folded together. A text without a word to search on
+        (punctuation, emoji, filler words) finds nothing."""
+        if not has_words(text):
+            return []
         pool = max(_MIN_CANDIDATES, limit * _CANDIDATES_PER_RESULT)
+        # The shipped ranking reads passages for more of the dense side's candidates: a lesson
+        # whose whole vector ranks low may hold the passage that answers the brief.
+        hybrid = mode == "hybrid" and self.fusion is None
+        dense_pool = max(pool, self.ranking.dense_candidates) if hybrid else pool
         lexical_hits: list[tuple[int, float]] = []
         with self._lock:
             self._refresh(session)
@@ -355,7 +450,7 @@ class Retriever:
         # this thread runs the lexical side's SQL: both spend most of their time outside the
         # GIL, so on two cores the slower side sets the time, not the sum.
         dense = (
-            _DENSE_WORKERS.submit(self._dense, text, access, version, pool)
+            _DENSE_WORKERS.submit(self._dense, text, access, version, dense_pool)
             if mode in ("hybrid", "dense")
             else None
         )
@@ -371,38 +466,131 @@ class Retriever:
                     collection_ids=counted,
                 )
         finally:
-            dense_hits = dense.result() if dense is not None else []
-        fused = reciprocal_rank_fusion(
-            dense_hits,
-            lexical_hits,
-            k=self.fusion.rrf_k,
-            dense_weight=self.fusion.dense_weight,
-            lexical_weight=self.fusion.lexical_weight,
-        )
+            query, dense_hits = dense.result() if dense is not None else (None, [])
+        if hybrid and query is not None:
+            terms = len(lexical.query_words(text))
+            fused = self._ranked(
+                session, query, dense_hits, lexical_hits, access, version, dense_pool, terms
+            )
+        else:  # one ranker alone, or the reciprocal rank fusion it is measured against
+            rrf = self.fusion or FusionParams()
+            fused = reciprocal_rank_fusion(
+                dense_hits,
+                lexical_hits,
+                k=rrf.rrf_k,
+                dense_weight=rrf.dense_weight,
+                lexical_weight=rrf.lexical_weight,
+            )
         if diverse and fused:
             with self._lock:
                 in_index = [f for f in fused if f.lesson_id in self.index]
                 fused = diversify(
-                    in_index, self.index.vectors, limit, threshold=self.fusion.near_copy
+                    in_index, self.index.vectors, limit, threshold=self.ranking.near_copy
                 )
-        return self._hits(session, fused[:limit], text, viewer, filters)
+        return self._hits(session, fused[:limit], text, viewer, filters, query)
+
+    def _ranked(
+        self,
+        session: Session,
+        query: Vectors,
+        dense_hits: list[tuple[int, float]],
+        lexical_hits: list[tuple[int, float]],
+        access: _Access,
+        version: tuple[object, ...] | None,
+        pool: int,
+        terms: int,
+    ) -> list[Fused]:
+        """Both rankers' candidates scored on one scale (`fusion.combine`), with their passages
+        read from the database (never held for the whole bank); then, when feedback is on, the
+        brief's vector moved toward the best of them finds more candidates, and all are scored
+        against the brief."""
+        params = self.ranking
+        ranked = combine(self._candidates(session, query, dense_hits, lexical_hits), params, terms)
+        if params.prf_weight <= 0 or not ranked or ranked[0].fused < params.related:
+            # Feedback only from a first pass that found something: moving a brief that
+            # matches nothing toward its closest lessons would make them look like matches.
+            return ranked
+        with self._lock:
+            best = [f.lesson_id for f in ranked[: params.prf_depth] if f.lesson_id in self.index]
+            if not best:
+                return ranked
+            centre = self.index.vectors(best).mean(axis=0)
+            moved = query + params.prf_weight * centre
+            moved = (moved / (np.linalg.norm(moved) or 1.0)).astype(np.float32)
+            mask = access.mask if self._version == version else self.index.mask_of(access.ids)
+            more = self.index.search(moved, pool, mask=mask)
+        seen = {i for i, _ in dense_hits}
+        widened = dense_hits + [(i, s) for i, s in more if i not in seen]
+        # The moved vector only finds more candidates: every score stays the brief's own, so
+        # no lesson's score depends on which others were in the run.
+        return combine(self._candidates(session, query, widened, lexical_hits), params, terms)
+
+    def _candidates(
+        self,
+        session: Session,
+        query: Vectors,
+        dense_hits: list[tuple[int, float]],
+        lexical_hits: list[tuple[int, float]],
+    ) -> list[Candidate]:
+        """Every lesson either ranker found, with its cosines against `query` (whole lesson
+        and each passage) and its BM25 score. Lessons without a vector yet are left out."""
+        dense_rank = {i: rank for rank, (i, _) in enumerate(dense_hits, start=1)}
+        lexical = {i: (rank, score) for rank, (i, score) in enumerate(lexical_hits, start=1)}
+        ids = list(dict.fromkeys([i for i, _ in dense_hits] + [i for i, _ in lexical_hits]))
+        with self._lock:
+            ids = [i for i in ids if i in self.index]
+            whole = self.index.vectors(ids) @ query if ids else np.zeros(0, np.float32)
+        passages = self.passage_scores(session, ids, query)
+        return [
+            Candidate(
+                lesson_id=i,
+                whole=float(cosine),
+                passages=passages.get(i),
+                lexical=lexical[i][1] if i in lexical else None,
+                dense_rank=dense_rank.get(i),
+                lexical_rank=lexical[i][0] if i in lexical else None,
+            )
+            for i, cosine in zip(ids, whole, strict=True)
+        ]
+
+    def passage_scores(
+        self, session: Session, ids: list[int], query: Vectors
+    ) -> dict[int, Vectors]:
+        """Cosine of each stored passage of each lesson in `ids` against `query` (lessons
+        without passages are absent)."""
+        if not ids:
+            return {}
+        rows = session.exec(
+            select(LessonPassages.lesson_id, LessonPassages.count, LessonPassages.vectors).where(
+                col(LessonPassages.lesson_id).in_(ids),
+                LessonPassages.model == self.model,
+                LessonPassages.count > 0,
+            )
+        ).all()
+        q = np.asarray(query, dtype=np.float32)
+        found: dict[int, Vectors] = {}
+        for lesson_id, count, blob in rows:
+            matrix = np.frombuffer(blob, dtype=np.float16).reshape(count, -1)
+            found[lesson_id] = (matrix.astype(np.float32) @ q).astype(np.float32)
+        return found
 
     def _dense(
         self, text: str, access: _Access, version: tuple[object, ...] | None, pool: int
-    ) -> list[tuple[int, float]]:
-        """The `pool` nearest lessons among those `access` allows. When the index has been
-        refreshed since `access` was taken, its rows (and so the mask) may differ: the mask
-        is made again from the allowed ids, for the index as it now is."""
+    ) -> tuple[Vectors, list[tuple[int, float]]]:
+        """The brief's vector and the `pool` nearest lessons among those `access` allows. When
+        the index has been refreshed since `access` was taken, its rows (and so the mask) may
+        differ: the mask is made again from the allowed ids, for the index as it now is."""
         query = self.embed_query(text)
         with self._lock:
             mask = access.mask if self._version == version else self.index.mask_of(access.ids)
-            return self.index.search(query, pool, mask=mask)
+            return query, self.index.search(query, pool, mask=mask)
 
     def similar(
         self, session: Session, lesson: Lesson, *, viewer: Viewer, limit: int = 5
     ) -> list[Hit]:
-        """Lessons closest in meaning to `lesson`, excluding itself (dense: the lesson's own
-        words would make any lexical match trivially strong)."""
+        """Lessons closest in meaning to `lesson`, excluding itself, down to the similarity
+        floor (`RankingParams.similar`): a list of lessons that are not alike says nothing.
+        Dense only: the lesson's own words would make any lexical match trivially strong."""
         with self.locked_index(session) as index:
             vector = index.vector(lesson.id) if lesson.id is not None else None
         if vector is None:
@@ -411,8 +599,12 @@ class Retriever:
             mask = self._mask(session, viewer, None).copy()
             mask[index.ids == lesson.id] = False
             dense = index.search(vector, limit, mask=mask)
-        fused = reciprocal_rank_fusion(dense, [])
-        return self._hits(session, fused, lesson_text(lesson), viewer, None)
+        alike = [(i, score) for i, score in dense if score >= self.ranking.similar]
+        fused = reciprocal_rank_fusion(alike, [])
+        for item in fused:
+            item.fused = item.dense or 0.0
+            item.match = self.ranking.band(item.fused)
+        return self._hits(session, fused, lesson_text(lesson), viewer, None, vector)
 
     def _hits(
         self,
@@ -421,9 +613,11 @@ class Retriever:
         text: str,
         viewer: Viewer,
         filters: SearchFilters | None,
+        query: Vectors | None = None,
     ) -> list[Hit]:
         """Load the ranked lessons, checking access once more in SQL: the masks are a cache,
-        and a lesson that changed since must not slip through."""
+        and a lesson that changed since must not slip through. Each is explained by its
+        sentence closest in meaning to the brief, from its best passage when it has them."""
         if not ranked:
             return []
         ids = [f.lesson_id for f in ranked]
@@ -433,13 +627,55 @@ class Retriever:
                 visible_lessons(viewer, filters).where(col(Lesson.id).in_(ids))
             )
         }
+        closest = self._closest_to(query) if query is not None else None
         return [
             Hit(
                 lesson=by_id[f.lesson_id],
                 score=round(f.fused, 5),
-                why=explain(by_id[f.lesson_id], text),
+                why=explain(
+                    by_id[f.lesson_id], text, closest, self._sentences(by_id[f.lesson_id], f)
+                ),
                 components=f,
             )
             for f in ranked
             if f.lesson_id in by_id
         ]
+
+    def _sentences(self, lesson: Lesson, ranked: Fused) -> list[str] | None:
+        """The sentences of the lesson's best passage (None: all of the lesson's)."""
+        if ranked.passage_index is None:
+            return None
+        pieces = passages(lesson, self._max_words)
+        if ranked.passage_index >= len(pieces):
+            return None
+        title = f"{lesson.title}. " if lesson.title else ""
+        piece = pieces[ranked.passage_index]
+        return sentences(piece[len(title) :] if piece.startswith(title) else piece) or None
+
+    def _closest_to(self, query: Vectors) -> Closest:
+        """Picks a lesson's sentence closest in meaning to the brief. A lesson offering more
+        than `_SENTENCES_PER_LESSON` sentences (no passages, many short sentences) is
+        explained by shared words instead (None): decided by the lesson alone, so which
+        sentence a reader sees never depends on other lessons or earlier searches."""
+
+        def closest(candidates: list[str]) -> int | None:
+            if len(candidates) > _SENTENCES_PER_LESSON:
+                return None
+            vectors = self._sentence_vectors(candidates)
+            return int(np.argmax(vectors @ query))
+
+        return closest
+
+    def _sentence_vectors(self, texts: list[str]) -> Vectors:
+        """Vectors of sentences, cached (the same lessons' sentences come back search after
+        search; float16 and bounded, so the cache stays a few megabytes)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_cache]
+        if missing:
+            for sentence, vector in zip(missing, self.embedder.encode(missing), strict=True):
+                self._sentence_cache[sentence] = vector.astype(np.float16)
+                if len(self._sentence_cache) > _SENTENCE_CACHE:
+                    self._sentence_cache.popitem(last=False)
+        rows = [self._sentence_cache.get(t) for t in texts]
+        return np.stack(
+            [r if r is not None else np.zeros(self.embedder.dim, np.float16) for r in rows]
+        ).astype(np.float32)

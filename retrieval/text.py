@@ -19,9 +19,26 @@ def lesson_text(lesson: Lesson) -> str:
     return "\n".join(part.strip() for part in parts if part and part.strip())
 
 
+def passages(lesson: Lesson, max_words: int) -> list[str]:
+    """A long lesson in pieces the model reads whole, each led by the title so it keeps its
+    context; none for a lesson the model reads whole already (its lesson vector covers it)."""
+    text = lesson_text(lesson)
+    if len(text.split()) <= max_words:
+        return []
+    title = (lesson.title or "").strip()
+    body = text[len(title) :].strip() if title and text.startswith(title) else text
+    room = max(16, max_words - len(title.split()))
+    return [f"{title}. {piece}" if title else piece for piece in chunks(body, room)]
+
+
 def content_hash(model: str, text: str) -> str:
     """Changes when the text or the model changes, and only then."""
     return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
+
+
+def passages_hash(model: str, max_words: int, text: str) -> str:
+    """As `content_hash`, for a lesson's passages: also changes when they are cut otherwise."""
+    return content_hash(f"{model}\0passages of {max_words} words", text)
 
 
 def sentences(text: str) -> list[str]:

@@ -74,7 +74,10 @@ SOURCES = [
     DATASETS / "nasa-llis-sections" / "llis_sections.jsonl",
 ]
 MODEL = "all-MiniLM-L6-v2"
-BANK_FORMAT = 1  # bump when the bank recipe changes, so cached banks are rebuilt
+# Words the shipped model reads whole (SentenceTransformerEmbedder.max_words: 0.6 x its 256
+# tokens): longer synthetic lessons get a stored passage vector per piece, as imports make.
+PASSAGE_WORDS = 153
+BANK_FORMAT = 2  # bump when the bank recipe changes, so cached banks are rebuilt
 SENSITIVITY = {"internal": 0.7, "public": 0.2, "restricted": 0.1}
 STATUS = {
     "validated": 0.80,
@@ -231,7 +234,7 @@ def build_bank(
     """A bank of `size` synthetic lessons on the real schema, triggers firing per row. Built
     in chunks of CHUNK lessons: memory does not grow with the size."""
     from lessons.db import make_engine, migrate
-    from retrieval.text import content_hash, lesson_text
+    from retrieval.text import content_hash, lesson_text, passages, passages_hash
 
     meta_path = path.with_suffix(".json")
     recipe = {
@@ -291,6 +294,10 @@ def build_bank(
         "INSERT INTO lesson_embedding (lesson_id, model, dim, content_hash, vector, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?)"
     )
+    passage_sql = (
+        "INSERT INTO lesson_passages (lesson_id, model, content_hash, count, vectors, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    )
     dim = base.shape[1]
     insert_s = 0.0
     for start in range(0, size, CHUNK):
@@ -307,6 +314,7 @@ def build_bank(
         lessons: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[int, str]] = []
         vector_rows: list[tuple[Any, ...]] = []
+        passage_rows: list[tuple[Any, ...]] = []
         for i in range(n):
             s: Source = rows[src[i]]
             lesson_id = int(ids[i])
@@ -335,13 +343,26 @@ def build_bank(
                 )
             )
             tag_rows.extend((lesson_id, tag) for tag in lesson_tags)
-            text = lesson_text(
-                SimpleNamespace(  # type: ignore[arg-type]  # duck-typed: the fields it reads
-                    title=s.title,
-                    observation=s.observation,
-                    insight=insight,
-                    recommendation=advice,
-                    tags=lesson_tags,
+            fields = SimpleNamespace(  # duck-typed: the fields lesson_text reads
+                title=s.title,
+                observation=s.observation,
+                insight=insight,
+                recommendation=advice,
+                tags=lesson_tags,
+            )
+            text = lesson_text(fields)  # type: ignore[arg-type]
+            # Passage vectors: the lesson's own, each moved by noise of its own.
+            pieces = len(passages(fields, PASSAGE_WORDS))  # type: ignore[arg-type]
+            moved = vectors[i] + rng.standard_normal((pieces, dim), dtype=np.float32) * noise
+            moved /= np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-9)
+            passage_rows.append(
+                (
+                    lesson_id,
+                    model,
+                    passages_hash(model, PASSAGE_WORDS, text),
+                    pieces,
+                    moved.astype(np.float16).tobytes(),
+                    vector_time,
                 )
             )
             vector_rows.append(
@@ -359,6 +380,7 @@ def build_bank(
         con.executemany("INSERT INTO lesson_tag (lesson_id, tag) VALUES (?, ?)", tag_rows)
         con.executemany(lesson_sql, lessons)
         con.executemany(vector_sql, vector_rows)
+        con.executemany(passage_sql, passage_rows)
         con.execute("COMMIT")
         insert_s += time.perf_counter() - t
         if start // CHUNK % 10 == 9:

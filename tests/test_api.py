@@ -73,7 +73,7 @@ LESSON_FIELDS = {
     "project",
     "source_url",
 }
-BAR_RESULT_FIELDS = {"lesson_id", "title", "score", "why", "people", "open_actions"}
+BAR_RESULT_FIELDS = {"lesson_id", "title", "score", "match", "why", "people", "open_actions"}
 BIG_IDS = [2**63, 2**64, 10**40]
 
 TABLES: dict[str, type[SQLModel]] = {
@@ -1231,9 +1231,15 @@ def test_post_bar_returns_ranked_lessons_with_why_people_and_actions(
         "Tom Reyes": "owns an action",
     }
     assert body["results"][1]["open_actions"] == []
-    people = {p["name"]: p["lessons"] for p in body["people"]}
-    assert people == {"Amina Diallo": 2, "Tom Reyes": 1}
-    assert body["people"][0]["name"] == "Amina Diallo"  # most related lessons first
+    people = {p["name"]: [le["id"] for le in p["lessons"]] for p in body["people"]}
+    assert people == {"Amina Diallo": [bank.fridges, bank.cold_rooms], "Tom Reyes": [bank.fridges]}
+    # Most relevant first: the summed scores of the lessons that put each person there.
+    assert [p["name"] for p in body["people"]] == ["Amina Diallo", "Tom Reyes"]
+    amina, tom = body["people"]
+    assert amina["relevance"] > tom["relevance"] > 0
+    assert amina["why"] == ["wrote it"] and tom["why"] == ["owns an action"]
+    assert amina["profile"] == f"/people#person-{amina['id']}"
+    assert client.get("/people").text.count(f'id="person-{amina["id"]}"') == 1
 
 
 def test_get_bar_returns_what_was_recorded(client: TestClient, bank: Bank) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from lessons.settings import Settings
 from retrieval.embedder import SentenceTransformerEmbedder
+from retrieval.fusion import RankingParams
 from tests.conftest import Client, app_client
 
 pytestmark = pytest.mark.model
@@ -105,3 +106,60 @@ def test_long_brief_is_pooled_not_truncated(model_client: Client) -> None:
     bar = model_client.post("/api/bar", json={"brief": brief, "limit": 10})
     assert bar.status_code == 201
     assert lesson_id in [r["lesson_id"] for r in bar.json()["results"]]
+
+
+def test_paraphrased_brief_finds_its_lesson(model_client: Client) -> None:
+    """A brief sharing almost no words with the lesson (jab drive, refrigerated storage units,
+    doses, kick-off for vaccination campaign, fridges, cold-chain, start) still finds it among
+    the first three of the whole demo bank, as a match."""
+    lesson_id = _post_validated_lesson(model_client)
+    bar = model_client.post(
+        "/api/bar",
+        json={
+            "brief": "Last time our jab drive slipped by over a month because the refrigerated "
+            "storage units for the doses showed up long after kick-off. How do we avoid that?",
+            "limit": 10,
+        },
+    )
+    assert bar.status_code == 201, bar.text
+    results = bar.json()["results"]
+    ranked = [r["lesson_id"] for r in results]
+    assert lesson_id in ranked[:3], [r["title"] for r in results[:5]]
+    assert results[ranked.index(lesson_id)]["match"] != "weak"
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True)  # in the order of the score shown
+
+
+def test_junk_brief_is_refused_and_finds_nothing(model_client: Client) -> None:
+    before = model_client.get("/bar").text.count('href="/bar/')
+    refused = model_client.post("/api/bar", json={"brief": "!!! ??? ### 🚑🚑🚑"})
+    assert refused.status_code == 422
+    assert "no words" in refused.json()["error"]["message"]
+    assert model_client.get("/bar").text.count('href="/bar/') == before  # nothing recorded
+    found = model_client.get("/api/lessons", params={"q": "!!! ??? ### 🚑🚑🚑"}).json()
+    assert found["results"] == []
+
+
+def test_brief_matching_nothing_says_so_and_names_nobody(model_client: Client) -> None:
+    bar = model_client.post(
+        "/api/bar",
+        json={"brief": "Which sourdough starter gives the crispiest crust on rye bread?"},
+    )
+    assert bar.status_code == 201, bar.text
+    body = bar.json()
+    assert body["results"], "the closest lessons are still shown"
+    assert all(r["match"] == "weak" for r in body["results"]), [
+        (r["title"], r["score"]) for r in body["results"]
+    ]
+    assert body["summary"]["message"].startswith("No strong matches")
+    assert body["people"] == []
+    page = model_client.get(f"/bar/{body['id']}")
+    assert "No strong matches; the closest lessons are below." in page.text
+
+
+def test_similar_lessons_stop_at_the_similarity_floor(model_client: Client) -> None:
+    lesson_id = _post_validated_lesson(model_client)
+    similar = model_client.get(f"/api/lessons/{lesson_id}/similar", params={"limit": 50}).json()
+    scores = [r["score"] for r in similar["results"]]
+    assert len(scores) < 50  # the demo bank is not all alike
+    assert all(score >= RankingParams().similar for score in scores)

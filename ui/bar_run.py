@@ -10,6 +10,7 @@ from lessons import bar as bars
 from lessons.bar import Surfaced
 from lessons.errors import ValidationFailed
 from lessons.schemas import BarIn
+from retrieval.explain import has_words
 from ui.presenters import bar_json
 from ui.state import app_state, session_for, throttle, viewer_for
 from ui.throttle import Costly
@@ -22,6 +23,11 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
     if payload.limit is not None and payload.limit > state.settings.bar_max_limit:
         raise ValidationFailed(
             f"limit must be at most {state.settings.bar_max_limit}.", {"limit": "too large"}
+        )
+    if not has_words(payload.brief):
+        raise ValidationFailed(
+            "The brief has no words to search on: describe the work in a sentence or two.",
+            {"brief": "no words to search on"},
         )
     throttle(request, Costly.BAR)  # the model ranks the whole bank: the costliest request
     viewer = viewer_for(request)
@@ -44,6 +50,9 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
                 lexical_score=h.components.lexical,
                 lexical_rank=h.components.lexical_rank,
                 near_copies=tuple(h.components.hidden_copies),
+                passage_score=h.components.passage,
+                match=h.components.match,
+                best_sentence=h.why.best_sentence,
             )
             for h in hits
         ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -19,7 +18,13 @@ from retrieval.fusion import Fused, FusionParams
 def person_ref(person: Person | None) -> dict[str, Any] | None:
     if person is None:
         return None
-    return {"id": person.id, "name": person.name, "unit": person.unit, "role": person.role}
+    return {
+        "id": person.id,
+        "name": person.name,
+        "unit": person.unit,
+        "role": person.role,
+        "profile": f"/people#person-{person.id}",
+    }
 
 
 def lesson_json(lesson: Lesson) -> dict[str, Any]:
@@ -110,6 +115,8 @@ def why_json(why: Explanation, score: float, parts: Fused | BarItem | None) -> d
             lexical=parts.lexical_score,
             lexical_rank=parts.lexical_rank,
             hidden_copies=list(parts.near_copies),
+            passage=parts.passage_score,
+            match=parts.match,  # type: ignore[arg-type]
         )
     if parts is not None:
         out.update(
@@ -117,9 +124,26 @@ def why_json(why: Explanation, score: float, parts: Fused | BarItem | None) -> d
             dense_rank=parts.dense_rank,
             lexical=None if parts.lexical is None else round(parts.lexical, 4),
             lexical_rank=parts.lexical_rank,
+            passage=None if parts.passage is None else round(parts.passage, 4),
             near_copies=parts.hidden_copies,
         )
     return out
+
+
+def match_of(parts: Fused | None) -> str | None:
+    """How strong a match the ranking judged a lesson: strong, related or weak."""
+    return parts.match if parts is not None else None
+
+
+NO_STRONG_MATCH = "No strong matches; the closest lessons are below."
+
+
+def summary_json(matches: Sequence[str | None]) -> dict[str, Any]:
+    """How many results are strong matches, and what to tell the reader when none is."""
+    strong = sum(1 for m in matches if m == "strong")
+    related = sum(1 for m in matches if m == "related")
+    message = "" if strong or not matches else NO_STRONG_MATCH
+    return {"strong": strong, "related": related, "message": message}
 
 
 def _visible_copies(session: Session, items: Sequence[BarItem], viewer: Viewer | None) -> set[int]:
@@ -154,6 +178,22 @@ def _as_shown(items: Sequence[BarItem], copies: set[int]) -> list[Fused]:
     lexical = _ranks_among(items, lambda item: item.lexical_rank)
     shown = []
     for item, dense_rank, lexical_rank in zip(items, dense, lexical, strict=True):
+        if item.match is not None:
+            # Ranked on the absolute scale: a lesson's score is its own, whoever else was seen.
+            shown.append(
+                Fused(
+                    lesson_id=item.lesson_id or 0,
+                    fused=item.score,
+                    dense=item.dense_score,
+                    dense_rank=dense_rank,
+                    lexical=item.lexical_score,
+                    lexical_rank=lexical_rank,
+                    hidden_copies=[c for c in item.near_copies if c in copies],
+                    passage=item.passage_score,
+                    match=item.match,  # type: ignore[arg-type]
+                )
+            )
+            continue
         fused = 0.0
         if dense_rank is not None:
             fused += params.dense_weight / (params.rrf_k + dense_rank)
@@ -174,6 +214,32 @@ def _as_shown(items: Sequence[BarItem], copies: set[int]) -> list[Fused]:
     return shown
 
 
+def people_by_relevance(
+    results: Sequence[dict[str, Any]], people_of: dict[int, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """People to talk to: whoever wrote, or owns an open action on, a strong or related result,
+    ranked by the summed scores of those lessons (how relevant their lessons are, not how many
+    they wrote), each with the lessons that put them there. Weak results name nobody."""
+    found: dict[int, dict[str, Any]] = {}
+    for result in results:
+        if result["match"] == "weak":
+            continue
+        for person in people_of.get(result["lesson_id"], []):
+            entry = found.setdefault(
+                person["id"], {**person, "relevance": 0.0, "lessons": [], "why": []}
+            )
+            entry["relevance"] += result["score"]
+            entry["lessons"].append(
+                {"id": result["lesson_id"], "title": result["title"], "match": result["match"]}
+            )
+            entry["why"].append(person["why"])
+    ranked = sorted(found.values(), key=lambda p: (-p["relevance"], p["name"]))
+    for entry in ranked:
+        entry["relevance"] = round(entry["relevance"], 4)
+        entry["why"] = sorted(set(entry["why"]))
+    return ranked
+
+
 def bar_json(
     session: Session,
     bar: BeforeActionReview,
@@ -191,23 +257,26 @@ def bar_json(
     actions = catalogue.open_actions(session, lesson_ids=lesson_ids)
     today = catalogue.today()
     results = []
-    everyone: Counter[int] = Counter()
-    people_by_id: dict[int, dict[str, Any]] = {}
-    for rank, (item, ranking) in enumerate(zip(items, shown, strict=True), start=1):
+    people_of: dict[int, list[dict[str, Any]]] = {}
+    # In the order of the score shown (a BAR ranked before scores were absolute is re-fused
+    # among the visible items, which may reorder them).
+    in_order = sorted(zip(items, shown, strict=True), key=lambda pair: -pair[1].fused)
+    for rank, (item, ranking) in enumerate(in_order, start=1):
         lesson = item.lesson
         assert lesson is not None  # visible_items keeps only items whose lesson may be seen
-        why = explain(lesson, bar.brief)
+        # The sentence closest in meaning was chosen when the BAR ran, and kept.
+        why = explain(lesson, bar.brief, among=[item.best_sentence] if item.best_sentence else None)
         open_actions = actions.get(lesson.id or 0, [])
         people = lesson_people(lesson, open_actions)
-        for person in people:
-            everyone[person["id"]] += 1
-            people_by_id[person["id"]] = person
+        people_of[lesson.id or 0] = people
         results.append(
             {
                 "lesson_id": lesson.id,
                 "rank": rank,
                 "title": lesson.title,
                 "score": round(ranking.fused, 5),
+                # Legacy BARs (before bands) are relevant enough to have been shown.
+                "match": ranking.match or "related",
                 "snippet": why.best_sentence,
                 "why": why_json(why, ranking.fused, ranking),
                 "status": lesson.status,
@@ -231,7 +300,6 @@ def bar_json(
         "filters": bar.filters,
         "created_at": bar.created_at.isoformat(),
         "results": results,
-        "people": [
-            {**people_by_id[pid], "lessons": count} for pid, count in everyone.most_common()
-        ],
+        "summary": summary_json([str(r["match"]) for r in results]),
+        "people": people_by_relevance(results, people_of),
     }

@@ -173,13 +173,19 @@ def openapi(settings: Settings) -> dict[str, Any]:
                         _ID,
                         {**limit, "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
                     ],
-                    "responses": _responses(200, "Similar lessons", 404, 422),
+                    "responses": _responses(
+                        200, "Similar lessons, down to the similarity floor (may be none)", 404, 422
+                    ),
                 }
             },
             "/api/bar": {
                 "post": {
                     "summary": "Run and record a before action review",
                     "requestBody": _body(BarIn),
+                    "description": "A brief without a word to search on is refused (422). Each "
+                    "result carries `match` (strong, related or weak) and its figures under "
+                    "`why`; `summary.message` says when nothing matched strongly; `people` are "
+                    "ranked by the relevance of their strong and related lessons.",
                     "responses": _responses(
                         201, "The BAR with ranked lessons", 400, 404, 413, 422, 429
                     ),

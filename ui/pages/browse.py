@@ -17,6 +17,7 @@ from ui.forms import nested
 from ui.pages import merge
 from ui.pages.render import PAGES, page
 from ui.params import int_param
+from ui.presenters import match_of, summary_json
 from ui.state import CURATORS, app_state, require, session_for, throttle, viewer_for
 from ui.throttle import Costly
 
@@ -104,6 +105,8 @@ def lesson_list(request: Request) -> Response:
             lessons, total = [h.lesson for h in hits], len(hits)
             why = {h.lesson.id: h.why for h in hits}
             scores = {h.lesson.id: h.score for h in hits}
+            matches = {h.lesson.id: match_of(h.components) or "related" for h in hits}
+            summary = summary_json(list(matches.values()))
         else:
             lessons, total = catalogue.list_lessons(
                 session,
@@ -112,7 +115,7 @@ def lesson_list(request: Request) -> Response:
                 limit=PAGE_SIZE,
                 offset=(pageno - 1) * PAGE_SIZE,
             )
-            why, scores = {}, {}
+            why, scores, matches, summary = {}, {}, {}, {}
         return page(
             request,
             "lessons.html",
@@ -124,6 +127,8 @@ def lesson_list(request: Request) -> Response:
                 "status": status,
                 "why": why,
                 "scores": scores,
+                "matches": matches,
+                "summary": summary,
                 "page": pageno,
                 "pages": max(1, -(-total // PAGE_SIZE)),
             },
