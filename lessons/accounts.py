@@ -15,7 +15,7 @@ from sqlmodel import Session, col, delete, select
 
 from lessons import audit, people
 from lessons.access import CURATOR, STAFF, Viewer
-from lessons.errors import Forbidden, NotFound, ValidationFailed
+from lessons.errors import NotFound, ValidationFailed
 from lessons.models import (
     ApiToken,
     LoginFailure,
@@ -408,9 +408,3 @@ def viewer(session: Session, user: User | None) -> Viewer:
         person_id=user.person_id,
         role=user.role,
     )
-
-
-def require_role(viewer: Viewer, *roles: Role) -> None:
-    """Forbidden unless the viewer is signed in with one of `roles`."""
-    if viewer.role not in roles:
-        raise Forbidden("You do not have permission to do that.")

@@ -25,7 +25,7 @@ from lessons.models import (
     Sensitivity,
     utcnow,
 )
-from lessons.schemas import ActionStatusIn, LessonPatch, SearchFilters
+from lessons.schemas import LessonPatch, SearchFilters
 
 
 def get_lesson(session: Session, *, lesson_id: int, viewer: Viewer) -> Lesson:
@@ -53,16 +53,6 @@ def list_lessons(
         .offset(offset)
     )
     return list(page), int(total)
-
-
-def lessons_by_ids(session: Session, *, ids: Sequence[int], viewer: Viewer) -> dict[int, Lesson]:
-    """The visible lessons among `ids`, keyed by id."""
-    if not ids:
-        return {}
-    rows = session.exec(
-        visible_lessons(viewer, SearchFilters(status=None)).where(col(Lesson.id).in_(list(ids)))
-    )
-    return {lesson.id: lesson for lesson in rows if lesson.id is not None}
 
 
 def update_lesson(
@@ -218,30 +208,6 @@ def list_actions(
     if status:
         query = query.where(Action.status == status)
     return list(session.exec(query))
-
-
-def set_action_status(
-    session: Session, *, action_id: int, change: ActionStatusIn, actor: str = ""
-) -> Action:
-    """Close, drop or reopen an action, keeping the closure evidence (audited)."""
-    action = session.get(Action, action_id)
-    if action is None:
-        raise NotFound(f"No action with id {action_id}.")
-    before = audit.snapshot(action, {"status", "closure_evidence"})
-    action.status = change.status
-    action.closure_evidence = change.closure_evidence or action.closure_evidence
-    action.closed_at = None if change.status == ActionStatus.OPEN else utcnow()
-    session.add(action)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="set_status",
-        entity=action,
-        before=before,
-        after=audit.snapshot(action, {"status", "closure_evidence"}),
-    )
-    return action
 
 
 def today() -> date:

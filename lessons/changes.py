@@ -1,36 +1,17 @@
 """Tell whether lessons changed since a process last looked, in one cheap read.
 
 On SQLite, triggers bump `lesson_version.n` in the same transaction as any insert, update or
-delete of a lesson, its tags or its vector, from any process. Elsewhere (PostgreSQL) the
-version is read off counts and newest timestamps instead.
+delete of a lesson, its tags or its vector, from any process (migration 0003 creates them and
+the counter's row). Elsewhere (PostgreSQL) the version is read off counts and newest
+timestamps instead.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from lessons.models import Lesson, LessonEmbedding, LessonVersion
-
-_WATCHED = ("lesson", "lesson_tag", "lesson_embedding")
-
-
-def install(connection: Connection) -> None:
-    """Create the counter's row and the triggers that bump it (idempotent)."""
-    connection.exec_driver_sql(
-        "INSERT INTO lesson_version (id, n) SELECT 1, 0 WHERE NOT EXISTS "
-        "(SELECT 1 FROM lesson_version WHERE id = 1)"
-    )
-    if connection.dialect.name != "sqlite":
-        return
-    for table in _WATCHED:
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            name = f"{table}_version_{event.lower()}"
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
-            connection.exec_driver_sql(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN "
-                "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END"
-            )
 
 
 def version(session: Session) -> tuple[object, ...]:

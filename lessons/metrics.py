@@ -146,10 +146,6 @@ def _month_end(month: str) -> date:
     return date.fromordinal(following.toordinal() - 1)
 
 
-def _day(value: datetime | date) -> date:
-    return value.date() if isinstance(value, datetime) else value
-
-
 # --- lessons --------------------------------------------------------------------------------
 
 

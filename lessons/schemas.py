@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lessons import lifecycle
 from lessons.errors import ValidationFailed
 from lessons.models import (
-    ActionStatus,
     Decision,
     LessonStatus,
     Perspective,
@@ -228,11 +227,6 @@ class DecisionIn(_Input):
 
 class DecisionsIn(_Input):
     decisions: list[DecisionIn] = Field(min_length=1)
-
-
-class ActionStatusIn(_Input):
-    status: ActionStatus
-    closure_evidence: str = ""
 
 
 @dataclass(frozen=True)

@@ -142,10 +142,6 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def oidc_enabled(self) -> bool:
         """Single sign-on is offered only when an issuer and a client id are configured."""
         return bool(self.oidc_issuer.strip() and self.oidc_client_id.strip())

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func
 from sqlmodel import Session, col, delete, select, update
 
 from lessons import audit
@@ -443,11 +442,6 @@ def adopt_tag(
         after={**_snapshot(session, term), "lesson_ids": lesson_ids},
     )
     return Retagged(term, lesson_ids)
-
-
-def count_terms(session: Session) -> int:
-    """How many terms all schemes hold."""
-    return int(session.exec(select(func.count()).select_from(TagTerm)).one())
 
 
 # --- suggestions ---------------------------------------------------------------------------

@@ -45,15 +45,6 @@ def query_words(query: str) -> list[str]:
     return list(found)[:MAX_TERMS]
 
 
-def match_expression(query: str) -> str | None:
-    """An FTS5 query matching any of the text's content words; None when none is left."""
-    return _any_of(query_words(query))
-
-
-def _any_of(terms: list[str]) -> str | None:
-    return " OR ".join(f'"{term}"' for term in terms) or None
-
-
 def search(
     session: Session,
     query: str,

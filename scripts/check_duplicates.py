@@ -3,7 +3,7 @@ thresholds, and the precision of samples of pairs read by hand.
 
 Both NASA files are imported as `lessonbank import nasa-llis` does (the same command, run
 in-process, real model) into a temporary SQLite database. Every pair of lessons is scored by
-the bank-wide pair list the curators' page uses (`lessons.duplicates`): the cosine of the
+the bank-wide pair list the curators' page uses (`retrieval.duplicates`): the cosine of the
 stored lesson vectors, then the advice check (the cosine of what each lesson recommends) and
 the minimum of text.
 
@@ -214,10 +214,10 @@ def build_database(url: str, datasets: Path) -> dict[str, Any]:
 
 def score_pairs(session: Any, retriever: Any) -> tuple[list[Scored], float]:
     """Every pair at or above the lowest threshold, with its advice cosine."""
-    from lessons import duplicates
     from lessons.access import CURATOR
-    from lessons.duplicate_pairs import PairCache
     from lessons.models import Lesson
+    from retrieval import duplicates
+    from retrieval.duplicate_pairs import PairCache
 
     cache = duplicates.DuplicateCache(pairs=PairCache(min(THRESHOLDS)))
     started = time.perf_counter()
@@ -342,8 +342,8 @@ def show(drawn: list[dict[str, Any]], heading: str) -> None:
 
 def bench(rows: int) -> dict[str, Any]:
     """Time the all-pairs pass and a 10-lesson incremental update over `rows` vectors."""
-    from lessons.duplicate_pairs import pairs_above
-    from lessons.duplicates import FLOOR
+    from retrieval.duplicate_pairs import pairs_above
+    from retrieval.duplicates import FLOOR
 
     generator = np.random.default_rng(0)
     vectors = generator.standard_normal((rows, 384)).astype(np.float32)
@@ -376,8 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sqlmodel import Session, func, select
 
     from lessons.db import make_engine, migrate
-    from lessons.duplicates import ADVICE_THRESHOLD, THRESHOLD
     from lessons.models import Lesson
+    from retrieval.duplicates import ADVICE_THRESHOLD, THRESHOLD
     from retrieval.embedder import load_embedder
     from retrieval.service import Retriever
 

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from lessons import access, capture, catalogue, duplicates, lifecycle, merging
-from lessons.duplicate_pairs import PairCache, pairs_above
+from lessons import access, capture, catalogue, lifecycle, merging
 from lessons.models import Lesson, LessonEmbedding, LessonStatus
 from lessons.schemas import LessonPatch, ReviewIn
+from retrieval import duplicates
+from retrieval.duplicate_pairs import PairCache, pairs_above
 from retrieval.embedder import HashingEmbedder
 from retrieval.service import Retriever
 from tests.conftest import TOKENS, Client

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -112,3 +113,24 @@ def test_0006_gives_each_review_the_audience_of_its_lessons_purged_ones_included
         audiences = dict(run("SELECT id, sensitivity FROM review ORDER BY id").all())
     engine.dispose()
     assert audiences == {1: "internal", 2: "restricted"}
+
+
+PROJECT_PACKAGES = {"lessons", "retrieval", "ui"}
+
+
+def _project_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in PROJECT_PACKAGES]
+    return found
+
+
+def test_migrations_call_no_live_code() -> None:
+    """A migration's SQL is written out in it: one that imported the project's modules would
+    change what it does whenever they are edited."""
+    versions = sorted((MIGRATIONS / "versions").glob("*.py"))
+    assert len(versions) > 5
+    assert [hit for path in versions for hit in _project_imports(path)] == []

@@ -10,12 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, duplicates, merging
+from lessons import catalogue, merging
 from lessons.access import Viewer
 from lessons.errors import NotFound, ValidationFailed
 from lessons.merging import MergeIn, UndoIn, UndoResult
 from lessons.models import Lesson, LessonMerge
 from lessons.schemas import parse
+from retrieval import duplicates
 from ui.body import path_id, read_json_object
 from ui.params import int_param
 from ui.presenters import lesson_json, person_ref

@@ -7,7 +7,6 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from lessons.duplicates import FLOOR
 from lessons.merging import MergeIn, UndoIn
 from lessons.models import LessonStatus
 from lessons.schemas import (
@@ -20,6 +19,7 @@ from lessons.schemas import (
     ValidateIn,
 )
 from lessons.settings import Settings
+from retrieval.duplicates import FLOOR
 from ui.api import openapi_loop as loop
 from ui.api import openapi_taxonomy_actions as taxonomy_actions
 

@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, duplicates, merging
+from lessons import catalogue, merging
 from lessons.access import Viewer
 from lessons.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from lessons.merging import MergeIn
 from lessons.models import Lesson
 from lessons.numbers import read_whole
 from lessons.schemas import parse
+from retrieval import duplicates
 from ui.api.merging import duplicate_cache, run_merge, run_unmerge, score_param
 from ui.body import path_id
 from ui.pages.render import page

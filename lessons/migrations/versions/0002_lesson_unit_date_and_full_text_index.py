@@ -11,13 +11,45 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from lessons import fulltext
-
-
 revision: str = '0002'
 down_revision: str | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# What fulltext.install executed when this migration was written, frozen here so that editing
+# lessons/fulltext.py can never change what this migration does.
+FULL_TEXT_DDL = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS lesson_fts USING fts5(title, body, tags, tokenize = 'porter unicode61 remove_diacritics 2')",
+    'DROP TRIGGER IF EXISTS lesson_fts_insert',
+    'DROP TRIGGER IF EXISTS lesson_fts_update',
+    'DROP TRIGGER IF EXISTS lesson_fts_delete',
+    'DROP TRIGGER IF EXISTS lesson_tag_fts_insert',
+    'DROP TRIGGER IF EXISTS lesson_tag_fts_delete',
+    """CREATE TRIGGER lesson_fts_insert AFTER INSERT ON lesson BEGIN
+        INSERT INTO lesson_fts(rowid, title, body, tags)
+        VALUES (new.id, new.title, coalesce(new.observation, '') || ' ' || coalesce(new.insight, '') || ' ' || coalesce(new.recommendation, ''), (SELECT coalesce(group_concat(replace(tag, '-', ' '), ' '), '') FROM lesson_tag WHERE lesson_id = new.id));
+    END""",
+    """CREATE TRIGGER lesson_fts_update
+        AFTER UPDATE OF title, observation, insight, recommendation ON lesson BEGIN
+        UPDATE lesson_fts SET title = new.title, body = coalesce(new.observation, '') || ' ' || coalesce(new.insight, '') || ' ' || coalesce(new.recommendation, '') WHERE rowid = new.id;
+    END""",
+    """CREATE TRIGGER lesson_fts_delete AFTER DELETE ON lesson BEGIN
+        DELETE FROM lesson_fts WHERE rowid = old.id;
+    END""",
+    """CREATE TRIGGER lesson_tag_fts_insert AFTER INSERT ON lesson_tag BEGIN
+        UPDATE lesson_fts SET tags = (SELECT coalesce(group_concat(replace(tag, '-', ' '), ' '), '') FROM lesson_tag WHERE lesson_id = new.lesson_id)
+        WHERE rowid = new.lesson_id;
+    END""",
+    """CREATE TRIGGER lesson_tag_fts_delete AFTER DELETE ON lesson_tag BEGIN
+        UPDATE lesson_fts SET tags = (SELECT coalesce(group_concat(replace(tag, '-', ' '), ' '), '') FROM lesson_tag WHERE lesson_id = old.lesson_id)
+        WHERE rowid = old.lesson_id;
+    END""",
+]
+FULL_TEXT_FILL = [
+    "DELETE FROM lesson_fts",
+    """INSERT INTO lesson_fts(rowid, title, body, tags)
+    SELECT id, title, coalesce(observation, '') || ' ' || coalesce(insight, '') || ' ' || coalesce(recommendation, ''), (SELECT coalesce(group_concat(replace(tag, '-', ' '), ' '), '') FROM lesson_tag WHERE lesson_id = lesson.id) FROM lesson""",
+]
 
 
 def upgrade() -> None:
@@ -38,7 +70,12 @@ def upgrade() -> None:
         "UPDATE lesson SET lesson_date = (SELECT review.held_on FROM review "
         "WHERE review.id = lesson.review_id)"
     )
-    fulltext.install(op.get_bind())
+    # The full-text index (SQLite's FTS5) and the triggers that keep it in step, filled from
+    # the lessons already there.
+    connection = op.get_bind()
+    if connection.dialect.name == "sqlite":
+        for statement in FULL_TEXT_DDL + FULL_TEXT_FILL:
+            connection.exec_driver_sql(statement)
 
 
 def downgrade() -> None:

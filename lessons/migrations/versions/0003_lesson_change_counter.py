@@ -11,13 +11,48 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from lessons import changes
-
-
 revision: str = '0003'
 down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# What changes.install executed when this migration was written, frozen here so that editing
+# lessons/changes.py can never change what this migration does.
+COUNTER_ROW = (
+    "INSERT INTO lesson_version (id, n) SELECT 1, 0 WHERE NOT EXISTS "
+    "(SELECT 1 FROM lesson_version WHERE id = 1)"
+)
+# SQLite only: bump the counter in the same transaction as any change to a lesson, its tags
+# or its vector.
+COUNTER_TRIGGERS = [
+    "DROP TRIGGER IF EXISTS lesson_version_insert",
+    "CREATE TRIGGER lesson_version_insert AFTER INSERT ON lesson BEGIN "
+    "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END",
+    "DROP TRIGGER IF EXISTS lesson_version_update",
+    "CREATE TRIGGER lesson_version_update AFTER UPDATE ON lesson BEGIN "
+    "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END",
+    "DROP TRIGGER IF EXISTS lesson_version_delete",
+    "CREATE TRIGGER lesson_version_delete AFTER DELETE ON lesson BEGIN "
+    "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END",
+    "DROP TRIGGER IF EXISTS lesson_tag_version_insert",
+    "CREATE TRIGGER lesson_tag_version_insert AFTER INSERT ON lesson_tag BEGIN "
+    "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END",
+    "DROP TRIGGER IF EXISTS lesson_tag_version_update",
+    "CREATE TRIGGER lesson_tag_version_update AFTER UPDATE ON lesson_tag BEGIN "
+    "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END",
+    "DROP TRIGGER IF EXISTS lesson_tag_version_delete",
+    "CREATE TRIGGER lesson_tag_version_delete AFTER DELETE ON lesson_tag BEGIN "
+    "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END",
+    "DROP TRIGGER IF EXISTS lesson_embedding_version_insert",
+    "CREATE TRIGGER lesson_embedding_version_insert AFTER INSERT ON lesson_embedding BEGIN "
+    "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END",
+    "DROP TRIGGER IF EXISTS lesson_embedding_version_update",
+    "CREATE TRIGGER lesson_embedding_version_update AFTER UPDATE ON lesson_embedding BEGIN "
+    "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END",
+    "DROP TRIGGER IF EXISTS lesson_embedding_version_delete",
+    "CREATE TRIGGER lesson_embedding_version_delete AFTER DELETE ON lesson_embedding BEGIN "
+    "UPDATE lesson_version SET n = n + 1 WHERE id = 1; END",
+]
 
 
 def upgrade() -> None:
@@ -34,7 +69,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('lexical_rank', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('near_copies', sa.JSON(), nullable=False, server_default='[]'))
     # ### end Alembic commands ###
-    changes.install(op.get_bind())
+    connection = op.get_bind()
+    connection.exec_driver_sql(COUNTER_ROW)
+    if connection.dialect.name == "sqlite":
+        for statement in COUNTER_TRIGGERS:
+            connection.exec_driver_sql(statement)
 
 
 def downgrade() -> None:

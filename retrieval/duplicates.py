@@ -16,8 +16,9 @@ never ranked, counted or named. Only lessons that could take part in a merge are
 (identified, validated, actioned or learned, not deleted), and only lessons with enough text
 to judge (a pointer such as "See Lesson 1046" is not a lesson to merge).
 
-The retriever is passed in (lessons never import retrieval at run time: dependencies point
-down). `DuplicateCache` is what an app keeps between requests.
+It lives in retrieval, not in the domain: it needs the retriever's index and model (torch),
+and the domain imports neither (dependencies point down, tests/test_layers.py).
+`DuplicateCache` is what an app keeps between requests.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ import numpy.typing as npt
 from sqlmodel import Session, col
 
 from lessons.access import Viewer, visible_lesson_ids, visible_lessons
-from lessons.duplicate_pairs import PairCache
 from lessons.models import Lesson, LessonStatus
 from lessons.schemas import SearchFilters
+from retrieval.duplicate_pairs import PairCache
+from retrieval.text import chunks, lesson_text
 
 if TYPE_CHECKING:
     from retrieval.service import Retriever
@@ -104,8 +106,6 @@ class AdviceVectors:
     def of(self, retriever: Retriever, lessons: Iterable[Lesson]) -> dict[int, Vector]:
         """Recommendation vectors of `lessons` that have one, by lesson id (embeds the ones not
         yet seen)."""
-        from retrieval.text import chunks  # pieces the model reads whole
-
         lessons = [le for le in lessons if has_advice(le)]
         keys = {
             le.id: hashlib.sha256(
@@ -206,8 +206,6 @@ def duplicates_of(
     with retriever.locked_index(session) as index:
         vector = index.vector(lesson.id)
     if vector is None:  # not embedded yet (the model runs after the request commits)
-        from retrieval.text import lesson_text  # the text the index embeds
-
         vector = retriever.embed_query(lesson_text(lesson))
     with retriever.locked_index(session) as index:
         mask = index.mask_of(allowed)

@@ -2,7 +2,7 @@
 
 This is the expensive half of finding duplicates (all pairs: O(n^2) products), done with
 torch in blocks so memory stays at one block by the bank's size, and then only for lessons
-whose vector changed. `lessons.duplicates` applies access, status and the advice check.
+whose vector changed. `retrieval.duplicates` applies access, status and the advice check.
 """
 
 from __future__ import annotations
