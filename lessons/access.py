@@ -183,6 +183,18 @@ def action_clause(viewer: Viewer) -> ColumnElement[bool]:
     )
 
 
+def bar_clause(viewer: Viewer) -> ColumnElement[bool]:
+    """`Viewer.can_use_bar` in SQL: BARs the viewer ran, of their projects, or all (curators)."""
+    if viewer.is_curator:
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if viewer.user_id is not None:
+        clauses.append(col(BeforeActionReview.run_by_user_id) == viewer.user_id)
+    if viewer.project_ids:
+        clauses.append(col(BeforeActionReview.project_id).in_(sorted(viewer.project_ids)))
+    return or_(*clauses) if clauses else false()
+
+
 def visible_project_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
     """Projects `viewer` may know of: those with a lesson they may see or a review whose story
     they may read, their own, and those holding no lessons or reviews yet. A project holding

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from lessons import audit, projects
-from lessons.access import Viewer
+from lessons.access import Viewer, bar_clause
 from lessons.errors import NotFound, ValidationFailed
 from lessons.models import BarItem, BeforeActionReview, Decision, Sensitivity, utcnow
 from lessons.schemas import MAX_ID, BarIn, DecisionIn
@@ -212,9 +212,11 @@ def list_bars(
     session: Session, *, viewer: Viewer, project_id: int | None = None
 ) -> list[BeforeActionReview]:
     """The BARs the viewer may use, newest first, optionally of one project."""
-    query = select(BeforeActionReview).order_by(
-        col(BeforeActionReview.created_at).desc(), col(BeforeActionReview.id).desc()
+    query = (
+        select(BeforeActionReview)
+        .where(bar_clause(viewer))
+        .order_by(col(BeforeActionReview.created_at).desc(), col(BeforeActionReview.id).desc())
     )
     if project_id is not None:
         query = query.where(BeforeActionReview.project_id == project_id)
-    return [bar for bar in session.exec(query) if viewer.can_use_bar(bar)]
+    return list(session.exec(query))

@@ -33,7 +33,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from lessons import audit, capture, lifecycle
-from lessons.access import Viewer
+from lessons.access import AUDIENCES, Viewer
 from lessons.errors import InvalidTransition, NotFound, ValidationFailed
 from lessons.models import (
     Action,
@@ -51,7 +51,7 @@ S = LessonStatus
 TEXT_FIELDS = ("title", "observation", "insight", "recommendation")
 # A canonical lesson must be one a reader can rely on (or one about to be validated).
 CANONICAL_STATUSES = (S.IDENTIFIED, S.VALIDATED, S.ACTIONED, S.LEARNED)
-_AUDIENCE = {Sensitivity.PUBLIC: 0, Sensitivity.INTERNAL: 1, Sensitivity.RESTRICTED: 2}
+_AUDIENCE = {sensitivity: rank for rank, sensitivity in enumerate(AUDIENCES)}
 
 KeepText = Literal["canonical", "combined"] | int
 # In input, a duplicate's id must be a JSON number (not `true`, not "7").

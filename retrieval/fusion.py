@@ -48,8 +48,9 @@ class RankingParams:
     and 6 demo briefs): a grid of 500 settings, nDCG@10 over the NASA tune briefs. The chosen
     setting 0.561 (plain 0.632, mismatched 0.474, other sectors 0.403, demo 0.639); without
     passages 0.556; BM25 weight 0.2: 0.537, 0.45: 0.547; BM25 squashed per bank instead of per
-    brief term 0.531; textbook RRF 0.537, BM25 alone 0.451, dense alone 0.462. With feedback
-    (below) 0.588, but it is off."""
+    brief term 0.531; BM25 alone 0.451, dense alone 0.462. With feedback (below) 0.586, not
+    done. Through `scripts/eval_retrieval.py` (the API) the tune half gives this ranking 0.561
+    and textbook RRF 0.558, the held-out half 0.511 and 0.508: a tie with RRF, not a win."""
 
     # The dense figure: (1 - passage_weight) * whole-lesson cosine + passage_weight * the best
     # passage's (a lesson without passages counts its whole cosine twice).
@@ -60,18 +61,14 @@ class RankingParams:
     # Whether `half` is per query term: BM25 sums over the brief's terms, so a long brief
     # matching two common words scores as much as a short one matching all of its own.
     lexical_per_term: bool = True
-    # Pseudo-relevance feedback on the dense side: the brief's vector moved toward the mean of
-    # the best `prf_depth` lessons by `prf_weight` (0: off) finds more candidates, scored
-    # against the brief itself; only when the first pass found a lesson at least `related`
-    # (see `Retriever._ranked`). Off: on the tune half it adds nothing (0.561 either way).
-    # Scoring every candidate against the moved vector measured 0.586, but then every score
+    # Candidates the dense side hands over (BM25 hands over 5 per result, at least 50).
+    # Pseudo-relevance feedback was measured and is not done: widening the candidates from a
+    # vector moved toward the best 3 lessons added nothing on the tune half (0.561 either way);
+    # scoring every candidate against the moved vector measured 0.586, but then every score
     # depends on the run's best lessons, and a BAR is read later by people who may not see
     # them (tests/test_leaks.py: a reader's scores must be those of a BAR over what they may
-    # see), so that is not done.
-    # Candidates the dense side hands over (BM25 hands over 5 per result, at least 50).
+    # see).
     dense_candidates: int = 100
-    prf_depth: int = 3
-    prf_weight: float = 0.0
     # Bands of the fused score: at least `strong` is a strong match, at least `related` related.
     # On the tune half's top tens, of the results scoring >= 0.40, 88% were judged relevant and
     # 70% worth reading before starting (grade 2; 48% at >= 0.35); in 0.30..0.35, 51% were

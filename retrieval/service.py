@@ -469,9 +469,7 @@ class Retriever:
             query, dense_hits = dense.result() if dense is not None else (None, [])
         if hybrid and query is not None:
             terms = len(lexical.query_words(text))
-            fused = self._ranked(
-                session, query, dense_hits, lexical_hits, access, version, dense_pool, terms
-            )
+            fused = self._ranked(session, query, dense_hits, lexical_hits, terms)
         else:  # one ranker alone, or the reciprocal rank fusion it is measured against
             rrf = self.fusion or FusionParams()
             fused = reciprocal_rank_fusion(
@@ -495,35 +493,13 @@ class Retriever:
         query: Vectors,
         dense_hits: list[tuple[int, float]],
         lexical_hits: list[tuple[int, float]],
-        access: _Access,
-        version: tuple[object, ...] | None,
-        pool: int,
         terms: int,
     ) -> list[Fused]:
         """Both rankers' candidates scored on one scale (`fusion.combine`), with their passages
-        read from the database (never held for the whole bank); then, when feedback is on, the
-        brief's vector moved toward the best of them finds more candidates, and all are scored
-        against the brief."""
-        params = self.ranking
-        ranked = combine(self._candidates(session, query, dense_hits, lexical_hits), params, terms)
-        if params.prf_weight <= 0 or not ranked or ranked[0].fused < params.related:
-            # Feedback only from a first pass that found something: moving a brief that
-            # matches nothing toward its closest lessons would make them look like matches.
-            return ranked
-        with self._lock:
-            best = [f.lesson_id for f in ranked[: params.prf_depth] if f.lesson_id in self.index]
-            if not best:
-                return ranked
-            centre = self.index.vectors(best).mean(axis=0)
-            moved = query + params.prf_weight * centre
-            moved = (moved / (np.linalg.norm(moved) or 1.0)).astype(np.float32)
-            mask = access.mask if self._version == version else self.index.mask_of(access.ids)
-            more = self.index.search(moved, pool, mask=mask)
-        seen = {i for i, _ in dense_hits}
-        widened = dense_hits + [(i, s) for i, s in more if i not in seen]
-        # The moved vector only finds more candidates: every score stays the brief's own, so
-        # no lesson's score depends on which others were in the run.
-        return combine(self._candidates(session, query, widened, lexical_hits), params, terms)
+        read from the database (never held for the whole bank)."""
+        return combine(
+            self._candidates(session, query, dense_hits, lexical_hits), self.ranking, terms
+        )
 
     def _candidates(
         self,
@@ -599,11 +575,11 @@ class Retriever:
             mask = self._mask(session, viewer, None).copy()
             mask[index.ids == lesson.id] = False
             dense = index.search(vector, limit, mask=mask)
-        alike = [(i, score) for i, score in dense if score >= self.ranking.similar]
-        fused = reciprocal_rank_fusion(alike, [])
-        for item in fused:
-            item.fused = item.dense or 0.0
-            item.match = self.ranking.band(item.fused)
+        fused = [
+            Fused(i, fused=score, dense=score, dense_rank=rank, match=self.ranking.band(score))
+            for rank, (i, score) in enumerate(dense, start=1)
+            if score >= self.ranking.similar
+        ]
         return self._hits(session, fused, lesson_text(lesson), viewer, None, vector)
 
     def _hits(

@@ -82,8 +82,7 @@ def test_long_lessons_keep_passage_vectors_that_a_restart_reuses(engine: Engine)
 def test_a_match_deep_in_a_long_lesson_counts_through_its_passage(engine: Engine) -> None:
     with Session(engine) as session:
         _add(session, "Gate schedule", observation=LONG)
-        # Without feedback, so the cosines are the brief's own.
-        retriever = Retriever(ShortWindowEmbedder(), ranking=RankingParams(prf_weight=0.0))
+        retriever = Retriever(ShortWindowEmbedder(), ranking=RankingParams())
         retriever.sync(session)
         brief = "vaccine fridges arrived weeks after the campaign start"
         [hit] = retriever.search(session, brief, viewer=access.CURATOR, limit=1)
