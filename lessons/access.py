@@ -31,11 +31,11 @@ from lessons.models import (
 from lessons.schemas import SearchFilters
 from lessons.tagging import matches_tag
 
-# Narrowest audience first: a review's audience is the widest of its lessons'.
+# Widest audience first (public reaches anyone, restricted one project's members).
 AUDIENCES = (Sensitivity.PUBLIC, Sensitivity.INTERNAL, Sensitivity.RESTRICTED)
 
 
-def widest(*sensitivities: str) -> str:
+def most_restricted(*sensitivities: str) -> str:
     """The most restricted of these sensitivities (an unknown one counts as restricted)."""
     return max(
         sensitivities,

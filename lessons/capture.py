@@ -7,7 +7,7 @@ from datetime import date
 from sqlmodel import Session
 
 from lessons import audit, lifecycle, people, projects, questions
-from lessons.access import Viewer, widest
+from lessons.access import Viewer, most_restricted
 from lessons.errors import ValidationFailed
 from lessons.models import Action, Lesson, LessonStatus, LessonTag, Person, Project, Review
 from lessons.numbers import read_whole
@@ -161,8 +161,11 @@ def widen_review(session: Session, lesson: Lesson) -> None:
     """A review's audience follows the widest restriction its lessons have had; it is never
     narrowed here, so a purge or a relabel does not open what was written about them."""
     review = lesson.review
-    if review is not None and widest(review.sensitivity, lesson.sensitivity) != review.sensitivity:
-        review.sensitivity = widest(review.sensitivity, lesson.sensitivity)
+    if review is None:
+        return
+    audience = most_restricted(review.sensitivity, lesson.sensitivity)
+    if audience != review.sensitivity:
+        review.sensitivity = audience
         session.add(review)
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from lessons import audit, capture, lifecycle
 from lessons.access import (
+    AUDIENCES,
     TRUSTED_STATUSES,
     Viewer,
     action_clause,
@@ -93,8 +94,6 @@ def update_lesson(
 
 _EDITABLE = set(LessonPatch.model_fields) - {"tags"}
 TEXT_FIELDS = ("title", "observation", "insight", "recommendation")
-# Wider reaches more readers: restricted (a project) < internal (staff) < public (anyone).
-_REACH = {Sensitivity.RESTRICTED: 0, Sensitivity.INTERNAL: 1, Sensitivity.PUBLIC: 2}
 
 
 def _needs_curation(lesson: Lesson, changes: dict[str, object]) -> str | None:
@@ -104,9 +103,8 @@ def _needs_curation(lesson: Lesson, changes: dict[str, object]) -> str | None:
     rewritten = [name for name in TEXT_FIELDS if name in changes and changes[name] is not None]
     rewritten = [name for name in rewritten if changes[name] != getattr(lesson, name)]
     wanted = changes.get("sensitivity")
-    widened = (
-        wanted is not None
-        and _REACH[Sensitivity(str(wanted))] > _REACH[Sensitivity(lesson.sensitivity)]
+    widened = wanted is not None and AUDIENCES.index(Sensitivity(str(wanted))) < AUDIENCES.index(
+        Sensitivity(lesson.sensitivity)
     )
     reasons = [f"{', '.join(rewritten)} rewritten"] if rewritten else []
     if widened:
