@@ -51,7 +51,6 @@ def search(
     *,
     allowed: SelectOfScalar[int | None],
     limit: int,
-    share: float | None = None,
     allowed_ids: np.ndarray | None = None,
     exact_limit: int | None = None,
     collection_ids: np.ndarray | None = None,
@@ -64,8 +63,8 @@ def search(
     lessons do not change: the viewer's statistics are kept with it). `collection_ids`
     (sorted, a superset of `allowed`'s) are the lessons whose statistics count, when a filter
     narrows the search: the viewer's whole collection, so a filter does not change a lesson's
-    score; `allowed_ids` by default. `share` is no longer needed and ignored; `exact_limit`
-    overrides EXACT_LIMIT."""
+    score; `allowed_ids` by default. `exact_limit` overrides
+    EXACT_LIMIT."""
     if session.get_bind().dialect.name != "sqlite":
         return []
     connection = session.connection()

@@ -444,8 +444,6 @@ class Retriever:
             # BM25's statistics count the viewer's lessons in the statuses searched, whatever
             # narrows the search further: a filter does not change a lesson's score.
             counted = self._access(session, viewer, _statuses_only(filters)).ids
-            # Of lessons the viewer may see: tells BM25 how to filter.
-            share = np.count_nonzero(access.mask) / len(access.mask) if len(access.mask) else None
         # The dense side (the model reading the brief, then the index) runs in a worker while
         # this thread runs the lexical side's SQL: both spend most of their time outside the
         # GIL, so on two cores the slower side sets the time, not the sum.
@@ -461,7 +459,6 @@ class Retriever:
                     text,
                     allowed=visible_lesson_ids(viewer, filters),
                     limit=pool,
-                    share=share,
                     allowed_ids=access.ids,
                     collection_ids=counted,
                 )
