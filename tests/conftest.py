@@ -21,6 +21,7 @@ from lessons.models import Role
 from lessons.seed import read_bank
 from lessons.settings import Settings
 from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
+from tests import contract
 from ui.app import create_app
 
 # The suite's clients send many searches and BARs a minute (the leak sweep, the fuzzer, the
@@ -90,7 +91,9 @@ class Client(TestClient):
             headers = dict(kwargs.get("headers") or {})
             headers.setdefault("x-csrftoken", token)
             kwargs["headers"] = headers
-        return super().request(method, url, **kwargs)
+        response = super().request(method, url, **kwargs)
+        contract.check(response)  # every API answer as its response model declares
+        return response
 
 
 # Bearer tokens of the template's accounts (every test database is a copy, so they hold).
