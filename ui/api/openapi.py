@@ -39,15 +39,27 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**options[0], **rest}
 
 
-def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+def _inline(schema: Any, schemas: dict[str, Any]) -> Any:
+    """`schema` with references written out (a query parameter's enum reads in place)."""
+    if isinstance(schema, list):
+        return [_inline(item, schemas) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        return _inline(schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas)
+    return {key: _inline(value, schemas) for key, value in schema.items()}
+
+
+def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
     """One query parameter per field of a query model's JSON schema."""
+    schema = schemas[model.__name__]
     parameters = []
     for name, prop in schema["properties"].items():
-        prop = dict(_not_null(prop))
+        prop = _inline(_not_null(prop), schemas)
+        prop.pop("title", None)
         parameter = {"name": name, "in": "query", "required": name in schema.get("required", [])}
         if "description" in prop:
             parameter["description"] = prop.pop("description")
-        prop.pop("title", None)
         parameters.append({**parameter, "schema": prop})
     return parameters
 
@@ -58,7 +70,7 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         doc["description"] = op.description
     parameters = [_ID] if "{id}" in op.path else []
     if op.query is not None:
-        parameters += _query_parameters(schemas[op.query.__name__])
+        parameters += _query_parameters(op.query, schemas)
     if parameters:
         doc["parameters"] = parameters
     if op.body is not None:
