@@ -134,8 +134,23 @@ def record(pool: Sequence[Pooled], params: RankingParams, terms: int) -> dict[st
     return {
         "pool": [[p.lesson_id, p.score, p.cosine] for p in pool],
         "terms": terms,
-        "params": {name: getattr(params, name) for name in _KEPT},
+        "params": {name: _finite(getattr(params, name)) for name in _KEPT},
     }
+
+
+def _finite(value: Any) -> Any:
+    """A constant as JSON can hold it anywhere (PostgreSQL's JSON has no Infinity): the bands
+    of a model not measured are infinite, kept as their sign."""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def _params(kept: Mapping[str, Any]) -> RankingParams:
+    values: dict[str, Any] = {
+        k: float(v) if v in ("inf", "-inf") else v for k, v in kept.items() if k in _KEPT
+    }
+    return RankingParams(**values)
 
 
 def stored_vectors(session: Session, ids: Sequence[int], model: str) -> dict[int, Exact]:
@@ -179,7 +194,7 @@ def as_read(
     kept = bar.feedback
     if not kept or not kept.get("pool"):
         return None
-    params = RankingParams(**kept["params"])
+    params = _params(kept["params"])
     pool = [Pooled(int(i), float(score), float(cosine)) for i, score, cosine in kept["pool"]]
     used = chosen(pool, params)
     theirs = chosen(pool, params, may_see)

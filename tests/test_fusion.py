@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -79,3 +81,15 @@ def test_feedback_sets_the_score_and_leaves_the_briefs_own_figures_shown() -> No
     assert first.fused == pytest.approx(0.3) and again.fused == pytest.approx(0.6)
     assert (again.dense, again.passage, again.passage_index) == (0.2, pytest.approx(0.4), 1)
     assert again.passage_cosines == pytest.approx([0.1, 0.4])
+
+
+def test_what_a_bar_keeps_of_feedback_is_plain_json_and_gives_back_its_constants() -> None:
+    """Kept as JSON in the database (PostgreSQL's JSON has no Infinity, the bands of a model
+    not measured are infinite): read back, the constants are those the BAR ran with."""
+    params = RankingParams.for_model("some-other-model")
+    kept = feedback.record([feedback.Pooled(3, 0.5, 0.4)], params, terms=4)
+    again = json.loads(json.dumps(kept, allow_nan=False))
+    assert again["pool"] == [[3, 0.5, 0.4]] and again["terms"] == 4
+    read = feedback._params(again["params"])
+    assert (read.strong, read.related) == (math.inf, -math.inf)
+    assert (read.prf_weight, read.prf_depth, read.lexical_half) == (0.7, 3, params.lexical_half)
