@@ -27,6 +27,12 @@ from ui.app import create_app
 # scripts' smoke tests): rate limits are off unless a test sets them (tests/test_throttle.py).
 os.environ.setdefault("LESSONBANK_RATE_LIMIT_SEARCH", "")
 os.environ.setdefault("LESSONBANK_RATE_LIMIT_BAR", "")
+# Argon2 at its cheapest (argon2.profiles.CHEAPEST): a sign-in costs microseconds instead of a
+# quarter second, and the suite signs in hundreds of times. Production keeps RFC 9106's profile
+# (tests/test_auth.py holds the defaults).
+os.environ.setdefault("LESSONBANK_PASSWORD_TIME_COST", "1")
+os.environ.setdefault("LESSONBANK_PASSWORD_MEMORY_KIB", "8")
+os.environ.setdefault("LESSONBANK_PASSWORD_PARALLELISM", "1")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import argon2
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -247,3 +248,29 @@ def test_cli_users_add_reads_stdin_and_tokens_create_prints_the_token_last(
     assert disabled.returncode == 0 and "sam is now disabled" in disabled.stdout
     assert "sam\tcontributor (inactive)" in run("users", "list").stdout
     assert run("users", "enable", "sam").returncode == 0
+
+
+def test_passwords_are_hashed_with_rfc_9106_strength_unless_the_environment_lowers_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The suite runs with argon2's cheapest parameters (tests/conftest.py); a real install,
+    whose environment sets none of them, hashes with RFC 9106's low-memory profile."""
+    strong = argon2.profiles.RFC_9106_LOW_MEMORY
+    try:
+        with monkeypatch.context() as production_environment:
+            for name in ("TIME_COST", "MEMORY_KIB", "PARALLELISM"):
+                production_environment.delenv(f"LESSONBANK_PASSWORD_{name}")
+            accounts.hasher.cache_clear()
+            production = accounts.hasher()
+            stored = production.hash(PASSWORD)
+    finally:
+        accounts.hasher.cache_clear()  # the rest of the suite hashes cheaply again
+    assert (production.time_cost, production.memory_cost, production.parallelism) == (
+        strong.time_cost,
+        strong.memory_cost,
+        strong.parallelism,
+    )
+    assert argon2.extract_parameters(stored) == strong
+    # The suite's own hashes are cheap, and a production hash still verifies under them.
+    assert (accounts.hasher().time_cost, accounts.hasher().memory_cost) == (1, 8)
+    assert accounts.hasher().verify(stored, PASSWORD)
