@@ -3,6 +3,7 @@ real shipped model for tests of retrieval behaviour (loaded once per session).""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+import ui.app
 from data import DEMO_BANK
 from lessons import accounts
 from lessons.db import make_engine, migrate, transaction
@@ -21,7 +23,7 @@ from lessons.models import Role
 from lessons.seed import read_bank
 from lessons.settings import Settings
 from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
-from ui.app import create_app
+from ui.app import create_app, prepare
 
 # The suite's clients send many searches and BARs a minute (the leak sweep, the fuzzer, the
 # scripts' smoke tests): rate limits are off unless a test sets them (tests/test_throttle.py).
@@ -49,6 +51,16 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_templates() -> Iterator[None]:
+    """Every app in the session shares one Jinja environment. Each app would otherwise compile
+    every template it renders again (about 50 ms each); the templates are files a run does not
+    change, and the environment holds only constants (ui/filters.install)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ui.app, "templates", functools.cache(ui.app.templates))
+        yield
+
+
 @pytest.fixture
 def settings(tmp_path: Path, migrated_template: Path) -> Settings:
     """Settings for a fresh SQLite file, the fast hashing embedder and no demo bank."""
@@ -63,8 +75,7 @@ def settings(tmp_path: Path, migrated_template: Path) -> Settings:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url)
-    migrate(engine)
+    engine = make_engine(settings.database_url)  # a copy of the template: already migrated
     yield engine
     engine.dispose()
 
@@ -156,10 +167,34 @@ def demo_bank() -> dict[str, Any]:
     return read_bank(DEMO_BANK)
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
+    """The template with the demo bank loaded and embedded (hashing embedder) by the app's own
+    start-up, made once: loading it costs about a second, and many tests read it."""
+    path = tmp_path_factory.mktemp("demo-template") / "lessonbank.db"
+    shutil.copyfile(migrated_template, path)
+    demo = Settings(database_url=f"sqlite:///{path}", embedding_model="hashing", load_demo=True)
+    engine, _ = prepare(demo, HashingEmbedder())
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def demo_client(settings: Settings) -> Iterator[Client]:
+def demo_settings(settings: Settings, demo_template: Path, tmp_path: Path) -> Settings:
+    """`settings` on a copy of the demo template: the app starts on a bank that already has
+    projects, as a restarted demo install does, so it finds the demo loaded and keeps it."""
+    database = tmp_path / "lessonbank.db"
+    assert not Path(f"{database}-wal").exists(), "demo_settings must come before `engine`"
+    shutil.copyfile(demo_template, database)
+    return settings.model_copy(update={"load_demo": True})
+
+
+@pytest.fixture
+def demo_client(demo_settings: Settings) -> Iterator[Client]:
     """The app over HTTP with the demo bank loaded (hashing embedder), signed in as `casey`."""
-    yield from app_client(settings.model_copy(update={"load_demo": True}))
+    yield from app_client(demo_settings)
 
 
 @pytest.fixture(scope="session")
