@@ -3,9 +3,13 @@ real shipped model for tests of retrieval behaviour (loaded once per session).""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from lessons.seed import read_bank
 from lessons.settings import Settings
 from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
 from ui.app import create_app, prepare
+from ui.cli import main as cli_main
 
 # The suite's clients send many searches and BARs a minute (the leak sweep, the fuzzer, the
 # scripts' smoke tests): rate limits are off unless a test sets them (tests/test_throttle.py).
@@ -240,3 +245,25 @@ def review_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+def run_cli(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m ui.cli ARGS` as a process runs it (the same main(), its environment, a piped
+    stdin, its stdout, stderr and exit status) but inside the test process: a real process
+    spends seconds importing torch before it starts. tests/test_cli.py's `serve` test still
+    starts a real one, which holds the `-m ui.cli` entry point."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        patch.setattr(sys, "stdin", io.StringIO(stdin))  # piped: not a terminal
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli_main(list(args))
+            except SystemExit as exit:  # argparse's refusals, as the interpreter reports them
+                code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+                if isinstance(exit.code, str):
+                    print(exit.code, file=sys.stderr)
+    return subprocess.CompletedProcess(["ui.cli", *args], code, out.getvalue(), err.getvalue())

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import argon2
@@ -16,7 +14,7 @@ from lessons import accounts, lifecycle
 from lessons.db import transaction
 from lessons.models import AuditEvent, utcnow
 from lessons.settings import Settings
-from tests.conftest import PASSWORD, TOKENS, Client, app_client, review_payload
+from tests.conftest import PASSWORD, TOKENS, Client, app_client, review_payload, run_cli
 
 
 def _lesson(client: Client, **lesson: object) -> int:
@@ -216,22 +214,10 @@ def test_cli_users_add_reads_stdin_and_tokens_create_prints_the_token_last(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    env = {
-        **os.environ,
-        "LESSONBANK_EMBEDDING_MODEL": "hashing",
-        "LESSONBANK_SECRET_KEY": "cli-test-key",
-    }
+    env = {"LESSONBANK_EMBEDDING_MODEL": "hashing", "LESSONBANK_SECRET_KEY": "cli-test-key"}
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ui.cli", *args, "--database-url", url],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+        return run_cli(*args, "--database-url", url, stdin=stdin, env=env)
 
     added = run("users", "add", "ada", "--role", "admin", stdin="a long enough password\n")
     assert added.returncode == 0, added.stderr
