@@ -172,28 +172,57 @@ def demo_bank() -> dict[str, Any]:
     return read_bank(DEMO_BANK)
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
-    """The template with the demo bank loaded and embedded (hashing embedder) by the app's own
-    start-up, made once: loading it costs about a second, and many tests read it."""
-    path = tmp_path_factory.mktemp("demo-template") / "lessonbank.db"
+def demo_bank_template(directory: Path, migrated_template: Path, embedder: Embedder) -> Path:
+    """A copy of the migrated template with the demo bank loaded and embedded by `embedder`,
+    through the app's own start-up (`prepare`), as `serve` makes it on first start."""
+    path = directory / "lessonbank.db"
     shutil.copyfile(migrated_template, path)
-    demo = Settings(database_url=f"sqlite:///{path}", embedding_model="hashing", load_demo=True)
-    engine, _ = prepare(demo, HashingEmbedder())
+    demo = Settings(database_url=f"sqlite:///{path}", embedding_model=embedder.name)
+    engine, _ = prepare(demo, embedder)
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path
 
 
-@pytest.fixture
-def demo_settings(settings: Settings, demo_template: Path, tmp_path: Path) -> Settings:
-    """`settings` on a copy of the demo template: the app starts on a bank that already has
-    projects, as a restarted demo install does, so it finds the demo loaded and keeps it."""
-    database = tmp_path / "lessonbank.db"
-    assert not Path(f"{database}-wal").exists(), "demo_settings must come before `engine`"
-    shutil.copyfile(demo_template, database)
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
+    """The demo bank with the hashing embedder, made once: loading it costs about a second,
+    and dozens of tests read it."""
+    directory = tmp_path_factory.mktemp("demo-template")
+    return demo_bank_template(directory, migrated_template, HashingEmbedder())
+
+
+@pytest.fixture(scope="session")
+def model_demo_template(
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_template: Path,
+    real_embedder: SentenceTransformerEmbedder,
+) -> Path:
+    """The demo bank embedded by the real model, made once: embedding it costs seconds."""
+    directory = tmp_path_factory.mktemp("model-demo-template")
+    return demo_bank_template(directory, migrated_template, real_embedder)
+
+
+def on_copy_of(template: Path, settings: Settings) -> Settings:
+    """`settings` on a copy of `template` with load_demo on: the app starts on a bank that
+    already has projects, as a restarted demo install does, so it keeps what it finds."""
+    database = Path(settings.database_url.removeprefix("sqlite:///"))
+    assert not Path(f"{database}-wal").exists(), "copy the template before opening `engine`"
+    shutil.copyfile(template, database)
     return settings.model_copy(update={"load_demo": True})
+
+
+@pytest.fixture
+def demo_settings(settings: Settings, demo_template: Path) -> Settings:
+    """`settings` on a copy of the demo bank (hashing embedder)."""
+    return on_copy_of(demo_template, settings)
+
+
+@pytest.fixture
+def model_demo_settings(settings: Settings, model_demo_template: Path) -> Settings:
+    """`settings` on a copy of the demo bank embedded by the real model (`real_embedder`)."""
+    return on_copy_of(model_demo_template, settings)
 
 
 @pytest.fixture
