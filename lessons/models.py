@@ -258,7 +258,7 @@ class LessonPassages(SQLModel, table=True):
 
 
 class LessonSentences(SQLModel, table=True):
-    """A lesson's sentence vectors (`retrieval.text.sentence_groups`, in order), made when the
+    """A lesson's sentence vectors (`retrieval.text.body_sentences`, in order), made when the
     lesson is embedded so that explaining a match by the sentence closest in meaning to a brief
     needs no model at query time. int8, each row scaled to its largest component (its
     direction is what counts). Read for the shown lessons only."""

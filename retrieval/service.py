@@ -38,12 +38,12 @@ from retrieval.fusion import (
 )
 from retrieval.index import Ids, Mask, VectorIndex
 from retrieval.text import (
+    body_sentences,
     chunks,
     content_hash,
     lesson_text,
     passages,
     passages_hash,
-    sentence_groups,
     sentences_hash,
 )
 
@@ -268,15 +268,11 @@ class Retriever:
             # The passages' hash also names how they are cut: a new cut re-embeds them.
             cut = passages_hash(self.model, self._max_words, text)
             stale_passages = passage_digests.get(lesson.id) != cut
-            split = sentences_hash(self.model, self._max_words, text)
+            split = sentences_hash(self.model, text)
             stale_sentences = sentence_digests.get(lesson.id) != split
             if whole or stale_passages or stale_sentences:
                 pieces = passages(lesson, self._max_words) if stale_passages else None
-                said = (
-                    [s for group in sentence_groups(lesson, self._max_words) for s in group]
-                    if stale_sentences
-                    else None
-                )
+                said = body_sentences(lesson) if stale_sentences else None
                 todo.append(_Pending(lesson.id, text, digest, whole, pieces, cut, said, split))
         return todo
 
@@ -689,7 +685,7 @@ class Retriever:
     ) -> list[Hit]:
         """Load the ranked lessons, checking access once more in SQL: the masks are a cache,
         and a lesson that changed since must not slip through. Each is explained by its
-        sentence closest in meaning to the brief, from its best passage when it has them."""
+        sentence closest in meaning to the brief (`_closest_sentences`)."""
         if not ranked:
             return []
         ids = [f.lesson_id for f in ranked]
@@ -699,7 +695,7 @@ class Retriever:
                 visible_lessons(viewer, filters).where(col(Lesson.id).in_(ids))
             )
         }
-        picks = self._closest_sentences(session, by_id, ranked, query) if query is not None else {}
+        picks = self._closest_sentences(session, by_id, query) if query is not None else {}
         return [
             Hit(
                 lesson=by_id[f.lesson_id],
@@ -715,15 +711,15 @@ class Retriever:
         self,
         session: Session,
         lessons: dict[int | None, Lesson],
-        ranked: Sequence[Fused],
         query: Vectors,
     ) -> dict[int, tuple[Closest, list[str]]]:
-        """For each lesson whose sentence vectors are current: the sentences to choose among
-        (its best passage's, or all of its), and which of them is closest in meaning to
-        `query`, by the vectors stored when the lesson was embedded (no model at query
-        time). Decided by the lesson and the brief alone, never by other lessons or earlier
-        searches. A lesson without current vectors is explained by shared words instead."""
-        best_passage = {f.lesson_id: f.passage_index for f in ranked}
+        """For each lesson whose sentence vectors are current: its sentences, and which of
+        them is closest in meaning to `query` (the brief's own vector), by the vectors stored
+        when the lesson was embedded (no model at query time). Among all its sentences, not
+        only its best passage's: which passage ranked best may depend on feedback from other
+        lessons, and the sentence shown depends on the lesson and the brief alone (never on
+        other lessons or earlier searches). A lesson without current vectors is explained by
+        shared words instead."""
         rows = session.exec(
             select(
                 LessonSentences.lesson_id,
@@ -731,7 +727,7 @@ class Retriever:
                 LessonSentences.count,
                 LessonSentences.vectors,
             ).where(
-                col(LessonSentences.lesson_id).in_(list(best_passage)),
+                col(LessonSentences.lesson_id).in_([i for i in lessons if i is not None]),
                 LessonSentences.model == self.model,
             )
         ).all()
@@ -741,19 +737,13 @@ class Retriever:
             lesson = lessons.get(lesson_id)
             if lesson is None:
                 continue
-            groups = sentence_groups(lesson, self._max_words)
-            current = digest == sentences_hash(self.model, self._max_words, lesson_text(lesson))
-            if not current or count != sum(map(len, groups)) or len(blob) != count * len(q):
+            among = body_sentences(lesson)
+            current = digest == sentences_hash(self.model, lesson_text(lesson))
+            if not current or count != len(among) or len(blob) != count * len(q):
                 continue
             matrix = np.frombuffer(blob, dtype=np.int8).reshape(count, -1).astype(np.float32)
             scores = (matrix @ q) / np.maximum(np.linalg.norm(matrix, axis=1), 1e-9)
-            passage = best_passage[lesson_id]
-            if passage is not None and passage < len(groups):
-                start, among = sum(map(len, groups[:passage])), groups[passage]
-            else:
-                start, among = 0, [sentence for group in groups for sentence in group]
-            pick = int(np.argmax(scores[start : start + len(among)]))
-            found[lesson_id] = (_chosen(pick), among)
+            found[lesson_id] = (_chosen(int(np.argmax(scores))), among)
         return found
 
 

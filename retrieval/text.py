@@ -31,19 +31,11 @@ def passages(lesson: Lesson, max_words: int) -> list[str]:
     return [f"{title}. {piece}" if title else piece for piece in chunks(body, room)]
 
 
-def sentence_groups(lesson: Lesson, max_words: int) -> list[list[str]]:
-    """The sentences a match may be explained by: one group per passage (the sentences of the
-    piece the model read, its title prefix left out), or one group of the body's sentences for
-    a lesson the model reads whole. Vectors are stored for all of them, in this order."""
-    pieces = passages(lesson, max_words)
-    if not pieces:
-        body = " ".join((lesson.observation, lesson.insight, lesson.recommendation))
-        return [sentences(body) or [lesson.title]]
-    title = f"{lesson.title}. " if lesson.title else ""
-    return [
-        sentences(piece[len(title) :] if piece.startswith(title) else piece) or [piece]
-        for piece in pieces
-    ]
+def body_sentences(lesson: Lesson) -> list[str]:
+    """The sentences a match may be explained by: the observation's, insight's and
+    recommendation's (the title when there are none). Vectors are stored for each, in order."""
+    body = " ".join((lesson.observation, lesson.insight, lesson.recommendation))
+    return sentences(body) or [lesson.title]
 
 
 def content_hash(model: str, text: str) -> str:
@@ -56,9 +48,10 @@ def passages_hash(model: str, max_words: int, text: str) -> str:
     return content_hash(f"{model}\0passages of {max_words} words", text)
 
 
-def sentences_hash(model: str, max_words: int, text: str) -> str:
-    """As `passages_hash`, for the sentence vectors (grouped by the passages they fall in)."""
-    return content_hash(f"{model}\0sentences by passages of {max_words} words", text)
+def sentences_hash(model: str, text: str) -> str:
+    """As `content_hash`, for a lesson's sentence vectors (also changes when they are cut
+    otherwise)."""
+    return content_hash(f"{model}\0sentences", text)
 
 
 def sentences(text: str) -> list[str]:

@@ -77,7 +77,7 @@ MODEL = "all-MiniLM-L6-v2"
 # Words the shipped model reads whole (SentenceTransformerEmbedder.max_words: 0.6 x its 256
 # tokens): longer synthetic lessons get a stored passage vector per piece, as imports make.
 PASSAGE_WORDS = 153
-BANK_FORMAT = 3  # bump when the bank recipe changes, so cached banks are rebuilt
+BANK_FORMAT = 4  # bump when the bank recipe changes, so cached banks are rebuilt
 SENSITIVITY = {"internal": 0.7, "public": 0.2, "restricted": 0.1}
 STATUS = {
     "validated": 0.80,
@@ -236,11 +236,11 @@ def build_bank(
     from lessons.db import make_engine, migrate
     from retrieval.service import int8_rows
     from retrieval.text import (
+        body_sentences,
         content_hash,
         lesson_text,
         passages,
         passages_hash,
-        sentence_groups,
         sentences_hash,
     )
 
@@ -379,13 +379,13 @@ def build_bank(
                 )
             )
             # Sentence vectors (int8, as `Retriever` stores them): moved further than passages.
-            said = sum(map(len, sentence_groups(fields, PASSAGE_WORDS)))  # type: ignore[arg-type]
+            said = len(body_sentences(fields))  # type: ignore[arg-type]
             spread = vectors[i] + rng.standard_normal((said, dim), dtype=np.float32) * noise * 4
             sentence_rows.append(
                 (
                     lesson_id,
                     model,
-                    sentences_hash(model, PASSAGE_WORDS, text),
+                    sentences_hash(model, text),
                     said,
                     int8_rows(spread).tobytes(),
                     vector_time,
