@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lessons.errors import NotFound
 from lessons.numbers import read_whole
-from ui.errors import RequestRejected, error_body
+from ui.errors import RequestRejected, send_error
 
 
 def _too_large(max_bytes: int) -> RequestRejected:
@@ -63,18 +63,8 @@ class LimitBodySize:
         except RequestRejected as exc:  # raised in an outer layer (e.g. CSRF reading a form)
             if started:
                 raise
-            body = json.dumps(error_body(exc.code, exc.message)).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": exc.status,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            # A body refused before any route reads it is answered in JSON on every path.
+            await send_error(scope, send, exc.status, exc.code, exc.message, as_json=True)
 
 
 class RefuseMultipart:

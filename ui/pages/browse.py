@@ -13,6 +13,7 @@ from lessons.errors import InvalidTransition, ValidationFailed
 from lessons.models import ActionStatus, LessonStatus
 from lessons.schemas import SearchFilters, TransitionIn, parse
 from ui.body import form_handler, path_id
+from ui.errors import status_of
 from ui.forms import nested
 from ui.pages import merge
 from ui.pages.render import PAGES, page
@@ -186,9 +187,13 @@ def lesson_transition(request: Request, form: FormData) -> Response:
                 review_months=app_state(request).settings.review_months,
             )
     except (ValidationFailed, InvalidTransition) as exc:
-        status = 409 if isinstance(exc, InvalidTransition) else 422
         return _lesson_page(
-            request, lesson_id, status, errors=exc.fields, values=values, message=exc.message
+            request,
+            lesson_id,
+            status_of(exc),
+            errors=exc.fields,
+            values=values,
+            message=exc.message,
         )
     return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
 

@@ -19,6 +19,7 @@ from lessons.models import Lesson
 from lessons.numbers import read_whole
 from lessons.schemas import LessonPatch, ReviewDueIn, ValidateIn, parse
 from ui.body import path_id
+from ui.errors import status_of
 from ui.forms import nested
 from ui.pages.render import PAGES, page
 from ui.params import id_param, int_param
@@ -202,12 +203,11 @@ def _decide(request: Request, lesson_id: int, section: Section, values: dict[str
                 changed = curation.edit(session, lesson=lesson, changes=patch, actor=viewer.name)
                 did = "saved" if changed else "unchanged"
     except (ValidationFailed, InvalidTransition) as exc:
-        status = 409 if isinstance(exc, InvalidTransition) else 422
         return _render(
             request,
             section,
             pageno,
-            status=status,
+            status=status_of(exc),
             failed=(lesson_id, values, exc.fields, exc.message),
         )
     embed_committed(request, [lesson_id])  # the wording may have changed
