@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lessons.errors import NotFound
-from lessons.numbers import read_whole
+from lessons.numbers import LARGEST, read_whole
 from ui.errors import RequestRejected, send_error
 
 
@@ -110,7 +110,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 def path_id(request: Request, name: str = "id") -> int:
     """A record id from the path; ids beyond any database integer cannot exist."""
     value = int(request.path_params[name])
-    if value > 2**63 - 1:
+    if value > LARGEST:
         raise NotFound(f"No record with id {value}.")
     return value
 

@@ -16,8 +16,8 @@ from ui.body import form_handler, path_id
 from ui.errors import status_of
 from ui.forms import nested
 from ui.pages import merge
-from ui.pages.render import PAGES, page
-from ui.params import int_param
+from ui.pages.render import page
+from ui.params import page_number
 from ui.presenters import match_of, summary_json
 from ui.state import CURATORS, app_state, require, session_for, throttle, viewer_for
 from ui.throttle import Costly
@@ -85,7 +85,7 @@ def lesson_list(request: Request) -> Response:
     query = params.get("q", "").strip()[: app_state(request).settings.max_brief_chars]
     tag = params.get("tag", "").strip()
     status = params.get("status", "")
-    pageno = int_param(params, "page", 1, low=1, high=PAGES, label="The page number")
+    pageno = page_number(params)
     try:
         filters = SearchFilters.model_validate(
             {
