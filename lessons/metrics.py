@@ -190,14 +190,14 @@ def _median(counted: list[tuple[int, int]]) -> float:
 def actions_per_month(session: Session, *, viewer: Viewer, today: date) -> Metric:
     """Actions opened, closed and overdue per month (those the viewer may see)."""
     opened, closed = sql.action_months(session, viewer)
-    first, last = sql.action_span(session, viewer)
+    totals = sql.action_totals(session, viewer, today)
+    first, last = totals.first, totals.last
     months = months_between(first, max(today, last)) if first and last else []
     overdue = sql.overdue_at(session, viewer, [min(_month_end(m), today) for m in months])
     rows: list[list[Cell]] = [
         [month, opened.get(month, 0), closed.get(month, 0), late]
         for month, late in zip(months, overdue, strict=True)
     ]
-    open_now, overdue_now = sql.actions_now(session, viewer, today)
     return Metric(
         name="actions",
         title="Actions opened, closed and overdue per month",
@@ -208,7 +208,7 @@ def actions_per_month(session: Session, *, viewer: Viewer, today: date) -> Metri
         kind="lines",
         series=["Opened", "Closed", "Overdue at month end"],
         unit="actions",
-        summary={"Open now": open_now, "Overdue now": overdue_now},
+        summary={"Open now": totals.open_now, "Overdue now": totals.overdue_now},
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Date,
@@ -115,7 +115,7 @@ def _first_reached(counted: Any) -> Any:
         )
         .where(col(LessonEvent.lesson_id).in_(counted))
         .group_by(col(LessonEvent.lesson_id))
-        .subquery()
+        .cte("reached")  # read three times below: a CTE is computed once (SQLite, PostgreSQL)
     )
 
 
@@ -178,16 +178,6 @@ def action_months(session: Session, viewer: Viewer) -> tuple[dict[str, int], dic
     return per_month(col(Action.created_at)), per_month(col(Action.closed_at), _closed())
 
 
-def action_span(session: Session, viewer: Viewer) -> tuple[date | None, date | None]:
-    """The first and last day an action the viewer may see was created."""
-    first, last = session.execute(
-        select(func.min(col(Action.created_at)), func.max(col(Action.created_at))).where(
-            action_clause(viewer)
-        )
-    ).one()
-    return (first.date() if first else None, last.date() if last else None)
-
-
 def overdue_at(session: Session, viewer: Viewer, ends: Sequence[date]) -> list[int]:
     """For each day in `ends`: actions created by then, due before it and not closed by then.
     One pass over the actions, a CASE per day (in batches, to bound the statement's size)."""
@@ -223,17 +213,31 @@ def overdue_at(session: Session, viewer: Viewer, ends: Sequence[date]) -> list[i
     return counts
 
 
-def actions_now(session: Session, viewer: Viewer, today: date) -> tuple[int, int]:
-    """(open now, overdue now: open and due before today)."""
+def action_totals(session: Session, viewer: Viewer, today: date) -> ActionTotals:
+    """The first and last day an action was created, how many are open and overdue now."""
     is_open = col(Action.status) == ActionStatus.OPEN
     overdue = and_(is_open, col(Action.due).is_not(None), col(Action.due) < today)
-    open_now, overdue_now = session.execute(
+    first, last, open_now, overdue_now = session.execute(
         select(
+            func.min(col(Action.created_at)),
+            func.max(col(Action.created_at)),
             func.coalesce(func.sum(case((is_open, 1), else_=0)), 0),
             func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
         ).where(action_clause(viewer))
     ).one()
-    return int(open_now), int(overdue_now)
+    return ActionTotals(
+        first.date() if first else None,
+        last.date() if last else None,
+        int(open_now),
+        int(overdue_now),
+    )
+
+
+class ActionTotals(NamedTuple):
+    first: date | None
+    last: date | None
+    open_now: int
+    overdue_now: int
 
 
 # --- before action reviews ------------------------------------------------------------------
