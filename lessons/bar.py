@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
@@ -29,6 +30,7 @@ class Surfaced:
     passage_score: float | None = None
     match: str | None = None
     best_sentence: str | None = None
+    passage_cosines: tuple[float, ...] | None = None
 
 
 def record(
@@ -39,9 +41,11 @@ def record(
     model: str,
     run_by_user_id: int | None = None,
     viewer: Viewer | None = None,
+    feedback: dict[str, Any] | None = None,
 ) -> BeforeActionReview:
     """Save a BAR with the lessons it surfaced, each with the rank and score it had then, and
-    the user who ran it (with the project's members and curators, its only readers)."""
+    the user who ran it (with the project's members and curators, its only readers);
+    `feedback`: what the ranking kept of its feedback (`retrieval.feedback.record`)."""
     project = (
         projects.resolve(session, ref=payload.project, viewer=viewer) if payload.project else None
     )
@@ -54,6 +58,7 @@ def record(
         filters=payload.filters.model_dump(mode="json", exclude_none=True)
         if payload.filters
         else {},
+        feedback=feedback,
     )
     session.add(bar)
     session.flush()
@@ -73,6 +78,9 @@ def record(
                 passage_score=hit.passage_score,
                 match=hit.match,
                 best_sentence=hit.best_sentence,
+                passage_cosines=list(hit.passage_cosines)
+                if hit.passage_cosines is not None
+                else None,
             )
         )
     session.flush()

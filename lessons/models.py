@@ -271,6 +271,11 @@ class BeforeActionReview(SQLModel, table=True):
     model: str = Field(default="", max_length=200)
     filters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow)
+    # The run's pseudo-relevance feedback: its first pass's best lessons (id, score, cosine),
+    # the brief's BM25 term count and the ranking's constants, so a reader who may not see a
+    # lesson that formed the feedback is shown figures without it (`retrieval.feedback`).
+    # None for BARs recorded before this was kept.
+    feedback: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
     project: Project | None = Relationship()
     # Not "items": SQLModel reads relationships off dicts by name, and dict.items exists.
@@ -305,6 +310,9 @@ class BarItem(SQLModel, table=True):
     passage_score: float | None = None
     match: str | None = Field(default=None, max_length=10)
     best_sentence: str | None = Field(default=None, sa_type=Text)
+    # The brief's cosine to each of the lesson's passages (None without passages, or before
+    # these were kept): with `dense_score`, what scoring it again with other feedback needs.
+    passage_cosines: list[float] | None = Field(default=None, sa_type=JSON)
     decision: str | None = Field(default=None, max_length=20)
     note: str = Field(default="", sa_type=Text)
     decided_at: datetime | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ from lessons.access import Viewer, visible_lesson_ids, visible_lessons
 from lessons.db import transaction
 from lessons.models import Lesson, LessonEmbedding, LessonPassages, utcnow
 from lessons.schemas import SearchFilters
-from retrieval import lexical
+from retrieval import feedback, lexical
 from retrieval.embedder import Embedder, Vectors
 from retrieval.explain import Closest, Explanation, explain, has_words
 from retrieval.fusion import (
@@ -71,6 +71,15 @@ class Hit:
     score: float
     why: Explanation
     components: Fused
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A search's hits, and what a BAR keeps of its feedback (`feedback.record`; None when the
+    shipped ranking did not run)."""
+
+    hits: list[Hit]
+    feedback: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -430,8 +439,24 @@ class Retriever:
         """Lessons the viewer may see, filtered first, then ranked against `text` (see
         `retrieval.fusion`), near-copies folded together. A text without a word to search on
         (punctuation, emoji, filler words) finds nothing."""
+        return self.rank(
+            session, text, viewer=viewer, filters=filters, limit=limit, mode=mode, diverse=diverse
+        ).hits
+
+    def rank(
+        self,
+        session: Session,
+        text: str,
+        *,
+        viewer: Viewer,
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        mode: Mode = "hybrid",
+        diverse: bool = True,
+    ) -> Ranking:
+        """As `search`, with what a BAR keeps of the run's feedback (`Ranking.feedback`)."""
         if not has_words(text):
-            return []
+            return Ranking([])
         pool = max(_MIN_CANDIDATES, limit * _CANDIDATES_PER_RESULT)
         # The shipped ranking reads passages for more of the dense side's candidates: a lesson
         # whose whole vector ranks low may hold the passage that answers the brief.
@@ -464,9 +489,18 @@ class Retriever:
                 )
         finally:
             query, dense_hits = dense.result() if dense is not None else (None, [])
+        kept = None
         if hybrid and query is not None:
             terms = len(lexical.query_words(text))
-            fused = self._ranked(session, query, dense_hits, lexical_hits, terms)
+            fused, kept = self._ranked(
+                session,
+                query,
+                dense_hits,
+                lexical_hits,
+                terms,
+                lambda moved: self._more(moved, access, version, dense_pool),
+                limit,
+            )
         else:  # one ranker alone, or the reciprocal rank fusion it is measured against
             rrf = self.fusion or FusionParams()
             fused = reciprocal_rank_fusion(
@@ -482,7 +516,7 @@ class Retriever:
                 fused = diversify(
                     in_index, self.index.vectors, limit, threshold=self.ranking.near_copy
                 )
-        return self._hits(session, fused[:limit], text, viewer, filters, query)
+        return Ranking(self._hits(session, fused[:limit], text, viewer, filters, query), kept)
 
     def _ranked(
         self,
@@ -491,12 +525,47 @@ class Retriever:
         dense_hits: list[tuple[int, float]],
         lexical_hits: list[tuple[int, float]],
         terms: int,
-    ) -> list[Fused]:
+        more: Callable[[Vectors], list[tuple[int, float]]],
+        limit: int,
+    ) -> tuple[list[Fused], dict[str, Any]]:
         """Both rankers' candidates scored on one scale (`fusion.combine`), with their passages
-        read from the database (never held for the whole bank)."""
-        return combine(
-            self._candidates(session, query, dense_hits, lexical_hits), self.ranking, terms
-        )
+        read from the database (never held for the whole bank); then, with feedback, the
+        vector moved toward the best of them (`retrieval.feedback`) finds more candidates
+        (`more`), and every candidate is scored against it. Also returns what a BAR keeps to
+        score its lessons again for a reader who may see fewer of them."""
+        params = self.ranking
+        candidates = self._candidates(session, query, dense_hits, lexical_hits)
+        first = combine(candidates, params, terms)
+        by_id = {c.lesson_id: c for c in candidates}
+        pool = [
+            feedback.Pooled(f.lesson_id, f.fused, by_id[f.lesson_id].whole)
+            for f in first[: max(limit, params.prf_depth)]
+        ]
+        kept = feedback.record(pool, params, terms)
+        best = feedback.chosen(pool, params)
+        if not best:
+            return first, kept
+        with self._lock:
+            centre = feedback.centre_of(
+                best,
+                feedback.exact(self.index.vectors([p.lesson_id for p in best])),
+                params.prf_weight,
+            )
+        assert centre is not None
+        seen = {i for i, _ in dense_hits}
+        widened = dense_hits + [
+            (i, s) for i, s in more(feedback.moved_query(query, centre)) if i not in seen
+        ]
+        candidates = self._candidates(session, query, widened, lexical_hits, centre)
+        return combine(candidates, params, terms), kept
+
+    def _more(
+        self, moved: Vectors, access: _Access, version: tuple[object, ...] | None, pool: int
+    ) -> list[tuple[int, float]]:
+        """The `pool` nearest lessons to the moved vector among those `access` allows."""
+        with self._lock:
+            mask = access.mask if self._version == version else self.index.mask_of(access.ids)
+            return self.index.search(moved, pool, mask=mask)
 
     def _candidates(
         self,
@@ -504,48 +573,40 @@ class Retriever:
         query: Vectors,
         dense_hits: list[tuple[int, float]],
         lexical_hits: list[tuple[int, float]],
+        centre: feedback.Centre | None = None,
     ) -> list[Candidate]:
         """Every lesson either ranker found, with its cosines against `query` (whole lesson
-        and each passage) and its BM25 score. Lessons without a vector yet are left out."""
+        and each passage), against the moved vector too when there is feedback (`centre`),
+        and its BM25 score. Lessons without a vector yet are left out."""
         dense_rank = {i: rank for rank, (i, _) in enumerate(dense_hits, start=1)}
         lexical = {i: (rank, score) for rank, (i, score) in enumerate(lexical_hits, start=1)}
         ids = list(dict.fromkeys([i for i, _ in dense_hits] + [i for i, _ in lexical_hits]))
         with self._lock:
             ids = [i for i in ids if i in self.index]
-            whole = self.index.vectors(ids) @ query if ids else np.zeros(0, np.float32)
-        passages = self.passage_scores(session, ids, query)
-        return [
-            Candidate(
-                lesson_id=i,
-                whole=float(cosine),
-                passages=passages.get(i),
-                lexical=lexical[i][1] if i in lexical else None,
-                dense_rank=dense_rank.get(i),
-                lexical_rank=lexical[i][0] if i in lexical else None,
+            vectors = (
+                self.index.vectors(ids) if ids else np.zeros((0, self.embedder.dim), np.float32)
             )
-            for i, cosine in zip(ids, whole, strict=True)
-        ]
-
-    def passage_scores(
-        self, session: Session, ids: list[int], query: Vectors
-    ) -> dict[int, Vectors]:
-        """Cosine of each stored passage of each lesson in `ids` against `query` (lessons
-        without passages are absent)."""
-        if not ids:
-            return {}
-        rows = session.exec(
-            select(LessonPassages.lesson_id, LessonPassages.count, LessonPassages.vectors).where(
-                col(LessonPassages.lesson_id).in_(ids),
-                LessonPassages.model == self.model,
-                LessonPassages.count > 0,
-            )
-        ).all()
+        whole = vectors @ query if ids else np.zeros(0, np.float32)
+        stored = feedback.stored_passages(session, ids, self.model)
         q = np.asarray(query, dtype=np.float32)
-        found: dict[int, Vectors] = {}
-        for lesson_id, count, blob in rows:
-            matrix = np.frombuffer(blob, dtype=np.float16).reshape(count, -1)
-            found[lesson_id] = (matrix.astype(np.float32) @ q).astype(np.float32)
-        return found
+        return [
+            feedback.with_feedback(
+                Candidate(
+                    lesson_id=i,
+                    whole=float(cosine),
+                    passages=(stored[i].astype(np.float32) @ q).astype(np.float32)
+                    if i in stored
+                    else None,
+                    lexical=lexical[i][1] if i in lexical else None,
+                    dense_rank=dense_rank.get(i),
+                    lexical_rank=lexical[i][0] if i in lexical else None,
+                ),
+                feedback.exact(vector) if centre is not None else None,
+                feedback.exact(stored[i]) if centre is not None and i in stored else None,
+                centre,
+            )
+            for i, cosine, vector in zip(ids, whole, vectors, strict=True)
+        ]
 
     def _dense(
         self, text: str, access: _Access, version: tuple[object, ...] | None, pool: int

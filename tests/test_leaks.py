@@ -47,7 +47,7 @@ from starlette.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
 
 from lessons import accounts, catalogue, metrics
 from lessons.db import make_engine, transaction
-from lessons.models import Lesson, LessonStatus
+from lessons.models import BeforeActionReview, Lesson, LessonStatus
 from lessons.settings import Settings
 from retrieval import bm25, lexical
 from retrieval.embedder import HashingEmbedder
@@ -1299,6 +1299,57 @@ def test_a_bar_shows_its_reader_nothing_of_what_they_may_no_longer_see(
     assert internal not in {r["lesson_id"] for r in seen[0]["results"]}
     assert seen[0]["results"] == seen[1]["results"]
     assert seen[0]["people"] == seen[1]["people"]
+
+
+# A BAR page's results: each lesson's link, match badge and the score line shown with it.
+PAGE_RESULT = re.compile(
+    r'<h3><a href="/lessons/(\d+)">.*?<span class="badge match-(\w+)">.*?'
+    r'<span class="score">([^<]*)</span>',
+    re.S,
+)
+
+
+def test_a_bar_page_scores_for_its_reader_without_the_feedback_they_may_no_longer_see(
+    client: Client, settings: Settings, fresh_bank: Bank
+) -> None:
+    """The ranking moves the brief toward its best first-pass lessons (pseudo-relevance
+    feedback) and scores every lesson against the moved brief, so a stored BAR's scores count
+    the lessons that formed its feedback. After kim restricts one of them, casey's page of his
+    BAR shows the order, bands and scores of a BAR run over what he may still see: the
+    feedback taken again from the lessons he sees, nothing of the one he no longer does."""
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:  # no visible near-copy of the restricted twin
+            twin = session.get(Lesson, fresh_bank.lessons["public_twin"])
+            assert twin is not None
+            catalogue.delete_lesson(session, lesson=twin, actor="kim")
+        brief = {"brief": QUERY_WORDS, "limit": 20}
+        everything = client.post("/api/bar", json=brief)
+        assert everything.status_code == 201
+        internal = fresh_bank.lessons["internal"]
+        with Session(engine) as session:
+            bar = session.get(BeforeActionReview, everything.json()["id"])
+            assert bar is not None and bar.feedback is not None
+            formed_by = [
+                row[0] for row in bar.feedback["pool"][: bar.feedback["params"]["prf_depth"]]
+            ]
+        assert internal in formed_by, "precondition: the lesson kim restricts formed the feedback"
+    finally:
+        engine.dispose()
+    restricted = client.patch(
+        f"/api/lessons/{internal}", json={"sensitivity": "restricted"}, headers=client.curator
+    )
+    assert restricted.status_code == 200, restricted.text
+    public_only = client.post(
+        "/api/bar", json=brief | {"filters": {"project_id": fresh_bank.projects["public"]}}
+    )
+    assert public_only.status_code == 201
+    pages = [client.get(f"/bar/{made.json()['id']}") for made in (everything, public_only)]
+    assert all(page.status_code == 200 for page in pages)
+    shown = [PAGE_RESULT.findall(page.text) for page in pages]
+    assert shown[0], "casey sees the lessons of his BAR he may still see"
+    assert str(internal) not in {lesson_id for lesson_id, _, _ in shown[0]}
+    assert shown[0] == shown[1]
 
 
 SHOWN_SCORE = re.compile(r'<span class="score">([^<]*)</span>')

@@ -34,7 +34,7 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
     if not payload.run_by:
         payload = payload.model_copy(update={"run_by": viewer.name})
     with session_for(request, write=False) as session:
-        hits = state.retriever.search(
+        ranking = state.retriever.rank(
             session,
             payload.brief,
             viewer=bars.ranking_viewer(session, runner=viewer, payload=payload),
@@ -53,8 +53,11 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
                 passage_score=h.components.passage,
                 match=h.components.match,
                 best_sentence=h.why.best_sentence,
+                passage_cosines=tuple(h.components.passage_cosines)
+                if h.components.passage_cosines is not None
+                else None,
             )
-            for h in hits
+            for h in ranking.hits
         ]
     with session_for(request, write=True) as session:
         bar = bars.record(
@@ -64,5 +67,6 @@ def run_bar(request: Request, payload: BarIn) -> dict[str, Any]:
             model=state.retriever.model,
             run_by_user_id=viewer.user_id,
             viewer=viewer,
+            feedback=ranking.feedback,
         )
         return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from lessons import catalogue
 from lessons.access import Viewer
 from lessons.models import Action, BarItem, BeforeActionReview, Lesson, Person, Review
+from retrieval import feedback
 from retrieval.explain import Explanation, explain
 from retrieval.fusion import Fused, FusionParams
 
@@ -146,13 +147,29 @@ def summary_json(matches: Sequence[str | None]) -> dict[str, Any]:
     return {"strong": strong, "related": related, "message": message}
 
 
-def _visible_copies(session: Session, items: Sequence[BarItem], viewer: Viewer | None) -> set[int]:
-    """The near-copies folded into `items` that `viewer` may see (none without a viewer)."""
-    ids = {c for item in items for c in item.near_copies}
+def _visible(session: Session, ids: set[int], viewer: Viewer | None) -> set[int]:
+    """The lessons of `ids` that `viewer` may see (none without a viewer)."""
     if not ids or viewer is None:
         return set()
     lessons = session.exec(select(Lesson).where(col(Lesson.id).in_(sorted(ids)))).all()
     return {lesson.id for lesson in lessons if lesson.id is not None and viewer.can_see(lesson)}
+
+
+def _visible_copies(session: Session, items: Sequence[BarItem], viewer: Viewer | None) -> set[int]:
+    """The near-copies folded into `items` that `viewer` may see (none without a viewer)."""
+    return _visible(session, {c for item in items for c in item.near_copies}, viewer)
+
+
+def _as_read(
+    session: Session, bar: BeforeActionReview, items: Sequence[BarItem], viewer: Viewer | None
+) -> Mapping[int, Fused] | None:
+    """The items' scores for this reader when the BAR's feedback came partly from lessons they
+    may not see (`feedback.as_read`; None: the stored ones). Without a viewer, only the items
+    shown count as seen."""
+    pool = {int(row[0]) for row in (bar.feedback or {}).get("pool", [])}
+    shown = {item.lesson_id for item in items}
+    seen = _visible(session, pool - shown, viewer) | shown
+    return feedback.as_read(session, bar, items, lambda lesson_id: lesson_id in seen)
 
 
 def _ranks_among(
@@ -168,29 +185,34 @@ def _ranks_among(
     return among
 
 
-def _as_shown(items: Sequence[BarItem], copies: set[int]) -> list[Fused]:
+def _as_shown(
+    items: Sequence[BarItem], copies: set[int], rescored: Mapping[int, Fused] | None = None
+) -> list[Fused]:
     """The ranking of `items` as fused among them alone: the ranks and scores stored with a
     BAR count every lesson its runner could see, and would tell a viewer who sees fewer how
     many hidden lessons ranked above. For the runner (who sees every item) ranks differ from
-    the stored ones only where lessons that did not make the list ranked higher."""
+    the stored ones only where lessons that did not make the list ranked higher. `rescored`:
+    the items' scores taken again for this reader (`_as_read`), where they differ."""
     params = FusionParams()
     dense = _ranks_among(items, lambda item: item.dense_rank)
     lexical = _ranks_among(items, lambda item: item.lexical_rank)
     shown = []
     for item, dense_rank, lexical_rank in zip(items, dense, lexical, strict=True):
         if item.match is not None:
-            # Ranked on the absolute scale: a lesson's score is its own, whoever else was seen.
+            # Ranked on the absolute scale: a lesson's score is its own and that of the
+            # feedback from lessons this reader may see, whoever else was seen.
+            again = (rescored or {}).get(item.lesson_id or 0)
             shown.append(
                 Fused(
                     lesson_id=item.lesson_id or 0,
-                    fused=item.score,
+                    fused=again.fused if again is not None else item.score,
                     dense=item.dense_score,
                     dense_rank=dense_rank,
                     lexical=item.lexical_score,
                     lexical_rank=lexical_rank,
                     hidden_copies=[c for c in item.near_copies if c in copies],
                     passage=item.passage_score,
-                    match=item.match,  # type: ignore[arg-type]
+                    match=again.match if again is not None else item.match,  # type: ignore[arg-type]
                 )
             )
             continue
@@ -252,7 +274,9 @@ def bar_json(
     `items` are the ones `viewer` may see (`bars.visible_items`). Someone with more access may
     have run the BAR, so ranks and scores are those among these items, and a near-copy is
     listed only if `viewer` may see it: no id, gap or score tells of a hidden lesson."""
-    shown = _as_shown(items, _visible_copies(session, items, viewer))
+    shown = _as_shown(
+        items, _visible_copies(session, items, viewer), _as_read(session, bar, items, viewer)
+    )
     lesson_ids = [item.lesson_id for item in items if item.lesson_id is not None]
     actions = catalogue.open_actions(session, lesson_ids=lesson_ids)
     today = catalogue.today()

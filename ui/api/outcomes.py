@@ -39,7 +39,7 @@ async def post_outcomes(request: Request) -> Response:
             bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             bars.record_outcomes(session, bar=bar, outcomes=payload.outcomes, viewer=viewer)
             items = bars.visible_items(bar, viewer)
-            return with_outcomes(bar_json(session, bar, items), items)
+            return with_outcomes(bar_json(session, bar, items, viewer=viewer), items)
 
     return JSONResponse(await run_in_threadpool(work))
 
