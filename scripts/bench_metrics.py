@@ -6,7 +6,8 @@ A bench bank (scripts/bench_search.py) has lessons but no history, so a copy of 
 some, deterministically (`--seed`): a lifecycle event for every step each lesson's status
 implies, dated over four years; an action for one lesson in five (a third closed, most with a
 due date); a review and a BAR for most projects; and ten surfaced lessons per BAR, most of them
-decided. The source bank is never written to: the copy is made once (`--db`) and reused.
+decided. The source bank is never written to: the copy is made once (`--db`), migrated to
+this tree's schema, and reused.
 
 Every metric but `themes` is computed (themes is retrieval's grouping, unchanged here; it is
 passed as empty to both), for a staff member and a curator, in its own read transaction, the
@@ -24,7 +25,6 @@ import argparse
 import importlib.util
 import json
 import random
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from lessons import metrics  # noqa: E402
 from lessons.access import CURATOR, STAFF  # noqa: E402
-from lessons.db import make_engine, transaction  # noqa: E402
+from lessons.db import make_engine, migrate, transaction  # noqa: E402
 
 TODAY = date(2026, 1, 1)
 STEPS = {  # the statuses a lesson went through to reach its own
@@ -51,6 +51,17 @@ STEPS = {  # the statuses a lesson went through to reach its own
     "learned": ["identified", "validated", "actioned", "learned"],
     "retired": ["identified", "validated", "retired"],
 }
+
+
+def copy_bank(source: Path, target: Path) -> None:
+    """A consistent copy (SQLite's backup: what is still in the source's WAL comes too), the
+    source opened read-only."""
+    reading = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    writing = sqlite3.connect(target)
+    with writing:
+        reading.backup(writing)
+    reading.close()
+    writing.close()
 
 
 def _stamp(day: date, rng: random.Random) -> str:
@@ -121,7 +132,8 @@ def _add_reviews_and_bars(con: sqlite3.Connection, rng: random.Random, start: da
                 "VALUES (lower(hex(randomblob(16))), 'brief', ?, 'bench', 'bench', '{}', ?)",
                 (project_id, _stamp(day, rng)),
             ).lastrowid
-            for rank, lesson_id in enumerate(rng.sample(lesson_ids, 10), start=1):
+            surfaced = rng.sample(lesson_ids, min(10, len(lesson_ids)))
+            for rank, lesson_id in enumerate(surfaced, start=1):
                 decision = rng.choice(["apply", "apply", "not_relevant", "note", None])
                 outcome = "It helped." if decision == "apply" and rng.random() < 0.5 else ""
                 con.execute(
@@ -215,9 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.db.resolve() == args.source.resolve():
         parser.error("--db must be a copy, not the source bank")
     if not args.db.exists():
-        shutil.copyfile(args.source, args.db)
-    counts = add_history(args.db, args.seed)
+        copy_bank(args.source, args.db)
     engine = make_engine(f"sqlite:///{args.db}")
+    migrate(engine)  # the copy may predate this tree's schema
+    counts = add_history(args.db, args.seed)
     implementations: dict[str, ModuleType] = {f"loops ({args.ref})": module_at(args.ref)}
     implementations["sql (this tree)"] = metrics
     results = measure(engine, implementations, args.runs)
