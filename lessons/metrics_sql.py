@@ -164,18 +164,35 @@ def _closed() -> Any:
 
 
 def action_months(session: Session, viewer: Viewer) -> tuple[dict[str, int], dict[str, int]]:
-    """({"YYYY-MM": actions created}, {"YYYY-MM": actions closed (done or dropped)})."""
+    """({"YYYY-MM": actions created}, {"YYYY-MM": actions closed (done or dropped)}), from
+    one statement: the access filter runs once, in a CTE both counts read."""
+    seen = (
+        select(
+            col(Action.created_at).label("created"),
+            col(Action.closed_at).label("closed"),
+            col(Action.status).label("status"),
+        )
+        .where(action_clause(viewer))
+        .cte("seen")
+    )
 
-    def per_month(at: Any, *where: Any) -> dict[str, int]:
+    def per_month(kind: str, at: Any, *where: Any) -> Any:
         year, month = _year_month(at)
-        rows = session.execute(
-            select(year, month, func.count())
-            .where(action_clause(viewer), *where)
+        return (
+            select(literal(kind), year, month, func.count())
+            .select_from(seen)
+            .where(*where)
             .group_by(year, month)
         )
-        return {f"{y:04d}-{m:02d}": n for y, m, n in rows}
 
-    return per_month(col(Action.created_at)), per_month(col(Action.closed_at), _closed())
+    closed = and_(seen.c.status != ActionStatus.OPEN, seen.c.closed.is_not(None))
+    counts: dict[str, dict[str, int]] = {"opened": {}, "closed": {}}
+    rows = session.execute(
+        union_all(per_month("opened", seen.c.created), per_month("closed", seen.c.closed, closed))
+    )
+    for kind, y, m, n in rows:
+        counts[kind][f"{y:04d}-{m:02d}"] = n
+    return counts["opened"], counts["closed"]
 
 
 def overdue_at(session: Session, viewer: Viewer, ends: Sequence[date]) -> list[int]:
