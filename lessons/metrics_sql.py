@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     and_,
     case,
+    cast,
     extract,
     func,
     literal,
@@ -82,12 +83,17 @@ def counted_lessons(viewer: Viewer) -> Any:
     )
 
 
+def _part(field: str, column: Any) -> Any:
+    # PostgreSQL's extract gives a numeric (14 on): as an integer, "// 3" divides whole.
+    return cast(extract(field, column), Integer)
+
+
 def _year_month(column: Any) -> tuple[Any, Any]:
-    return extract("year", column), extract("month", column)
+    return _part("year", column), _part("month", column)
 
 
 def _year_quarter(column: Any) -> tuple[Any, Any]:
-    return extract("year", column), (extract("month", column) - 1) // 3 + 1
+    return _part("year", column), (_part("month", column) - 1) // 3 + 1
 
 
 def _day(column: Any) -> Any:
