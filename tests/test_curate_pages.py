@@ -32,8 +32,8 @@ def kim(settings: Settings) -> Iterator[Client]:
 
 
 @pytest.fixture
-def demo_kim(settings: Settings) -> Iterator[Client]:
-    yield from app_client(settings.model_copy(update={"load_demo": True}), as_user="kim")
+def demo_kim(demo_settings: Settings) -> Iterator[Client]:
+    yield from app_client(demo_settings, as_user="kim")
 
 
 def _lessons(client: Client, *bodies: dict[str, Any]) -> list[int]:
