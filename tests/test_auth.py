@@ -145,6 +145,9 @@ def test_form_post_without_csrf_token_is_refused(client: Client, engine: Engine)
         "POST", "/reviews", data={"kind": "aar", "project.name": "X", "answers.planned": "y"}
     )
     assert response.status_code == 403
+    # The one error page (error.html, in the site's layout), not a page of its own.
+    assert response.headers["content-type"].startswith("text/html")
+    assert "lessonbank.css" in response.text and "reload the page" in response.text
     api = super(Client, raw).request("POST", "/api/reviews", json=review_payload())
     assert api.status_code == 403 and api.json()["error"]["code"] == "csrf"
 
