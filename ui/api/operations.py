@@ -29,8 +29,7 @@ from lessons.schemas import (
 from retrieval.duplicates import FLOOR
 from ui.api.actions import CarryIn, CloseIn, DropIn
 from ui.api.taxonomy import AdoptIn, SchemeIn, TermIn, TermMergeIn, TermPatch
-
-LOTS = 10**9  # the largest offset any list takes
+from ui.params import MAX_OFFSET
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class LessonsQuery(_Query):
     project_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # The maximum is a setting (bar_max_limit x 4): ui.api.openapi sets it.
     limit: int = Field(default=20, ge=1)
-    offset: int = Field(default=0, ge=0, le=LOTS, description="Without q only.")
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="Without q only.")
 
 
 class SimilarQuery(_Query):
@@ -67,7 +66,7 @@ class SimilarQuery(_Query):
 class QueueQuery(_Query):
     section: Section | None = None
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=LOTS)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 _SCORE = Field(
@@ -86,7 +85,7 @@ class DuplicatesQuery(_Query):
 class PairsQuery(_Query):
     min_score: float | None = _SCORE
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=LOTS)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     awaiting_validation: str | None = Field(
         default=None,
         description="1: only pairs with a newly identified lesson.",
