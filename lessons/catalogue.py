@@ -47,13 +47,19 @@ def list_lessons(
 ) -> tuple[list[Lesson], int]:
     """A page of the lessons the viewer may see, newest first, and how many match in all."""
     query = visible_lessons(viewer, filters)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    total = count_lessons(session, viewer=viewer, filters=filters)
     page = session.exec(
         query.order_by(col(Lesson.created_at).desc(), col(Lesson.id).desc())
         .limit(limit)
         .offset(offset)
     )
-    return list(page), int(total)
+    return list(page), total
+
+
+def count_lessons(session: Session, *, viewer: Viewer, filters: SearchFilters | None = None) -> int:
+    """How many lessons the viewer may see pass `filters` (what a search ranks)."""
+    query = visible_lessons(viewer, filters)
+    return int(session.exec(select(func.count()).select_from(query.subquery())).one())
 
 
 def update_lesson(

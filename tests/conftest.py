@@ -27,6 +27,7 @@ from lessons.models import Role
 from lessons.seed import read_bank
 from lessons.settings import Settings
 from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
+from tests import contract
 from ui.app import create_app, prepare
 from ui.cli import main as cli_main
 
@@ -112,7 +113,9 @@ class Client(TestClient):
             headers = dict(kwargs.get("headers") or {})
             headers.setdefault("x-csrftoken", token)
             kwargs["headers"] = headers
-        return super().request(method, url, **kwargs)
+        response = super().request(method, url, **kwargs)
+        contract.check(response)  # every API answer as its response model declares
+        return response
 
 
 # Bearer tokens of the template's accounts (every test database is a copy, so they hold).

@@ -38,6 +38,7 @@ from lessons.models import (
     Review,
     User,
 )
+from lessons.responses import LessonBrief
 from lessons.schemas import (
     ActionIn,
     BarIn,
@@ -73,7 +74,7 @@ LESSON_FIELDS = {
     "project",
     "source_url",
 }
-BAR_RESULT_FIELDS = {"lesson_id", "title", "score", "match", "why", "people", "open_actions"}
+BAR_RESULT_FIELDS = {"id", "title", "score", "match", "why", "people", "open_actions"}
 BIG_IDS = [2**63, 2**64, 10**40]
 
 TABLES: dict[str, type[SQLModel]] = {
@@ -173,8 +174,9 @@ def get_json(client: TestClient, url: str) -> dict[str, Any]:
     return body
 
 
-def result_ids(body: dict[str, Any], key: str = "id") -> list[int]:
-    return [int(row[key]) for row in body["results"]]
+def result_ids(body: dict[str, Any]) -> list[int]:
+    """The lessons' ids in a list's results (every lesson object, whole or short, has `id`)."""
+    return [int(row["id"]) for row in body["results"]]
 
 
 COLD_ROOMS = lesson_in(
@@ -862,7 +864,10 @@ def test_list_lessons_q_searches_by_meaning_with_why(client: TestClient, bank: B
     assert top["score"] >= body["results"][-1]["score"]
     assert {"cold", "rooms", "storage"} <= set(top["why"]["matched_terms"])
     assert "cold rooms" in top["why"]["best_sentence"].lower()
-    assert body["total"] == len(body["results"])
+    # total counts every lesson the search ranked (all the filters admit), not the page
+    assert body["total"] == get_json(client, "/api/lessons")["total"] >= len(body["results"])
+    paged = get_json(client, "/api/lessons?q=cold+rooms+for+vaccine+storage&limit=1")
+    assert len(paged["results"]) == 1 and paged["total"] == body["total"] > 1
 
 
 def test_list_lessons_q_honours_status_and_tag_filters(client: TestClient, bank: Bank) -> None:
@@ -953,7 +958,7 @@ def test_patch_lesson_reembeds_so_search_and_similar_follow(
     query = "/api/lessons?q=quokka+wombat+platypus"
     assert result_ids(get_json(client, query))[0] != bank.volunteers
     similar_before = get_json(client, f"/api/lessons/{bank.cold_rooms}/similar")
-    assert result_ids(similar_before, "lesson_id")[0] == bank.fridges
+    assert result_ids(similar_before)[0] == bank.fridges
     before = stored_embedding(engine, bank.volunteers)
 
     response = client.patch(
@@ -973,7 +978,7 @@ def test_patch_lesson_reembeds_so_search_and_similar_follow(
     assert after[1] != before[1]
     assert result_ids(get_json(client, query))[0] == bank.volunteers
     similar_after = get_json(client, f"/api/lessons/{bank.cold_rooms}/similar")
-    assert result_ids(similar_after, "lesson_id")[0] == bank.volunteers
+    assert result_ids(similar_after)[0] == bank.volunteers
 
 
 def test_patch_lesson_tags_only_reembeds(client: TestClient, engine: Engine, bank: Bank) -> None:
@@ -1180,10 +1185,10 @@ def test_similar_returns_closest_trusted_lessons_without_itself(
 ) -> None:
     body = get_json(client, f"/api/lessons/{bank.fridges}/similar")
     assert set(body) == {"results"}
-    ids = result_ids(body, "lesson_id")
+    ids = result_ids(body)
     assert ids == [bank.cold_rooms]  # not itself, not the identified volunteers lesson
     [hit] = body["results"]
-    assert set(hit) == {"lesson_id", "title", "score"}
+    assert set(hit) == set(LessonBrief.model_fields) | {"score"}  # the short form, scored
     assert hit["title"] == COLD_ROOMS["title"]
     assert 0 < hit["score"] <= 1
 
@@ -1191,11 +1196,11 @@ def test_similar_returns_closest_trusted_lessons_without_itself(
 def test_similar_ranks_by_closeness_and_honours_limit(client: TestClient, bank: Bank) -> None:
     move(client, bank.volunteers, "validated")
     body = get_json(client, f"/api/lessons/{bank.fridges}/similar")
-    assert result_ids(body, "lesson_id") == [bank.cold_rooms, bank.volunteers]
+    assert result_ids(body) == [bank.cold_rooms, bank.volunteers]
     scores = [hit["score"] for hit in body["results"]]
     assert scores == sorted(scores, reverse=True)
     limited = get_json(client, f"/api/lessons/{bank.fridges}/similar?limit=1")
-    assert result_ids(limited, "lesson_id") == [bank.cold_rooms]
+    assert result_ids(limited) == [bank.cold_rooms]
 
 
 @pytest.mark.parametrize("limit", ["0", "51", "-1", "abc", str(2**70)])
@@ -1213,7 +1218,7 @@ def test_post_bar_returns_ranked_lessons_with_why_people_and_actions(
     body = bank.bar
     assert isinstance(body["id"], int)
     assert body["brief"] == "cold chain fridges for a vaccine campaign"
-    assert [r["lesson_id"] for r in body["results"]] == [bank.fridges, bank.cold_rooms]
+    assert [r["id"] for r in body["results"]] == [bank.fridges, bank.cold_rooms]
     for rank, result in enumerate(body["results"], start=1):
         assert set(result) >= BAR_RESULT_FIELDS
         assert result["rank"] == rank
@@ -1259,12 +1264,12 @@ def test_post_bar_identified_lessons_only_when_validated_or_asked_for(
     assert default["people"] == []
 
     asked = client.post("/api/bar", json={**brief, "filters": {"status": ["identified"]}}).json()
-    assert [r["lesson_id"] for r in asked["results"]] == [lesson_id]
+    assert [r["id"] for r in asked["results"]] == [lesson_id]
     assert asked["filters"] == {"status": ["identified"]}
 
     move(client, lesson_id, "validated")
     after = client.post("/api/bar", json=brief).json()
-    assert [r["lesson_id"] for r in after["results"]] == [lesson_id]
+    assert [r["id"] for r in after["results"]] == [lesson_id]
     assert after["results"][0]["status"] == "validated"
 
 
@@ -1396,7 +1401,7 @@ def test_decisions_are_saved_and_shown(client: TestClient, bank: Bank) -> None:
     assert response.status_code == 200, response.text
     body = get_json(client, f"/api/bar/{bar_id}")
     assert response.json() == body
-    decided = {r["lesson_id"]: (r["decision"], r["note"]) for r in body["results"]}
+    decided = {r["id"]: (r["decision"], r["note"]) for r in body["results"]}
     assert decided == {
         bank.fridges: ("apply", "Order in March"),
         bank.cold_rooms: ("not_relevant", ""),
@@ -1407,7 +1412,7 @@ def test_decisions_are_saved_and_shown(client: TestClient, bank: Bank) -> None:
         json={"decisions": [{"lesson_id": bank.cold_rooms, "decision": "note", "note": "Ask Ana"}]},
     )
     assert again.status_code == 200, again.text
-    decided = {r["lesson_id"]: (r["decision"], r["note"]) for r in again.json()["results"]}
+    decided = {r["id"]: (r["decision"], r["note"]) for r in again.json()["results"]}
     assert decided == {
         bank.fridges: ("apply", "Order in March"),
         bank.cold_rooms: ("note", "Ask Ana"),
@@ -1508,7 +1513,7 @@ def test_decisions_over_limits_are_422(
     lesson_id = review["lessons"][0]["id"]
     move(small_client, lesson_id, "validated")
     bar = small_client.post("/api/bar", json={"brief": "fridges"}).json()
-    assert [r["lesson_id"] for r in bar["results"]] == [lesson_id]
+    assert [r["id"] for r in bar["results"]] == [lesson_id]
     response = small_client.post(f"/api/bar/{bar['id']}/decisions", json=build(lesson_id))
     assert_error(response, 422, field=field)
     assert get_json(small_client, f"/api/bar/{bar['id']}") == bar
@@ -1629,11 +1634,11 @@ def test_restricted_lesson_never_listed_or_counted(
 
 def test_restricted_lesson_never_similar(client: TestClient, secret: Secret) -> None:
     body = get_json(client, f"/api/lessons/{secret.control}/similar?limit=50")
-    assert secret.secret not in result_ids(body, "lesson_id")
+    assert secret.secret not in result_ids(body)
 
 
 def test_restricted_lesson_never_in_a_bar(client: TestClient, secret: Secret) -> None:
-    ids = [r["lesson_id"] for r in secret.bar["results"]]
+    ids = [r["id"] for r in secret.bar["results"]]
     assert ids == [secret.control]
     names = {p["name"] for p in secret.bar["people"]}
     assert "Rhea Secret" not in names
@@ -1665,7 +1670,7 @@ def test_lesson_made_restricted_later_drops_out_of_recorded_bar(
     assert response.status_code == 200, response.text
     assert_error(client.get(f"/api/lessons/{bank.cold_rooms}"), 404)
     bar = get_json(client, f"/api/bar/{bank.bar['id']}")
-    assert [r["lesson_id"] for r in bar["results"]] == [bank.fridges]
+    assert [r["id"] for r in bar["results"]] == [bank.fridges]
     assert bank.cold_rooms not in result_ids(get_json(client, "/api/lessons"))
 
 
@@ -1737,12 +1742,14 @@ def test_openapi_operations_describe_responses_and_id_parameters(client: TestCli
 
 
 def test_openapi_error_schema_matches_error_bodies(client: TestClient) -> None:
-    error = get_json(client, "/api/openapi.json")["components"]["schemas"]["Error"]
+    schemas = get_json(client, "/api/openapi.json")["components"]["schemas"]
+    error = schemas["Error"]
     assert error["required"] == ["error"]
-    assert set(error["properties"]["error"]["required"]) == {"code", "message", "fields"}
+    detail = schemas[error["properties"]["error"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(detail["required"]) == {"code", "message", "fields"}
     body = client.get("/api/lessons/999").json()
     assert set(body) == set(error["required"])
-    assert set(body["error"]) == set(error["properties"]["error"]["required"])
+    assert set(body["error"]) == set(detail["required"])
 
 
 def test_openapi_request_bodies_point_at_the_validating_models(client: TestClient) -> None:

@@ -74,7 +74,7 @@ def test_bar_on_immunisation_outreach_finds_the_cold_chain_lesson(
         },
     )
     assert bar.status_code == 201
-    ranked = [r["lesson_id"] for r in bar.json()["results"]]
+    ranked = [r["id"] for r in bar.json()["results"]]
     assert lesson_id in ranked[:3], [r["title"] for r in bar.json()["results"][:5]]
     hit = bar.json()["results"][ranked.index(lesson_id)]
     assert hit["people"][0]["name"] == "Grace Mwangi"
@@ -95,7 +95,7 @@ def test_bar_on_unrelated_work_does_not_rank_the_cold_chain_lesson_first(
     assert bar.status_code == 201
     results = bar.json()["results"]
     assert results, "the demo bank should offer something for any brief"
-    assert results[0]["lesson_id"] != lesson_id
+    assert results[0]["id"] != lesson_id
 
 
 def test_long_brief_is_pooled_not_truncated(model_client: Client) -> None:
@@ -105,7 +105,7 @@ def test_long_brief_is_pooled_not_truncated(model_client: Client) -> None:
     brief = preamble + " We must plan vaccine fridges and cold chain supply for a campaign."
     bar = model_client.post("/api/bar", json={"brief": brief, "limit": 10})
     assert bar.status_code == 201
-    assert lesson_id in [r["lesson_id"] for r in bar.json()["results"]]
+    assert lesson_id in [r["id"] for r in bar.json()["results"]]
 
 
 def test_paraphrased_brief_finds_its_lesson(model_client: Client) -> None:
@@ -123,7 +123,7 @@ def test_paraphrased_brief_finds_its_lesson(model_client: Client) -> None:
     )
     assert bar.status_code == 201, bar.text
     results = bar.json()["results"]
-    ranked = [r["lesson_id"] for r in results]
+    ranked = [r["id"] for r in results]
     assert lesson_id in ranked[:3], [r["title"] for r in results[:5]]
     assert results[ranked.index(lesson_id)]["match"] != "weak"
     scores = [r["score"] for r in results]

@@ -67,7 +67,7 @@ def test_api_records_the_outcome_of_an_applied_lesson(
         json={"outcomes": [{"lesson_id": decided["applied"], "outcome": "Arrived on time."}]},
     )
     assert answer.status_code == 200, answer.text
-    result = next(r for r in answer.json()["results"] if r["lesson_id"] == decided["applied"])
+    result = next(r for r in answer.json()["results"] if r["id"] == decided["applied"])
     assert result["outcome"] == "Arrived on time."
     assert result["outcome_at"] is not None
     item = _item(engine, decided["bar"], decided["applied"])

@@ -393,7 +393,7 @@ def test_api_duplicates_leave_out_what_the_caller_may_not_read(
 ) -> None:
     url = f"/api/lessons/{api_bank['new']}/duplicates"
     as_curator = client.get(url, headers=client.curator).json()
-    assert [r["lesson_id"] for r in as_curator["results"]] == [api_bank["secret"]]
+    assert [r["id"] for r in as_curator["results"]] == [api_bank["secret"]]
     assert as_curator["threshold"] == duplicates.THRESHOLD
     bearer = {"Authorization": f"Bearer {TOKENS['casey']}"}
     for who, headers in ((client, {}), (anon_client, bearer)):
@@ -426,7 +426,7 @@ def test_api_curation_duplicates_is_for_curators(
     listed = client.get("/api/curation/duplicates", headers=client.curator).json()
     assert listed["total"] == 1
     (pair,) = listed["results"]
-    assert {le["lesson_id"] for le in pair["lessons"]} == {api_bank["secret"], api_bank["new"]}
+    assert {le["id"] for le in pair["lessons"]} == {api_bank["secret"], api_bank["new"]}
     assert pair["score"] >= duplicates.THRESHOLD
     url = "/api/curation/duplicates?awaiting_validation=1&limit=5&offset=0"
     assert client.get(url, headers=client.curator).json()["total"] == 1

@@ -194,7 +194,7 @@ def make_world(client: Client) -> World:
     assert step.status_code == 200, step.text
     bar = client.post("/api/bar", json={"brief": "cold-chain fridges buffer"})
     assert bar.status_code == 201, bar.text
-    assert other in {r["lesson_id"] for r in bar.json()["results"]}
+    assert other in {r["id"] for r in bar.json()["results"]}
     return World(own_lesson=own, validated_lesson=other, bar=bar.json()["id"])
 
 

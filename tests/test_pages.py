@@ -898,7 +898,7 @@ def test_bar_form_post_redirects_to_the_recorded_bar(
     assert bar["brief"] == "cold chain fridges late"
     assert bar["run_by"] == "Jo"
     assert bar["project"] is None
-    assert (lesson_id in [r["lesson_id"] for r in bar["results"]]) is surfaced
+    assert (lesson_id in [r["id"] for r in bar["results"]]) is surfaced
     rendered(client.get(location), "bar.html")
 
 
@@ -975,7 +975,7 @@ def test_bar_decisions_form_saves_each_decision_and_note(
     client: TestClient, bar_with_three: dict[str, Any]
 ) -> None:
     bar_id = bar_with_three["id"]
-    ids = [r["lesson_id"] for r in bar_with_three["results"]]
+    ids = [r["id"] for r in bar_with_three["results"]]
     form = {}
     for i, (lesson_id, decision) in enumerate(
         zip(ids, ["apply", "not_relevant", "note"], strict=True)
@@ -988,7 +988,7 @@ def test_bar_decisions_form_saves_each_decision_and_note(
     assert response.headers["location"] == f"/bar/{bar_id}?saved=1"
 
     saved = client.get(f"/api/bar/{bar_id}").json()
-    assert [(r["lesson_id"], r["decision"], r["note"]) for r in saved["results"]] == [
+    assert [(r["id"], r["decision"], r["note"]) for r in saved["results"]] == [
         (ids[0], "apply", "note 0"),
         (ids[1], "not_relevant", "note 1"),
         (ids[2], "note", "note 2"),
@@ -1010,7 +1010,7 @@ def test_bar_decisions_form_some_undecided_saves_only_the_chosen(
     client: TestClient, bar_with_three: dict[str, Any]
 ) -> None:
     bar_id = bar_with_three["id"]
-    ids = [r["lesson_id"] for r in bar_with_three["results"]]
+    ids = [r["id"] for r in bar_with_three["results"]]
     form = {f"decisions.{i}.lesson_id": str(lesson_id) for i, lesson_id in enumerate(ids)}
     form["decisions.1.decision"] = "apply"
     response = client.post(f"/bar/{bar_id}/decisions", data=form, follow_redirects=False)
@@ -1024,8 +1024,7 @@ def test_bar_decisions_form_nothing_chosen_is_422_with_message(
 ) -> None:
     bar_id = bar_with_three["id"]
     form = {
-        f"decisions.{i}.lesson_id": str(r["lesson_id"])
-        for i, r in enumerate(bar_with_three["results"])
+        f"decisions.{i}.lesson_id": str(r["id"]) for i, r in enumerate(bar_with_three["results"])
     }
     before = row_counts(engine)
     response = client.post(f"/bar/{bar_id}/decisions", data=form, follow_redirects=False)
@@ -1042,7 +1041,7 @@ def test_bar_decisions_form_rejected_keeps_the_typed_note(
     client: TestClient, bar_with_three: dict[str, Any]
 ) -> None:
     form = {
-        "decisions.0.lesson_id": str(bar_with_three["results"][0]["lesson_id"]),
+        "decisions.0.lesson_id": str(bar_with_three["results"][0]["id"]),
         "decisions.0.note": "Ask Ana about the supplier",
     }
     response = client.post(f"/bar/{bar_with_three['id']}/decisions", data=form)
@@ -1053,7 +1052,7 @@ def test_bar_decisions_form_rejected_keeps_the_typed_note(
 def test_bar_decisions_form_rejected_keeps_typed_choices(
     client: TestClient, bar_with_three: dict[str, Any]
 ) -> None:
-    first = bar_with_three["results"][0]["lesson_id"]
+    first = bar_with_three["results"][0]["id"]
     form = {
         "decisions.0.lesson_id": str(first),
         "decisions.0.decision": "not_relevant",
@@ -1077,7 +1076,7 @@ def test_bar_decisions_form_rejected_keeps_typed_choices(
 def test_bar_decisions_form_bad_decision_is_422_and_saves_nothing(
     client: TestClient, bar_with_three: dict[str, Any], lesson_id: str, decision: str
 ) -> None:
-    first = str(bar_with_three["results"][0]["lesson_id"])
+    first = str(bar_with_three["results"][0]["id"])
     form = {
         "decisions.0.lesson_id": first if lesson_id == "FIRST" else lesson_id,
         "decisions.0.decision": decision,
@@ -1192,7 +1191,7 @@ def xss(client: TestClient) -> dict[str, Any]:
     lesson_id = review["lessons"][0]["id"]
     validate(client, lesson_id)
     bar = client.post("/api/bar", json={"brief": f"fridges late {XSS}", "run_by": XSS}).json()
-    assert [r["lesson_id"] for r in bar["results"]] == [lesson_id]
+    assert [r["id"] for r in bar["results"]] == [lesson_id]
     return {"review": review, "lesson": lesson_id, "bar": bar["id"]}
 
 

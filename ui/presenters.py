@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from lessons import catalogue
 from lessons.access import Viewer
 from lessons.models import Action, BarItem, BeforeActionReview, Lesson, Person, Review
+from lessons.responses import LessonBrief
 from retrieval import feedback
 from retrieval.explain import Explanation, explain
 from retrieval.fusion import Fused, FusionParams
@@ -28,23 +29,33 @@ def person_ref(person: Person | None) -> dict[str, Any] | None:
     }
 
 
-def lesson_json(lesson: Lesson) -> dict[str, Any]:
+def project_name(lesson: Lesson) -> dict[str, Any] | None:
+    return {"id": lesson.project.id, "name": lesson.project.name} if lesson.project else None
+
+
+def lesson_brief(lesson: Lesson) -> dict[str, Any]:
+    """The short form of a lesson, used inside lists and results (lessons.responses)."""
     return {
         "id": lesson.id,
-        "external_id": lesson.external_id,
         "title": lesson.title,
+        "status": lesson.status,
+        "sensitivity": lesson.sensitivity,
+        "polarity": lesson.polarity,
+        "tags": lesson.tags,
+        "project": project_name(lesson),
+    }
+
+
+def lesson_json(lesson: Lesson) -> dict[str, Any]:
+    """A lesson: its short form and the rest of its fields."""
+    return {
+        **lesson_brief(lesson),
+        "external_id": lesson.external_id,
         "observation": lesson.observation,
         "insight": lesson.insight,
         "recommendation": lesson.recommendation,
-        "polarity": lesson.polarity,
         "perspective": lesson.perspective,
-        "status": lesson.status,
-        "sensitivity": lesson.sensitivity,
-        "tags": lesson.tags,
         "review_due": lesson.review_due.isoformat() if lesson.review_due else None,
-        "project": {"id": lesson.project.id, "name": lesson.project.name}
-        if lesson.project
-        else None,
         "review_id": lesson.review_id,
         "author": person_ref(lesson.author),
         "source_url": lesson.source_url,
@@ -246,14 +257,13 @@ def people_by_relevance(
     for result in results:
         if result["match"] == "weak":
             continue
-        for person in people_of.get(result["lesson_id"], []):
+        for person in people_of.get(result["id"], []):
             entry = found.setdefault(
                 person["id"], {**person, "relevance": 0.0, "lessons": [], "why": []}
             )
             entry["relevance"] += result["score"]
-            entry["lessons"].append(
-                {"id": result["lesson_id"], "title": result["title"], "match": result["match"]}
-            )
+            brief = {key: result[key] for key in LessonBrief.model_fields}
+            entry["lessons"].append({**brief, "match": result["match"]})
             entry["why"].append(person["why"])
     ranked = sorted(found.values(), key=lambda p: (-p["relevance"], p["name"]))
     for entry in ranked:
@@ -295,20 +305,13 @@ def bar_json(
         people_of[lesson.id or 0] = people
         results.append(
             {
-                "lesson_id": lesson.id,
+                **lesson_brief(lesson),
                 "rank": rank,
-                "title": lesson.title,
                 "score": round(ranking.fused, 5),
                 # Legacy BARs (before bands) are relevant enough to have been shown.
                 "match": ranking.match or "related",
                 "snippet": why.best_sentence,
                 "why": why_json(why, ranking.fused, ranking),
-                "status": lesson.status,
-                "polarity": lesson.polarity,
-                "tags": lesson.tags,
-                "project": {"id": lesson.project.id, "name": lesson.project.name}
-                if lesson.project
-                else None,
                 "people": people,
                 "open_actions": [action_json(a, today) for a in open_actions],
                 "decision": item.decision,

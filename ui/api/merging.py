@@ -19,7 +19,7 @@ from lessons.schemas import parse
 from retrieval import duplicates
 from ui.body import path_id, read_json_object
 from ui.params import int_param, paging
-from ui.presenters import lesson_json, person_ref
+from ui.presenters import lesson_brief, lesson_json, person_ref
 from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 
@@ -45,19 +45,6 @@ def score_param(request: Request, name: str = "min_score") -> float:
             f"{name} must be between {duplicates.FLOOR} and 1.", {name: "out of range"}
         )
     return value
-
-
-def brief_json(lesson: Lesson) -> dict[str, Any]:
-    """Enough of a lesson to decide whether it is a duplicate."""
-    return {
-        "lesson_id": lesson.id,
-        "title": lesson.title,
-        "status": lesson.status,
-        "sensitivity": lesson.sensitivity,
-        "project": {"id": lesson.project.id, "name": lesson.project.name}
-        if lesson.project
-        else None,
-    }
 
 
 def merge_json(row: LessonMerge) -> dict[str, Any]:
@@ -86,7 +73,7 @@ def source_json(source: merging.Source) -> dict[str, Any]:
     lesson, review = source.lesson, source.lesson.review
     when = lesson.lesson_date or (review.held_on if review else None) or lesson.created_at.date()
     return {
-        **brief_json(lesson),
+        **lesson_brief(lesson),
         "status_before": source.merge.merged_status_before,
         "review": {"id": review.id, "kind": review.kind, "held_on": _iso(review.held_on)}
         if review
@@ -107,7 +94,7 @@ def merge_fields(session: Session, lesson: Lesson, viewer: Viewer) -> dict[str, 
     the viewer may read it), where else it was identified, and its merge history."""
     canonical = session.get(Lesson, lesson.merged_into_id) if lesson.merged_into_id else None
     return {
-        "merged_into": {"id": canonical.id, "title": canonical.title}
+        "merged_into": lesson_brief(canonical)
         if canonical is not None and viewer.can_see(canonical)
         else None,
         "also_identified_in": [
@@ -143,7 +130,7 @@ async def lesson_duplicates(request: Request) -> Response:
             return {
                 "threshold": threshold,
                 "results": [
-                    {**brief_json(c.lesson), "score": c.score, "advice_score": c.advice}
+                    {**lesson_brief(c.lesson), "score": c.score, "advice_score": c.advice}
                     for c in found
                 ],
             }
@@ -176,7 +163,7 @@ async def curation_duplicates(request: Request) -> Response:
                     {
                         "score": p.score,
                         "advice_score": p.advice,
-                        "lessons": [brief_json(p.first), brief_json(p.second)],
+                        "lessons": [lesson_brief(p.first), lesson_brief(p.second)],
                     }
                     for p in pairs
                 ],

@@ -22,7 +22,7 @@ def with_outcomes(body: dict[str, Any], items: Sequence[BarItem]) -> dict[str, A
     """A BAR as `bar_json` shows it, each result with its recorded outcome and when."""
     by_lesson = {item.lesson_id: item for item in items}
     for result in body["results"]:
-        item = by_lesson.get(result["lesson_id"])
+        item = by_lesson.get(result["id"])
         result["outcome"] = item.outcome if item else ""
         result["outcome_at"] = item.outcome_at.isoformat() if item and item.outcome_at else None
     return body

@@ -24,6 +24,7 @@ from lessons.schemas import (
     TransitionIn,
     parse,
 )
+from retrieval.explain import has_words
 from ui.api import actions as actions_api
 from ui.api import curation as curation_api
 from ui.api import merging as merging_api
@@ -35,7 +36,14 @@ from ui.api.openapi import openapi
 from ui.bar_run import run_bar
 from ui.body import path_id, read_json_object
 from ui.params import id_param, int_param, paging
-from ui.presenters import action_json, bar_json, lesson_json, review_json, why_json
+from ui.presenters import (
+    action_json,
+    bar_json,
+    lesson_brief,
+    lesson_json,
+    review_json,
+    why_json,
+)
 from ui.state import (
     CURATORS,
     app_state,
@@ -134,7 +142,11 @@ async def list_lessons(request: Request) -> Response:
                         }
                         for h in hits
                     ],
-                    "total": len(hits),
+                    # Every lesson the filters admit is ranked; a text without a word to
+                    # search on ranks none.
+                    "total": catalogue.count_lessons(session, viewer=viewer, filters=filters)
+                    if has_words(query)
+                    else 0,
                 }
             lessons, total = catalogue.list_lessons(
                 session, viewer=viewer, filters=filters, limit=limit, offset=offset
@@ -203,12 +215,7 @@ async def similar_lessons(request: Request) -> Response:
             viewer = viewer_for(request)
             lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
             hits = app_state(request).retriever.similar(session, lesson, viewer=viewer, limit=limit)
-            return {
-                "results": [
-                    {"lesson_id": h.lesson.id, "title": h.lesson.title, "score": h.score}
-                    for h in hits
-                ]
-            }
+            return {"results": [{**lesson_brief(h.lesson), "score": h.score} for h in hits]}
 
     return JSONResponse(await run_in_threadpool(work))
 

@@ -14,7 +14,7 @@ from lessons import catalogue
 from lessons import themes as lesson_themes
 from lessons.themes import Theme, lesson_year
 from retrieval.themes import ThemeFinder
-from ui.presenters import action_json
+from ui.presenters import action_json, lesson_brief
 from ui.state import app_state, require, session_for, viewer_for
 
 
@@ -48,16 +48,7 @@ def theme_json(theme: Theme) -> dict[str, Any]:
         "projects": [{"id": p.id, "name": p.name} for p in theme.projects],
         "years": theme.years,
         "lessons": [
-            {
-                "id": lesson.id,
-                "title": lesson.title,
-                "status": lesson.status,
-                "project": {"id": lesson.project.id, "name": lesson.project.name}
-                if lesson.project
-                else None,
-                "year": lesson_year(lesson),
-            }
-            for lesson in theme.lessons
+            {**lesson_brief(lesson), "year": lesson_year(lesson)} for lesson in theme.lessons
         ],
         "learned_lesson_ids": [lesson.id for lesson in theme.learned],
         "open_actions": [action_json(a, today) for a in theme.open_actions],
