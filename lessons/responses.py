@@ -2,7 +2,7 @@
 (`ui.api.openapi`) and for the tests that hold every route to it.
 
 Every model forbids fields it does not declare, so a presenter that adds a key without
-declaring it here fails tests/test_api_contract.py and the schemathesis run. To add a field:
+declaring it here fails tests/ui/api/test_api_contract.py and the schemathesis run. To add a field:
 one line on the model below (with a default if it is not always present).
 
 A lesson has one shape, `Lesson`, and one short form, `LessonBrief`, used inside lists and
@@ -17,7 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lessons.models import (
+from lessons.schemas import SearchFilters
+from lessons.storage.models import (
     ActionStatus,
     Decision,
     LessonStatus,
@@ -26,7 +27,6 @@ from lessons.models import (
     ReviewKind,
     Sensitivity,
 )
-from lessons.schemas import SearchFilters
 
 Timestamp = str  # ISO 8601, e.g. 2025-03-01T09:30:00.123456 (UTC)
 Day = str  # ISO 8601 date, e.g. 2025-03-01

@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from lessons.fulltext import COLUMNS, TOKENIZE
+from lessons.storage.fulltext import COLUMNS, TOKENIZE
 
 # FTS5's bm25() constants, and our column weights: a term in the title says more than one in
 # the body, and a tag more than the body.
@@ -181,7 +181,7 @@ frequencies = _FrequencyCache()
 
 class _LengthCache:
     """Every indexed lesson's length in tokens (all columns), by lesson id, per database; read
-    again whenever lessons change (`lessons.changes.version`), so always this snapshot's."""
+    again whenever lessons change (`lessons.storage.changes.version`), so always this snapshot's."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -223,7 +223,7 @@ class Collection:
     lengths: np.ndarray  # every indexed lesson's length, by id
     visible: Mask  # by id
     corpus: Corpus
-    version: object  # the lessons' snapshot (lessons.changes.version)
+    version: object  # the lessons' snapshot (lessons.storage.changes.version)
     frequency: dict[str, int] = field(default_factory=dict)  # query word -> visible lessons
 
     def holds(self, ids: Ids) -> Mask:
@@ -273,7 +273,7 @@ _collections = _CollectionCache()
 
 
 def collection(connection: Connection, allowed_ids: Ids, version: object) -> Collection:
-    """The viewer's collection: `allowed_ids` (sorted) as of `version` (lessons.changes)."""
+    """The viewer's collection: `allowed_ids` (sorted) as of `version` (lessons.storage.changes)."""
     return _collections.get(connection, allowed_ids, version)
 
 

@@ -10,17 +10,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, merging
-from lessons.access import Viewer
+from lessons.accounts.access import Viewer
+from lessons.catalogue import service as catalogue
+from lessons.curation import merging
+from lessons.curation.merging import MergeIn, UndoIn, UndoResult
 from lessons.errors import NotFound, ValidationFailed
-from lessons.merging import MergeIn, UndoIn, UndoResult
-from lessons.models import Lesson, LessonMerge
 from lessons.schemas import parse
+from lessons.storage.models import Lesson, LessonMerge
 from retrieval import duplicates
-from ui.body import path_id, read_json_object
-from ui.params import int_param, paging
-from ui.presenters import lesson_brief, lesson_json, person_ref
-from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
+from ui.shared.body import path_id, read_json_object
+from ui.shared.params import int_param, paging
+from ui.shared.presenters import lesson_brief, lesson_json, person_ref
+from ui.shared.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 
 def duplicate_cache(request: Request) -> duplicates.DuplicateCache:

@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from lessons.responses import Error
 from lessons.schemas import MAX_ID
-from lessons.settings import Settings
+from lessons.storage.settings import Settings
 from ui.api.operations import OPERATIONS, LessonsQuery, Operation
 
 _REF = "#/components/schemas/{model}"

@@ -2,7 +2,8 @@
 as pydantic models. `ui.api.openapi` generates /api/openapi.json from this table, and the tests
 hold every route's answers to its response model (tests/contract.py).
 
-The query models say what the handlers' query parsing (ui.params) accepts, bound for bound."""
+The query models say what the handlers' query parsing (ui.shared.params) accepts, bound for
+bound."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from lessons import responses as out
-from lessons.actions import ActionChange
-from lessons.bar import OutcomesIn
-from lessons.curation import Section
-from lessons.merging import MergeIn, UndoIn
-from lessons.models import ActionStatus, LessonStatus
+from lessons.actions.service import ActionChange
+from lessons.bar.service import OutcomesIn
+from lessons.curation.merging import MergeIn, UndoIn
+from lessons.curation.queue import Section
 from lessons.schemas import (
     MAX_ID,
     BarIn,
@@ -26,10 +26,11 @@ from lessons.schemas import (
     TransitionIn,
     ValidateIn,
 )
+from lessons.storage.models import ActionStatus, LessonStatus
 from retrieval.duplicates import FLOOR
 from ui.api.actions import CarryIn, CloseIn, DropIn
 from ui.api.taxonomy import AdoptIn, SchemeIn, TermIn, TermMergeIn, TermPatch
-from ui.params import MAX_OFFSET
+from ui.shared.params import MAX_OFFSET
 
 
 @dataclass(frozen=True)

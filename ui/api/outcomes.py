@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lessons import bar as bars
-from lessons.models import BarItem
+from lessons.bar import service as bars
 from lessons.schemas import parse
-from ui.body import path_id, read_json_object
-from ui.presenters import bar_json
-from ui.state import app_state, require, session_for, viewer_for
+from lessons.storage.models import BarItem
+from ui.shared.body import path_id, read_json_object
+from ui.shared.presenters import bar_json
+from ui.shared.state import app_state, require, session_for, viewer_for
 
 
 def with_outcomes(body: dict[str, Any], items: Sequence[BarItem]) -> dict[str, Any]:

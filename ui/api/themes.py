@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue
-from lessons import themes as lesson_themes
-from lessons.themes import Theme, lesson_year
+from lessons.catalogue import service as catalogue
+from lessons.curation import themes as lesson_themes
+from lessons.curation.themes import Theme, lesson_year
 from retrieval.themes import ThemeFinder
-from ui.presenters import action_json, lesson_brief
-from ui.state import app_state, require, session_for, viewer_for
+from ui.shared.presenters import action_json, lesson_brief
+from ui.shared.state import app_state, require, session_for, viewer_for
 
 
 def theme_finder(request: Request) -> ThemeFinder:

@@ -9,19 +9,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import bar as bars
-from lessons import projects
+from lessons.bar import service as bars
+from lessons.capture import projects
 from lessons.errors import DomainError, ValidationFailed
 from lessons.schemas import BarIn, DecisionsIn, parse
-from ui.bar_run import run_bar
-from ui.body import form_handler, path_id
-from ui.carry import carry_context
-from ui.errors import RateLimited
-from ui.forms import bar_input, form_paths, nested, redisplay
 from ui.pages.render import page
-from ui.params import id_param
-from ui.presenters import bar_json
-from ui.state import app_state, require, session_for, viewer_for
+from ui.shared.bar_run import run_bar
+from ui.shared.body import form_handler, path_id
+from ui.shared.carry import carry_context
+from ui.shared.errors import RateLimited
+from ui.shared.forms import bar_input, form_paths, nested, redisplay
+from ui.shared.params import id_param
+from ui.shared.presenters import bar_json
+from ui.shared.state import app_state, require, session_for, viewer_for
 
 
 def _form_context(
