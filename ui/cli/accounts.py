@@ -18,6 +18,7 @@ from lessons.capture import projects
 from lessons.errors import DomainError
 from lessons.storage.db import make_engine, migrate, transaction
 from lessons.storage.models import Role
+from ui.cli.options import settings_from_args
 
 
 def _read_password(username: str) -> str:
@@ -31,9 +32,7 @@ def _read_password(username: str) -> str:
 
 
 def _engine(args: argparse.Namespace) -> Engine:
-    from ui.cli.main import _settings
-
-    engine = make_engine(_settings(args).database_url)
+    engine = make_engine(settings_from_args(args).database_url)
     migrate(engine)
     return engine
 

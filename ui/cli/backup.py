@@ -22,6 +22,7 @@ from lessons.storage.backup import (
     backup,
     restore,
 )
+from ui.cli.options import settings_from_args
 
 
 def add_parsers(
@@ -52,9 +53,7 @@ def add_parsers(
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from ui.cli.main import _settings
-
-    settings = _settings(args)
+    settings = settings_from_args(args)
     try:
         with _PageBar("Backing up") as bar:
             report = backup(
@@ -75,9 +74,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from ui.cli.main import _settings
-
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if not args.yes and not sys.stdin.isatty():
         return _refuse(
             "restore", "refusing to replace the database without confirmation; pass --yes."

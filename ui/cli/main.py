@@ -22,19 +22,10 @@ from retrieval.embedder import load_embedder
 from retrieval.service import Retriever
 from ui.cli import accounts as cli_accounts
 from ui.cli import backup as cli_backup
+from ui.cli.options import settings_from_args
 from ui.shared.presenters import why_json
 
 IMPORT_FORMATS = ("lessonbank-json", "nasa-llis", "csv", "json")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    if args.database_url:
-        overrides["database_url"] = args.database_url
-    for name in ("host", "port"):
-        if getattr(args, name, None) is not None:
-            overrides[name] = getattr(args, name)
-    return Settings(**overrides)
 
 
 def _retriever(settings: Settings) -> Retriever:
@@ -46,7 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from ui.app import create_app
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     print(
         f"Lessonbank on http://{settings.host}:{settings.port} ({settings.database_url})",
         file=sys.stderr,
@@ -56,7 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     engine = make_engine(settings.database_url)
     migrate(engine)
     retriever = _retriever(settings)
@@ -88,7 +79,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     engine = make_engine(settings.database_url)
     migrate(engine)
     retriever = _retriever(settings)
@@ -98,7 +89,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     engine = make_engine(settings.database_url)
     migrate(engine)
     with transaction(engine) as session:
@@ -113,7 +104,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     paths = [Path(p) for p in args.paths]
     if args.format == "lessonbank-json":
         return _import_export_file(settings, paths)
