@@ -11,8 +11,8 @@ from starlette.routing import Route
 
 from lessons.catalogue import service as catalogue
 from lessons.metrics import service as metrics
-from ui.api.themes import themes_for
 from ui.shared.state import require, session_for, viewer_for
+from ui.shared.themes import themes_for
 
 
 async def get_metrics(request: Request) -> Response:

@@ -20,8 +20,8 @@ from lessons.catalogue import service as catalogue
 from lessons.errors import ValidationFailed
 from lessons.schemas import Limits, parse
 from ui.pages.auth import safe_next
-from ui.pages.bar import _bar_context
 from ui.pages.render import page
+from ui.shared.bar_view import bar_context
 from ui.shared.body import path_id
 from ui.shared.carry import carry_context, settle_in_own_transaction
 from ui.shared.forms import nested, redisplay
@@ -179,7 +179,7 @@ async def bar_settle(request: Request) -> Response:
         error = exc
 
         def again() -> Response:
-            context = _bar_context(request, bar_id)
+            context = bar_context(request, bar_id)
             with session_for(request, write=False) as session:
                 context["carry"] = carry_context(
                     session,

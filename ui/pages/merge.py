@@ -23,9 +23,9 @@ from lessons.numbers import read_whole
 from lessons.schemas import parse
 from lessons.storage.models import Lesson
 from retrieval import duplicates
-from ui.api.merging import duplicate_cache, run_merge, run_unmerge, score_param
 from ui.pages.render import page
 from ui.shared.body import path_id
+from ui.shared.merging import duplicate_cache, run_merge, run_unmerge, score_param
 from ui.shared.params import id_param, page_number
 from ui.shared.state import CURATORS, app_state, require, session_for, viewer_for
 

@@ -18,9 +18,9 @@ from starlette.routing import Route
 from lessons.catalogue import service as catalogue
 from lessons.metrics import service as metrics
 from lessons.metrics.service import Metric
-from ui.api.themes import themes_for
 from ui.pages.render import page
 from ui.shared.state import require, session_for, viewer_for
+from ui.shared.themes import themes_for
 
 # matplotlib keeps global state (its rc settings, font cache); one chart is drawn at a time.
 _DRAWING = threading.Lock()
