@@ -1,6 +1,6 @@
 """The shipped ranking's mechanisms (hashing embedder): passage vectors kept with the lesson,
 scores on one absolute scale, match bands, the floor for briefs without words, explanations
-without filler words, people ranked by relevance. Ranking quality with the real model is in
+without filler words. Ranking quality with the real model is in
 test_bar_model.py."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from retrieval.explain import explain
 from retrieval.fusion import Candidate, RankingParams, combine
 from retrieval.service import Retriever
 from tests.conftest import Client
-from ui.shared.presenters import people_by_relevance
 
 
 class ShortWindowEmbedder(HashingEmbedder):
@@ -168,21 +167,3 @@ def test_explanation_shows_the_sentence_closest_in_meaning() -> None:
     why = explain(lesson, "fridges for the vaccine", closest=lambda sentences: 1)
     assert why.best_sentence.startswith("Refrigerated storage")
     assert explain(lesson, "fridges for the vaccine").best_sentence == "The fridges were late."
-
-
-def test_people_are_ranked_by_the_relevance_of_their_lessons() -> None:
-    results = [
-        {"lesson_id": 1, "title": "A", "score": 0.8, "match": "strong"},
-        {"lesson_id": 2, "title": "B", "score": 0.36, "match": "related"},
-        {"lesson_id": 3, "title": "C", "score": 0.36, "match": "related"},
-        {"lesson_id": 4, "title": "D", "score": 0.1, "match": "weak"},
-    ]
-    ada = {"id": 1, "name": "Ada", "why": "wrote it"}
-    bo = {"id": 2, "name": "Bo", "why": "wrote it"}
-    cy = {"id": 3, "name": "Cy", "why": "owns an action"}
-    people = people_by_relevance(results, {1: [ada], 2: [bo], 3: [bo], 4: [cy, ada]})
-    # Bo wrote more of the list, Ada the more relevant lesson; Cy only a weak one.
-    assert [p["name"] for p in people] == ["Ada", "Bo"]
-    assert [le["id"] for le in people[0]["lessons"]] == [1]
-    assert [le["id"] for le in people[1]["lessons"]] == [2, 3]
-    assert people[0]["relevance"] == 0.8
