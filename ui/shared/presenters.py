@@ -149,6 +149,7 @@ def result_json(result: Result, today: date) -> dict[str, Any]:
     """One of a BAR's results."""
     return {
         **lesson_brief(result.lesson),
+        "lesson_id": result.lesson.id,
         "rank": result.rank,
         "score": round(result.figures.score, 5),
         "match": result.figures.match,
