@@ -260,6 +260,9 @@ async def post_decisions(request: Request) -> Response:
             viewer = viewer_for(request)
             bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer)
+        # The answer is assembled in a read of its own: explaining and scoring the results
+        # again does not hold the write lock.
+        with session_for(request, write=False) as session:
             view = read_bar(request, session, bar_id)
         return bar_json(view)
 

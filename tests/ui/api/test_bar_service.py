@@ -126,3 +126,21 @@ def test_each_result_is_explained_once(
         calls.clear()
         assert client.get(path).status_code == 200
         assert len(calls) == 2, path
+
+
+def test_deciding_writes_then_assembles_the_answer_outside_the_write_lock(
+    client: Client, bar_id: int, log: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ui.api.routes, "bar_json", noting(log, "render", ui.api.routes.bar_json))
+    monkeypatch.setattr(ui.api.routes, "read_bar", noting(log, "assemble", ui.api.routes.read_bar))
+    lesson_id = client.get(f"/api/bar/{bar_id}").json()["results"][0]["id"]
+    log.clear()
+    response = client.post(
+        f"/api/bar/{bar_id}/decisions",
+        json={"decisions": [{"lesson_id": lesson_id, "decision": "apply"}]},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["decision"] == "apply"
+    # (A session starts its transaction at its first query, once the assembling has begun.)
+    ours = log[log.index("begin write") :]
+    assert ours == ["begin write", "end", "assemble", "begin read", "end", "render"]
