@@ -13,16 +13,23 @@ from ui.shared.presenters import bar_json
 from ui.shared.state import session_for, viewer_for
 
 
-def bar_context(request: Request, bar_id: int, *, outcomes: bool = False) -> dict[str, Any]:
+def bar_context(
+    request: Request, bar_id: int, *, outcomes: bool = False, **carry_form: Any
+) -> dict[str, Any]:
     """What the BAR page shows, for the BAR page and for the actions form that returns to it
     (read in one transaction, rendered after it); `outcomes`: with each visible result's
     recorded outcome (kept apart from `bar`, which is the BAR exactly as the API shows it) and
-    the outcome forms' state."""
+    the outcome forms' state; `carry_form`: the carry-forward form's errors and values when it
+    comes back refused."""
     with session_for(request) as session:
         view = read_bar(request, session, bar_id)
         # The project's open actions, to carry forward, close or drop from here.
         carry = carry_context(
-            session, viewer=viewer_for(request), project_id=view.bar.project_id, bar_id=bar_id
+            session,
+            viewer=viewer_for(request),
+            project_id=view.bar.project_id,
+            bar_id=bar_id,
+            **carry_form,
         )
     context = {
         "bar": bar_json(view),
