@@ -332,9 +332,10 @@ class Retriever:
 
     def refresh(self, session: Session) -> None:
         """Bring the in-memory index up to date with stored vectors (one cheap read when
-        nothing changed)."""
+        nothing changed), and the full-text postings the lexical ranker holds in memory."""
         with self._lock:
             self._refresh(session)
+        lexical.prepare(session)
 
     @contextmanager
     def locked_index(self, session: Session) -> Iterator[VectorIndex]:
