@@ -72,6 +72,9 @@ _DF_MAX_AGE_S = 600.0
 _KEPT_COUNTS = 2_000_000  # lessons' weighted counts kept for exact ranking, all words
 _KEPT_POSTINGS = 8_000_000  # lesson ids kept, all terms together
 
+_KEPT_TERMS = 100_000  # query words' index terms kept (`index_terms`)
+_TERMS: dict[str, str] = {}
+_TERMS_LOCK = threading.Lock()
 _MOST_BOUND = 5_000  # lessons tokenized a statement (each a bound variable)
 _SCRATCH = "temp.lesson_fts_scratch"
 _SCRATCH_TERMS = "temp.lesson_fts_scratch_terms"
@@ -467,7 +470,22 @@ def _clear_scratch(connection: Connection) -> None:
 
 def index_terms(connection: Connection, words: Sequence[str]) -> list[str]:
     """Each word as the index stores it (stemmed, folded), through the index's tokenizer.
-    The words must be single tokens: plain letters and digits."""
+    The words must be single tokens: plain letters and digits. A word's term depends on the
+    tokenizer alone (TOKENIZE), so each is kept once found: three statements a query were a
+    third of ranking from memory."""
+    with _TERMS_LOCK:
+        kept = [_TERMS.get(w) for w in words]
+    if all(t is not None for t in kept):
+        return [t for t in kept if t is not None]
+    terms = _tokenized_words(connection, words)
+    with _TERMS_LOCK:
+        if len(_TERMS) > _KEPT_TERMS:
+            _TERMS.clear()
+        _TERMS.update(zip(words, terms, strict=True))
+    return terms
+
+
+def _tokenized_words(connection: Connection, words: Sequence[str]) -> list[str]:
     if not words:
         return []
     _ensure_scratch(connection)
