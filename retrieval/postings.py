@@ -32,8 +32,8 @@ from lessons import changes
 from lessons.fulltext import COLUMNS
 
 Ids = npt.NDArray[np.int64]
-# Changed lessons' postings held beside the arrays, at most this share of all postings before
-# everything is read again.
+# Changed lessons' postings held beside the arrays, at most this share of all postings (and
+# changed lessons at most this share of all lessons) before everything is read again.
 _REBUILD_SHARE = 0.05
 # Edits seen again after the last look: timestamps come from several processes' clocks.
 _OVERLAP = timedelta(seconds=60)
@@ -231,6 +231,8 @@ class PostingsCache:
     ) -> Postings:
         newest = _newest(connection)
         lessons = changed_lessons(connection, kept, lengths)
+        if len(lessons) > _REBUILD_SHARE * max(int(np.count_nonzero(lengths)), 1):
+            return read_all(connection, weights, lengths, version)  # a bulk change: read once
         top = int(lessons.max()) + 1 if len(lessons) else 0
         changed = np.zeros(max(len(kept.changed), top), bool)
         changed[: len(kept.changed)] = kept.changed

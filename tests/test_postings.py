@@ -3,6 +3,8 @@ FTS5 read per query, kept in step with every kind of change, and the viewer's ow
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from sqlalchemy import Engine
@@ -85,7 +87,9 @@ def test_postings_follow_edits_tags_deletes_and_new_lessons(
     monkeypatch.setattr(
         postings, "read_all", lambda *a, **k: whole_reads.append(1) or READ_ALL(*a, **k)
     )
-    monkeypatch.setattr(postings, "_REBUILD_SHARE", 1.0)  # a small bank: a lesson is 1%
+    monkeypatch.setattr(postings, "_REBUILD_SHARE", 0.5)  # a small bank: a lesson is 1%
+    # Lessons edited in the last minute are read again (clocks): the bank was made just now.
+    monkeypatch.setattr(postings, "_OVERLAP", timedelta(0))
     with Session(engine) as session:
         _mixed_bank(session, n=120)
         _agrees(session)
@@ -173,3 +177,17 @@ def test_per_lesson_merges_a_terms_hits_by_lesson() -> None:
         np.array([3, 3, 7, 9, 9, 9], np.int64), np.array([4, 1, 2, 1, 1, 2], np.int64)
     )
     assert ids.tolist() == [3, 7, 9] and counts.tolist() == [5, 2, 4]
+
+
+def test_a_bulk_change_is_read_whole_not_lesson_by_lesson(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Session(engine) as session:
+        _mixed_bank(session, n=20)
+        assert _held(session).terms
+        _mixed_bank(session, n=40, seed=9)  # twice the bank: far past the share
+        session.commit()
+        monkeypatch.setattr(bm25, "_tokenized", lambda *a: pytest.fail("tokenized one by one"))
+        held = _held(session)
+        assert not held.extra and not len(held.changed)
+        _agrees(session)
