@@ -38,6 +38,7 @@ _REBUILD_SHARE = 0.05
 # Edits seen again after the last look: timestamps come from several processes' clocks.
 _OVERLAP = timedelta(seconds=60)
 _INSTANCES = "temp.lesson_fts_all_instances"
+_ROWS = "temp.lesson_fts_all_rows"
 # The current postings of the given lessons, as `Postings.extra` holds them.
 Tokenize = Callable[[Connection, Ids], dict[str, tuple[Ids, np.ndarray]]]
 
@@ -100,45 +101,43 @@ def read_all(
     version: object,
 ) -> Postings:
     """Every posting of the index, from its own tokens (one pass over fts5vocab 'instance',
-    grouped by term: ids and weights come back as text lists, parsed by numpy)."""
+    grouped by term: ids and weights come back as text lists, parsed by numpy), into arrays
+    sized first from fts5vocab 'row' (so the peak is the arrays, not twice them)."""
     newest = _newest(connection)
-    connection.exec_driver_sql(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {_INSTANCES} "
-        "USING fts5vocab(main, lesson_fts, instance)"
-    )
-    cursor = connection.connection.cursor()
+    for kind, table in (("instance", _INSTANCES), ("row", _ROWS)):
+        connection.exec_driver_sql(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5vocab(main, lesson_fts, {kind})"
+        )
+    total = int(connection.exec_driver_sql(f"SELECT sum(doc) FROM {_ROWS}").scalar() or 0)
+    ids = np.empty(total, np.uint32)
+    counts: npt.NDArray[np.uint16] | npt.NDArray[np.uint32] = np.empty(total, np.uint16)
     terms: dict[str, int] = {}
-    sizes: list[int] = []
-    id_parts: list[npt.NDArray[np.uint32]] = []
-    count_parts: list[np.ndarray] = []
+    offsets = [0]
+    cursor = connection.connection.cursor()
     try:
         cursor.execute(
             f"SELECT term, group_concat(doc), group_concat({_weight_sql(weights)}) "
             f"FROM {_INSTANCES} GROUP BY term"
         )
         for term, docs, hits in iter(cursor.fetchone, None):  # a term at a time
-            lessons, counts = _per_lesson(
+            lessons, weighted = _per_lesson(
                 np.fromstring(docs, dtype=np.int64, sep=","),
                 np.fromstring(hits, dtype=np.int64, sep=","),
             )
-            terms[str(term)] = len(sizes)
-            sizes.append(len(lessons))
-            id_parts.append(lessons.astype(np.uint32))
-            count_parts.append(counts.astype(np.uint32))  # whole numbers (bm25.WEIGHTS)
+            start, end = offsets[-1], offsets[-1] + len(lessons)
+            if weighted.max() >= 2**16 and counts.dtype == np.uint16:
+                counts = counts.astype(np.uint32)  # never met: a word 16k times in a lesson
+            ids[start:end], counts[start:end] = lessons, weighted  # whole numbers (WEIGHTS)
+            terms[str(term)] = len(offsets) - 1
+            offsets.append(end)
     finally:
         cursor.close()
-    offsets = np.zeros(len(sizes) + 1, np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    ids: npt.NDArray[np.uint32] = np.concatenate(id_parts) if id_parts else np.empty(0, np.uint32)
-    del id_parts
-    every = np.concatenate(count_parts) if count_parts else np.empty(0, np.uint32)
-    del count_parts
-    small = not len(every) or int(every.max()) < 2**16
+    assert offsets[-1] == total, "fts5vocab's row and instance tables disagree"
     return Postings(
         terms,
-        offsets,
+        np.asarray(offsets, np.int64),
         ids,
-        every.astype(np.uint16) if small else every,
+        counts,
         lengths.copy(),
         newest,
         version,
