@@ -25,15 +25,25 @@ from lessons.models import (
     UserSession,
     utcnow,
 )
+from lessons.settings import Settings
 
-_HASHER = PasswordHasher()
+
+@functools.cache
+def hasher() -> PasswordHasher:
+    """Argon2 at the cost the settings give, read once (strong unless a test suite lowers it)."""
+    settings = Settings()
+    return PasswordHasher(
+        time_cost=settings.password_time_cost,
+        memory_cost=settings.password_memory_kib,
+        parallelism=settings.password_parallelism,
+    )
 
 
 @functools.cache
 def _dummy_hash() -> str:
     """Verified against when the name is unknown (or cannot sign in with a password), so a
     refusal costs the same argon2 work whether or not the name exists. Made on first use."""
-    return _HASHER.hash(secrets.token_urlsafe(16))
+    return hasher().hash(secrets.token_urlsafe(16))
 
 
 MIN_PASSWORD = 10
@@ -83,7 +93,7 @@ def create_user(
     person = people.find_or_create(session, name=username)
     user = User(
         username=username,
-        password_hash=_HASHER.hash(password) if password is not None else "",
+        password_hash=hasher().hash(password) if password is not None else "",
         role=Role(role),
         person_id=person.id if person else None,
         password_changed_at=utcnow() if password is not None else None,
@@ -136,15 +146,15 @@ def authenticate(
         session.add(LoginFailure(username=username[:100], client=client[:100]))
         session.flush()
         return None
-    if _HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = _HASHER.hash(password)
+    if hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hasher().hash(password)
     session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username[:100]))
     return user
 
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _HASHER.verify(password_hash, password)
+        return hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -159,11 +169,11 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
             {"current": "no password"},
         )
     try:
-        _HASHER.verify(user.password_hash, current)
+        hasher().verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         raise ValidationFailed("The current password is wrong.", {"current": "wrong"}) from None
     check_password_rules(new, username=user.username)
-    user.password_hash = _HASHER.hash(new)
+    user.password_hash = hasher().hash(new)
     user.password_changed_at = utcnow()
     session.add(user)
     end_sessions(session, user=user)

@@ -214,7 +214,7 @@ def validate(
         )
     reject = choice.decision == ValidateDecision.REJECT
     if reject and not choice.reason.strip():
-        raise InvalidTransition("Say why the lesson is rejected.", {"reason": "required"})
+        raise ValidationFailed("Say why the lesson is rejected.", {"reason": "required"})
     _future(choice.review_due, today)
     edit(session, lesson=lesson, changes=_edits(choice), actor=actor)
     lifecycle.transition(
@@ -248,7 +248,7 @@ def review(
         )
     retire = choice.decision == ReviewDecision.RETIRE
     if retire and not choice.reason.strip():
-        raise InvalidTransition("Say why the lesson is retired.", {"reason": "required"})
+        raise ValidationFailed("Say why the lesson is retired.", {"reason": "required"})
     _future(choice.review_due, today)
     edit(session, lesson=lesson, changes=_edits(choice), actor=actor)
     if retire:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, col, select
 
 from lessons import audit
-from lessons.errors import InvalidTransition
+from lessons.errors import InvalidTransition, ValidationFailed
 from lessons.models import Lesson, LessonEvent, LessonStatus, utcnow
 
 S = LessonStatus
@@ -114,7 +114,7 @@ def transition(
     current = LessonStatus(lesson.status)
     _check_step(current, to, via_merge=via_merge)
     if to in NEEDS_REASON and not reason.strip():
-        raise InvalidTransition(f"Say why the lesson becomes {to}.", {"reason": "required"})
+        raise ValidationFailed(f"Say why the lesson becomes {to}.", {"reason": "required"})
     undoing_merge = via_merge and current == ONLY_BY_MERGE
     if to in NEEDS_EVIDENCE and undoing_merge:
         evidence, link = lesson.learned_evidence, lesson.learned_link or ""  # as it was
@@ -206,7 +206,7 @@ def _check_evidence(evidence: str, link: str) -> None:
     elif problem := link_problem(link.strip()):
         problems["learned_link"] = problem
     if problems:
-        raise InvalidTransition(
+        raise ValidationFailed(
             "A lesson is learned only when something changed: say what changed and link to it.",
             problems,
         )

@@ -25,40 +25,22 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from lessons.access import Viewer, action_clause, visible_lesson_ids, visible_project_ids
-from lessons.models import (
-    Action,
-    ActionStatus,
-    BarItem,
-    BeforeActionReview,
-    Decision,
-    Lesson,
-    LessonEvent,
-    LessonStatus,
-    Project,
-    Review,
-    utcnow,
-)
-from lessons.schemas import SearchFilters
+from lessons import metrics_sql as sql
+from lessons.access import Viewer
+from lessons.models import Decision, utcnow
 from lessons.themes import Theme
 
 Cell = int | float | str | None
 Kind = Literal["lines", "bars", "stacked", "barh"]
 
-_STAGES = (
-    LessonStatus.IDENTIFIED,
-    LessonStatus.VALIDATED,
-    LessonStatus.ACTIONED,
-    LessonStatus.LEARNED,
-)
 # Bins of the identified-to-learned distribution: (label, first day, last day or None).
 DAY_BINS: tuple[tuple[str, int, int | None], ...] = (
     ("under 1 month", 0, 29),
@@ -95,17 +77,6 @@ class Metric:
         }
 
 
-# --- which lessons count --------------------------------------------------------------------
-
-
-def counted_lesson_ids(session: Session, *, viewer: Viewer) -> set[int]:
-    """Lessons the viewer may see, in any state, never deleted ones."""
-    query = visible_lesson_ids(viewer, SearchFilters(status=list(LessonStatus))).where(
-        col(Lesson.deleted_at).is_(None)
-    )
-    return {i for i in session.exec(query) if i is not None}
-
-
 # --- periods --------------------------------------------------------------------------------
 
 
@@ -136,6 +107,10 @@ def quarters_between(first: date, last: date) -> list[str]:
     return quarters
 
 
+def _month_start(month: str) -> date:
+    return date(int(month[:4]), int(month[5:]), 1)
+
+
 def _quarter_start(quarter: str) -> date:
     return date(int(quarter[:4]), 3 * int(quarter[-1]) - 2, 1)
 
@@ -149,39 +124,12 @@ def _month_end(month: str) -> date:
 # --- lessons --------------------------------------------------------------------------------
 
 
-def _stage_dates(session: Session, ids: set[int]) -> dict[int, dict[str, datetime]]:
-    """For each lesson, when it first reached each stage (or a later one)."""
-    reached: dict[int, dict[str, datetime]] = defaultdict(dict)
-    if not ids:
-        return reached
-    events = session.exec(
-        select(LessonEvent.lesson_id, LessonEvent.to_status, LessonEvent.at)
-        .where(col(LessonEvent.lesson_id).in_(sorted(ids)))
-        .order_by(col(LessonEvent.at), col(LessonEvent.id))
-    )
-    for lesson_id, to_status, at in events:
-        if to_status not in _STAGES:
-            continue
-        position = _STAGES.index(LessonStatus(to_status))
-        for stage in _STAGES[: position + 1]:
-            reached[lesson_id].setdefault(stage, at)
-        # The stage an event itself names, to tell "identified" from "arrived validated".
-        reached[lesson_id].setdefault(f"first:{to_status}", at)
-    return reached
-
-
-def lessons_per_month(session: Session, *, ids: set[int]) -> Metric:
+def lessons_per_month(session: Session, *, counted: Any) -> Metric:
     """Lessons identified, validated and learned per month."""
-    reached = _stage_dates(session, ids)
-    stages = (LessonStatus.IDENTIFIED, LessonStatus.VALIDATED, LessonStatus.LEARNED)
-    counts: Counter[tuple[str, str]] = Counter()
-    days = []
-    for dates in reached.values():
-        for stage in stages:
-            if stage in dates:
-                counts[(month_of(dates[stage].date()), stage)] += 1
-                days.append(dates[stage].date())
-    months = months_between(min(days), max(days)) if days else []
+    counts = sql.stage_months(session, counted)
+    stages = ("identified", "validated", "learned")
+    starts = sorted({_month_start(month) for _, month in counts})
+    months = months_between(starts[0], starts[-1]) if starts else []
     labels = ["Identified", "Validated", "Learned"]
     return Metric(
         name="lessons",
@@ -189,28 +137,25 @@ def lessons_per_month(session: Session, *, ids: set[int]) -> Metric:
         definition="The month a lesson first reached each stage (or a later one), from its "
         "lifecycle events; a lesson counts once per stage.",
         columns=["Month", *labels],
-        rows=[[m, *(counts[(m, s)] for s in stages)] for m in months],
+        rows=[[m, *(counts.get((s, m), 0) for s in stages)] for m in months],
         kind="lines",
         series=labels,
         unit="lessons",
         summary={
-            label: sum(counts[(m, s)] for m in months)
+            label: sum(n for (stage, _), n in counts.items() if stage == s)
             for label, s in zip(labels, stages, strict=True)
         },
     )
 
 
-def time_to_learned(session: Session, *, ids: set[int]) -> Metric:
+def time_to_learned(session: Session, *, counted: Any) -> Metric:
     """Days from identified to learned: the distribution and its median."""
-    durations = []
-    for dates in _stage_dates(session, ids).values():
-        if "first:identified" in dates and LessonStatus.LEARNED in dates:
-            start, end = dates["first:identified"], dates[LessonStatus.LEARNED]
-            durations.append(max(0, (end.date() - start.date()).days))
+    durations = sql.days_to_learned(session, counted)
     rows: list[list[Cell]] = [
-        [label, sum(1 for d in durations if d >= low and (high is None or d <= high))]
+        [label, sum(n for d, n in durations if d >= low and (high is None or d <= high))]
         for label, low, high in DAY_BINS
     ]
+    learned = sum(n for _, n in durations)
     return Metric(
         name="time-to-learned",
         title="Time from identified to learned",
@@ -222,10 +167,21 @@ def time_to_learned(session: Session, *, ids: set[int]) -> Metric:
         series=["Lessons"],
         unit="lessons",
         summary={
-            "Lessons learned": len(durations),
-            "Median days": _tidy(statistics.median(durations)) if durations else None,
+            "Lessons learned": learned,
+            "Median days": _tidy(_median(durations)) if durations else None,
         },
     )
+
+
+def _median(counted: list[tuple[int, int]]) -> float:
+    """The median of values given as sorted (value, how many times) pairs."""
+    total = sum(n for _, n in counted)
+    middle = {(total - 1) // 2, total // 2}  # one position, or the two either side
+    picked, seen = [], 0
+    for value, n in counted:
+        picked += [value] * len(middle & set(range(seen, seen + n)))
+        seen += n
+    return statistics.mean(picked)
 
 
 # --- actions --------------------------------------------------------------------------------
@@ -233,31 +189,15 @@ def time_to_learned(session: Session, *, ids: set[int]) -> Metric:
 
 def actions_per_month(session: Session, *, viewer: Viewer, today: date) -> Metric:
     """Actions opened, closed and overdue per month (those the viewer may see)."""
-    actions = session.exec(select(Action).where(action_clause(viewer))).all()
-    opened: Counter[str] = Counter(month_of(a.created_at.date()) for a in actions)
-    closed: Counter[str] = Counter(
-        month_of(a.closed_at.date())
-        for a in actions
-        if a.closed_at is not None and a.status != ActionStatus.OPEN
-    )
-    firsts = [a.created_at.date() for a in actions]
-    months = months_between(min(firsts), max(today, *firsts)) if firsts else []
-    rows: list[list[Cell]] = []
-    for month in months:
-        end = min(_month_end(month), today)
-        overdue = sum(
-            1
-            for a in actions
-            if a.created_at.date() <= end
-            and a.due is not None
-            and a.due < end
-            and not (
-                a.status != ActionStatus.OPEN
-                and a.closed_at is not None
-                and a.closed_at.date() <= end
-            )
-        )
-        rows.append([month, opened[month], closed[month], overdue])
+    opened, closed = sql.action_months(session, viewer)
+    totals = sql.action_totals(session, viewer, today)
+    first, last = totals.first, totals.last
+    months = months_between(first, max(today, last)) if first and last else []
+    overdue = sql.overdue_at(session, viewer, [min(_month_end(m), today) for m in months])
+    rows: list[list[Cell]] = [
+        [month, opened.get(month, 0), closed.get(month, 0), late]
+        for month, late in zip(months, overdue, strict=True)
+    ]
     return Metric(
         name="actions",
         title="Actions opened, closed and overdue per month",
@@ -268,10 +208,7 @@ def actions_per_month(session: Session, *, viewer: Viewer, today: date) -> Metri
         kind="lines",
         series=["Opened", "Closed", "Overdue at month end"],
         unit="actions",
-        summary={
-            "Open now": sum(1 for a in actions if a.status == ActionStatus.OPEN),
-            "Overdue now": sum(1 for a in actions if a.is_overdue(today)),
-        },
+        summary={"Open now": totals.open_now, "Overdue now": totals.overdue_now},
     )
 
 
@@ -281,35 +218,8 @@ def actions_per_month(session: Session, *, viewer: Viewer, today: date) -> Metri
 def bar_adoption(session: Session, *, viewer: Viewer) -> Metric:
     """Share of new projects that ran a BAR before (or with) their first review, per quarter,
     among the projects the viewer may know of (one holding only hidden work is not counted)."""
-    first_review: dict[int, date] = {}
-    for project_id, held_on, created_at in session.exec(
-        select(col(Review.project_id), col(Review.held_on), col(Review.created_at))
-    ):
-        day = held_on or created_at.date()
-        first_review[project_id] = min(day, first_review.get(project_id, day))
-    first_bar: dict[int, date] = {}
-    for bar_project, bar_created in session.exec(
-        select(BeforeActionReview.project_id, BeforeActionReview.created_at).where(
-            col(BeforeActionReview.project_id).is_not(None)
-        )
-    ):
-        assert bar_project is not None
-        day = bar_created.date()
-        first_bar[bar_project] = min(day, first_bar.get(bar_project, day))
-    new: Counter[str] = Counter()
-    ran: Counter[str] = Counter()
-    for project in session.exec(
-        select(Project).where(col(Project.id).in_(visible_project_ids(viewer)))
-    ):
-        assert project.id is not None
-        review, bar = first_review.get(project.id), first_bar.get(project.id)
-        known = [d for d in (review, bar) if d is not None]
-        start = project.start_date or (min(known) if known else project.created_at.date())
-        quarter = quarter_of(start)
-        new[quarter] += 1
-        if bar is not None and (review is None or bar <= review):
-            ran[quarter] += 1
-    starts = [_quarter_start(q) for q in new]
+    counts = sql.bar_adoption(session, viewer)
+    starts = [_quarter_start(q) for q in counts]
     quarters = quarters_between(min(starts), max(starts)) if starts else []
     return _share_by_quarter(
         name="bar-adoption",
@@ -317,8 +227,8 @@ def bar_adoption(session: Session, *, viewer: Viewer) -> Metric:
         definition="A project is new in the quarter it started (its start date, else its first "
         "review or BAR). It ran a BAR when its first BAR is dated on or before its first review.",
         quarters=quarters,
-        whole=("New projects", new),
-        part=("Ran a BAR", ran),
+        whole=("New projects", Counter({q: n for q, (n, _) in counts.items()})),
+        part=("Ran a BAR", Counter({q: ran for q, (_, ran) in counts.items()})),
         unit="projects",
     )
 
@@ -353,16 +263,7 @@ def _share_by_quarter(
     )
 
 
-def _bar_items(session: Session, ids: set[int]) -> list[tuple[BarItem, date]]:
-    rows = session.exec(
-        select(BarItem, BeforeActionReview.created_at)
-        .join(BeforeActionReview, col(BeforeActionReview.id) == col(BarItem.bar_id))
-        .where(col(BarItem.lesson_id).in_(sorted(ids)))
-    )
-    return [(item, created_at.date()) for item, created_at in rows]
-
-
-def bar_decisions(session: Session, *, ids: set[int]) -> Metric:
+def bar_decisions(session: Session, *, counted: Any) -> Metric:
     """How the lessons BARs surfaced were decided, per quarter of the BAR."""
     labels = {
         Decision.APPLY: "Apply",
@@ -370,10 +271,7 @@ def bar_decisions(session: Session, *, ids: set[int]) -> Metric:
         Decision.NOTE: "Note",
         None: "Undecided",
     }
-    counts: Counter[tuple[str, str | None]] = Counter()
-    for item, day in _bar_items(session, ids):
-        decision = item.decision if item.decision in labels else None
-        counts[(quarter_of(day), decision)] += 1
+    counts = Counter(sql.bar_decisions(session, counted))
     quarters = sorted({q for q, _ in counts})
     rows: list[list[Cell]] = []
     for q in quarters:
@@ -401,23 +299,17 @@ def bar_decisions(session: Session, *, ids: set[int]) -> Metric:
     )
 
 
-def bar_outcomes(session: Session, *, ids: set[int]) -> Metric:
+def bar_outcomes(session: Session, *, counted: Any) -> Metric:
     """Applied BAR lessons, and those whose outcome was recorded, per quarter of the BAR."""
-    applied: Counter[str] = Counter()
-    recorded: Counter[str] = Counter()
-    for item, day in _bar_items(session, ids):
-        if item.decision == Decision.APPLY:
-            applied[quarter_of(day)] += 1
-            if item.outcome.strip():
-                recorded[quarter_of(day)] += 1
+    counts = sql.bar_outcomes(session, counted)
     return _share_by_quarter(
         name="bar-outcomes",
         title="Applied BAR lessons with an outcome recorded",
         definition="Per quarter of the BAR: lessons the team marked apply, and how many of "
         "those later had what happened recorded.",
-        quarters=sorted(applied),
-        whole=("Applied", applied),
-        part=("Outcome recorded", recorded),
+        quarters=sorted(counts),
+        whole=("Applied", Counter({q: n for q, (n, _) in counts.items()})),
+        part=("Outcome recorded", Counter({q: r for q, (_, r) in counts.items()})),
         unit="lessons",
     )
 
@@ -464,11 +356,9 @@ def compute(
     name: str,
     themes: Callable[[], Sequence[Theme]],
     today: date | None = None,
-    ids: set[int] | None = None,
 ) -> Metric:
     """One metric by name, for `viewer`. `themes` is called only for the themes metric (the
-    grouping is retrieval's work; the caller supplies it); `ids` are the counted lessons, when
-    the caller has them already."""
+    grouping is retrieval's work; the caller supplies it)."""
     if name not in NAMES:
         raise KeyError(name)
     today = today or utcnow().date()
@@ -476,16 +366,16 @@ def compute(
         return recurring_themes(themes())
     if name == "bar-adoption":
         return bar_adoption(session, viewer=viewer)
-    ids = counted_lesson_ids(session, viewer=viewer) if ids is None else ids
-    if name == "lessons":
-        return lessons_per_month(session, ids=ids)
-    if name == "time-to-learned":
-        return time_to_learned(session, ids=ids)
     if name == "actions":
         return actions_per_month(session, viewer=viewer, today=today)
+    counted = sql.counted_lessons(viewer)  # the access filter, inside each aggregate
+    if name == "lessons":
+        return lessons_per_month(session, counted=counted)
+    if name == "time-to-learned":
+        return time_to_learned(session, counted=counted)
     if name == "bar-decisions":
-        return bar_decisions(session, ids=ids)
-    return bar_outcomes(session, ids=ids)
+        return bar_decisions(session, counted=counted)
+    return bar_outcomes(session, counted=counted)
 
 
 def compute_all(
@@ -496,10 +386,8 @@ def compute_all(
     today: date | None = None,
 ) -> list[Metric]:
     """Every metric, in dashboard order."""
-    ids = counted_lesson_ids(session, viewer=viewer)
     return [
-        compute(session, viewer=viewer, name=name, themes=themes, today=today, ids=ids)
-        for name in NAMES
+        compute(session, viewer=viewer, name=name, themes=themes, today=today) for name in NAMES
     ]
 
 

@@ -257,6 +257,25 @@ class LessonPassages(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class LessonSentences(SQLModel, table=True):
+    """A lesson's sentence vectors (`retrieval.text.body_sentences`, in order), made when the
+    lesson is embedded so that explaining a match by the sentence closest in meaning to a brief
+    needs no model at query time. int8, each row scaled to its largest component (its
+    direction is what counts). Read for the shown lessons only."""
+
+    __tablename__ = "lesson_sentences"
+
+    lesson_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("lesson.id", ondelete="CASCADE"), primary_key=True)
+    )
+    model: str = Field(max_length=200)
+    content_hash: str = Field(max_length=64)
+    count: int = 0
+    # `count` int8 rows of the model's dimension, back to back.
+    vectors: bytes = Field(default=b"", sa_type=LargeBinary)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class BeforeActionReview(SQLModel, table=True):
     __tablename__ = "bar"
 

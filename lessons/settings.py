@@ -65,6 +65,17 @@ class Settings(BaseSettings):
         description="Mark cookies Secure (sent over HTTPS only; browsers allow them on localhost).",
     )
     session_hours: int = Field(default=12, ge=1, description="How long a sign-in lasts.")
+    # Argon2 cost: RFC 9106's low-memory profile (argon2-cffi's default). Lowered only by the
+    # test suite (tests/conftest.py), where hundreds of sign-ins would otherwise take minutes.
+    password_time_cost: int = Field(
+        default=3, ge=1, description="Argon2 passes over memory per password hash."
+    )
+    password_memory_kib: int = Field(
+        default=65536, ge=8, description="Argon2 memory per password hash, in KiB."
+    )
+    password_parallelism: int = Field(
+        default=4, ge=1, description="Argon2 lanes per password hash."
+    )
     bar_default_limit: int = Field(
         default=10, ge=1, description="Lessons a BAR returns by default."
     )

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from lessons import changes
 from lessons.access import Viewer, visible_lesson_ids, visible_lessons
 from lessons.db import transaction
-from lessons.models import Lesson, LessonEmbedding, LessonPassages, utcnow
+from lessons.models import Lesson, LessonEmbedding, LessonPassages, LessonSentences, utcnow
 from lessons.schemas import SearchFilters
 from retrieval import feedback, lexical
 from retrieval.embedder import Embedder, Vectors
@@ -38,12 +38,13 @@ from retrieval.fusion import (
 )
 from retrieval.index import Ids, Mask, VectorIndex
 from retrieval.text import (
+    body_sentences,
     chunks,
     content_hash,
     lesson_text,
     passages,
     passages_hash,
-    sentences,
+    sentences_hash,
 )
 
 # Transactions may commit out of order; re-reading this far back on a refresh catches rows
@@ -53,11 +54,6 @@ _REFRESH_OVERLAP = timedelta(minutes=10)
 _CANDIDATES_PER_RESULT = 5
 _MIN_CANDIDATES = 50
 _MASK_CACHE = 64
-# Sentence vectors kept for explanations (about 0.8 KB each).
-_SENTENCE_CACHE = 20_000
-# Sentences of one lesson (of its best passage, when it has passages) the model may read to
-# explain it (cached ones cost nothing): bounds the model's extra work per search.
-_SENTENCES_PER_LESSON = 12
 # Stored vectors read and indexed at a time when the index loads.
 _LOAD_BATCH = 20_000
 
@@ -94,7 +90,8 @@ class _Access:
 @dataclass(frozen=True)
 class _Pending:
     """A lesson to embed: its id, the text the model reads and that text's hash; whether its
-    whole-lesson vector is stale, and its passages when those are (None when current)."""
+    whole-lesson vector is stale, and its passages and its sentences when those are (None
+    when current)."""
 
     lesson_id: int
     text: str
@@ -102,9 +99,11 @@ class _Pending:
     whole: bool = True
     passages: list[str] | None = None
     passages_digest: str = ""
+    sentences: list[str] | None = None
+    sentences_digest: str = ""
 
     def texts(self) -> list[str]:
-        return ([self.text] if self.whole else []) + (self.passages or [])
+        return ([self.text] if self.whole else []) + (self.passages or []) + (self.sentences or [])
 
 
 def _load_lessons(session: Session, ids: list[int]) -> list[Lesson]:
@@ -137,7 +136,6 @@ class Retriever:
         self.embedder = embedder
         self.fusion = fusion
         self.ranking = ranking or RankingParams.for_model(embedder.name)
-        self._sentence_cache: OrderedDict[str, Vectors] = OrderedDict()
         self.index = VectorIndex(embedder.dim)
         # Requests run in threads: one refreshes the index while another searches it. The lock
         # covers the index, its masks and its version; embedding and SQL stay outside it.
@@ -227,6 +225,12 @@ class Retriever:
             )
         )
         missing = [i for i in session.exec(without_passages) if i is not None]
+        without_sentences = select(Lesson.id).where(
+            ~col(Lesson.id).in_(
+                select(LessonSentences.lesson_id).where(LessonSentences.model == self.model)
+            )
+        )
+        missing += [i for i in session.exec(without_sentences) if i is not None]
         return list(dict.fromkeys(ids + missing + self._changed_text_ids(session)))
 
     def _pending(self, session: Session, lessons: list[Lesson]) -> list[_Pending]:
@@ -248,6 +252,13 @@ class Retriever:
                 )
             ).all()
         )
+        sentence_digests = dict(
+            session.exec(
+                select(LessonSentences.lesson_id, LessonSentences.content_hash).where(
+                    col(LessonSentences.lesson_id).in_(ids)
+                )
+            ).all()
+        )
         todo = []
         for lesson in lessons:
             assert lesson.id is not None
@@ -257,9 +268,12 @@ class Retriever:
             # The passages' hash also names how they are cut: a new cut re-embeds them.
             cut = passages_hash(self.model, self._max_words, text)
             stale_passages = passage_digests.get(lesson.id) != cut
-            if whole or stale_passages:
+            split = sentences_hash(self.model, text)
+            stale_sentences = sentence_digests.get(lesson.id) != split
+            if whole or stale_passages or stale_sentences:
                 pieces = passages(lesson, self._max_words) if stale_passages else None
-                todo.append(_Pending(lesson.id, text, digest, whole, pieces, cut))
+                said = body_sentences(lesson) if stale_sentences else None
+                todo.append(_Pending(lesson.id, text, digest, whole, pieces, cut, said, split))
         return todo
 
     @property
@@ -286,6 +300,14 @@ class Retriever:
                 )
             )
         }
+        stored_sentences = {
+            row.lesson_id: row
+            for row in session.exec(
+                select(LessonSentences).where(
+                    col(LessonSentences.lesson_id).in_([p.lesson_id for p in todo])
+                )
+            )
+        }
         now = utcnow()
         at = 0
         for pending in todo:
@@ -293,11 +315,22 @@ class Retriever:
             at += len(pending.texts())
             if pending.lesson_id not in present:  # purged while the model worked
                 continue
+            own_passages = len(pending.passages or [])
+            if pending.sentences is not None:
+                said = stored_sentences.get(pending.lesson_id) or LessonSentences(
+                    lesson_id=pending.lesson_id, model=self.model, content_hash=""
+                )
+                said.model, said.content_hash = self.model, pending.sentences_digest
+                said.count = len(pending.sentences)
+                said.vectors = int8_rows(rows[len(rows) - said.count :]).tobytes()
+                said.updated_at = now
+                session.add(said)
             if pending.passages is not None:
                 kept = stored_passages.get(pending.lesson_id) or LessonPassages(
                     lesson_id=pending.lesson_id, model=self.model, content_hash=""
                 )
-                own = rows[1:] if pending.whole else rows
+                first = 1 if pending.whole else 0
+                own = rows[first : first + own_passages]
                 kept.model, kept.content_hash = self.model, pending.passages_digest
                 kept.count = len(own)
                 kept.vectors = own.astype(np.float16).tobytes()
@@ -668,7 +701,7 @@ class Retriever:
     ) -> list[Hit]:
         """Load the ranked lessons, checking access once more in SQL: the masks are a cache,
         and a lesson that changed since must not slip through. Each is explained by its
-        sentence closest in meaning to the brief, from its best passage when it has them."""
+        sentence closest in meaning to the brief (`_closest_sentences`)."""
         if not ranked:
             return []
         ids = [f.lesson_id for f in ranked]
@@ -678,55 +711,66 @@ class Retriever:
                 visible_lessons(viewer, filters).where(col(Lesson.id).in_(ids))
             )
         }
-        closest = self._closest_to(query) if query is not None else None
+        picks = self._closest_sentences(session, by_id, query) if query is not None else {}
         return [
             Hit(
                 lesson=by_id[f.lesson_id],
                 score=round(f.fused, 5),
-                why=explain(
-                    by_id[f.lesson_id], text, closest, self._sentences(by_id[f.lesson_id], f)
-                ),
+                why=explain(by_id[f.lesson_id], text, *picks.get(f.lesson_id, (None, None))),
                 components=f,
             )
             for f in ranked
             if f.lesson_id in by_id
         ]
 
-    def _sentences(self, lesson: Lesson, ranked: Fused) -> list[str] | None:
-        """The sentences of the lesson's best passage (None: all of the lesson's)."""
-        if ranked.passage_index is None:
-            return None
-        pieces = passages(lesson, self._max_words)
-        if ranked.passage_index >= len(pieces):
-            return None
-        title = f"{lesson.title}. " if lesson.title else ""
-        piece = pieces[ranked.passage_index]
-        return sentences(piece[len(title) :] if piece.startswith(title) else piece) or None
+    def _closest_sentences(
+        self,
+        session: Session,
+        lessons: dict[int | None, Lesson],
+        query: Vectors,
+    ) -> dict[int, tuple[Closest, list[str]]]:
+        """For each lesson whose sentence vectors are current: its sentences, and which of
+        them is closest in meaning to `query` (the brief's own vector), by the vectors stored
+        when the lesson was embedded (no model at query time). Among all its sentences, not
+        only its best passage's: which passage ranked best may depend on feedback from other
+        lessons, and the sentence shown depends on the lesson and the brief alone (never on
+        other lessons or earlier searches). A lesson without current vectors is explained by
+        shared words instead."""
+        rows = session.exec(
+            select(
+                LessonSentences.lesson_id,
+                LessonSentences.content_hash,
+                LessonSentences.count,
+                LessonSentences.vectors,
+            ).where(
+                col(LessonSentences.lesson_id).in_([i for i in lessons if i is not None]),
+                LessonSentences.model == self.model,
+            )
+        ).all()
+        q = np.asarray(query, dtype=np.float32)
+        found: dict[int, tuple[Closest, list[str]]] = {}
+        for lesson_id, digest, count, blob in rows:
+            lesson = lessons.get(lesson_id)
+            if lesson is None:
+                continue
+            among = body_sentences(lesson)
+            current = digest == sentences_hash(self.model, lesson_text(lesson))
+            if not current or count != len(among) or len(blob) != count * len(q):
+                continue
+            matrix = np.frombuffer(blob, dtype=np.int8).reshape(count, -1).astype(np.float32)
+            scores = (matrix @ q) / np.maximum(np.linalg.norm(matrix, axis=1), 1e-9)
+            found[lesson_id] = (_chosen(int(np.argmax(scores))), among)
+        return found
 
-    def _closest_to(self, query: Vectors) -> Closest:
-        """Picks a lesson's sentence closest in meaning to the brief. A lesson offering more
-        than `_SENTENCES_PER_LESSON` sentences (no passages, many short sentences) is
-        explained by shared words instead (None): decided by the lesson alone, so which
-        sentence a reader sees never depends on other lessons or earlier searches."""
 
-        def closest(candidates: list[str]) -> int | None:
-            if len(candidates) > _SENTENCES_PER_LESSON:
-                return None
-            vectors = self._sentence_vectors(candidates)
-            return int(np.argmax(vectors @ query))
+def _chosen(pick: int) -> Closest:
+    """A `Closest` that has already chosen."""
+    return lambda _candidates: pick
 
-        return closest
 
-    def _sentence_vectors(self, texts: list[str]) -> Vectors:
-        """Vectors of sentences, cached (the same lessons' sentences come back search after
-        search; float16 and bounded, so the cache stays a few megabytes)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_cache]
-        if missing:
-            for sentence, vector in zip(missing, self.embedder.encode(missing), strict=True):
-                self._sentence_cache[sentence] = vector.astype(np.float16)
-                if len(self._sentence_cache) > _SENTENCE_CACHE:
-                    self._sentence_cache.popitem(last=False)
-        rows = [self._sentence_cache.get(t) for t in texts]
-        return np.stack(
-            [r if r is not None else np.zeros(self.embedder.dim, np.float16) for r in rows]
-        ).astype(np.float32)
+def int8_rows(vectors: Vectors) -> npt.NDArray[np.int8]:
+    """Each row scaled so its largest component is 127, then rounded: a quarter of float32's
+    size, and the row's direction (all a cosine reads, once renormalised) barely moved."""
+    peak = np.maximum(np.abs(vectors).max(axis=1, keepdims=True), 1e-12)
+    scaled: npt.NDArray[np.int8] = np.round(vectors / peak * 127).astype(np.int8)
+    return scaled

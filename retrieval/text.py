@@ -31,6 +31,13 @@ def passages(lesson: Lesson, max_words: int) -> list[str]:
     return [f"{title}. {piece}" if title else piece for piece in chunks(body, room)]
 
 
+def body_sentences(lesson: Lesson) -> list[str]:
+    """The sentences a match may be explained by: the observation's, insight's and
+    recommendation's (the title when there are none). Vectors are stored for each, in order."""
+    body = " ".join((lesson.observation, lesson.insight, lesson.recommendation))
+    return sentences(body) or [lesson.title]
+
+
 def content_hash(model: str, text: str) -> str:
     """Changes when the text or the model changes, and only then."""
     return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
@@ -39,6 +46,12 @@ def content_hash(model: str, text: str) -> str:
 def passages_hash(model: str, max_words: int, text: str) -> str:
     """As `content_hash`, for a lesson's passages: also changes when they are cut otherwise."""
     return content_hash(f"{model}\0passages of {max_words} words", text)
+
+
+def sentences_hash(model: str, text: str) -> str:
+    """As `content_hash`, for a lesson's sentence vectors (also changes when they are cut
+    otherwise)."""
+    return content_hash(f"{model}\0sentences", text)
 
 
 def sentences(text: str) -> list[str]:

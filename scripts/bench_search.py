@@ -77,7 +77,7 @@ MODEL = "all-MiniLM-L6-v2"
 # Words the shipped model reads whole (SentenceTransformerEmbedder.max_words: 0.6 x its 256
 # tokens): longer synthetic lessons get a stored passage vector per piece, as imports make.
 PASSAGE_WORDS = 153
-BANK_FORMAT = 2  # bump when the bank recipe changes, so cached banks are rebuilt
+BANK_FORMAT = 4  # bump when the bank recipe changes, so cached banks are rebuilt
 SENSITIVITY = {"internal": 0.7, "public": 0.2, "restricted": 0.1}
 STATUS = {
     "validated": 0.80,
@@ -234,7 +234,15 @@ def build_bank(
     """A bank of `size` synthetic lessons on the real schema, triggers firing per row. Built
     in chunks of CHUNK lessons: memory does not grow with the size."""
     from lessons.db import make_engine, migrate
-    from retrieval.text import content_hash, lesson_text, passages, passages_hash
+    from retrieval.service import int8_rows
+    from retrieval.text import (
+        body_sentences,
+        content_hash,
+        lesson_text,
+        passages,
+        passages_hash,
+        sentences_hash,
+    )
 
     meta_path = path.with_suffix(".json")
     recipe = {
@@ -298,6 +306,10 @@ def build_bank(
         "INSERT INTO lesson_passages (lesson_id, model, content_hash, count, vectors, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?)"
     )
+    sentence_sql = (
+        "INSERT INTO lesson_sentences (lesson_id, model, content_hash, count, vectors, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    )
     dim = base.shape[1]
     insert_s = 0.0
     for start in range(0, size, CHUNK):
@@ -315,6 +327,7 @@ def build_bank(
         tag_rows: list[tuple[int, str]] = []
         vector_rows: list[tuple[Any, ...]] = []
         passage_rows: list[tuple[Any, ...]] = []
+        sentence_rows: list[tuple[Any, ...]] = []
         for i in range(n):
             s: Source = rows[src[i]]
             lesson_id = int(ids[i])
@@ -365,6 +378,19 @@ def build_bank(
                     vector_time,
                 )
             )
+            # Sentence vectors (int8, as `Retriever` stores them): moved further than passages.
+            said = len(body_sentences(fields))  # type: ignore[arg-type]
+            spread = vectors[i] + rng.standard_normal((said, dim), dtype=np.float32) * noise * 4
+            sentence_rows.append(
+                (
+                    lesson_id,
+                    model,
+                    sentences_hash(model, text),
+                    said,
+                    int8_rows(spread).tobytes(),
+                    vector_time,
+                )
+            )
             vector_rows.append(
                 (
                     lesson_id,
@@ -381,6 +407,7 @@ def build_bank(
         con.executemany(lesson_sql, lessons)
         con.executemany(vector_sql, vector_rows)
         con.executemany(passage_sql, passage_rows)
+        con.executemany(sentence_sql, sentence_rows)
         con.execute("COMMIT")
         insert_s += time.perf_counter() - t
         if start // CHUNK % 10 == 9:

@@ -3,8 +3,13 @@ real shipped model for tests of retrieval behaviour (loaded once per session).""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+import ui.app
 from data import DEMO_BANK
 from lessons import accounts
 from lessons.db import make_engine, migrate, transaction
@@ -21,12 +27,19 @@ from lessons.models import Role
 from lessons.seed import read_bank
 from lessons.settings import Settings
 from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
-from ui.app import create_app
+from ui.app import create_app, prepare
+from ui.cli import main as cli_main
 
 # The suite's clients send many searches and BARs a minute (the leak sweep, the fuzzer, the
 # scripts' smoke tests): rate limits are off unless a test sets them (tests/test_throttle.py).
 os.environ.setdefault("LESSONBANK_RATE_LIMIT_SEARCH", "")
 os.environ.setdefault("LESSONBANK_RATE_LIMIT_BAR", "")
+# Argon2 at its cheapest (argon2.profiles.CHEAPEST): a sign-in costs microseconds instead of a
+# quarter second, and the suite signs in hundreds of times. Production keeps RFC 9106's profile
+# (tests/test_auth.py holds the defaults).
+os.environ.setdefault("LESSONBANK_PASSWORD_TIME_COST", "1")
+os.environ.setdefault("LESSONBANK_PASSWORD_MEMORY_KIB", "8")
+os.environ.setdefault("LESSONBANK_PASSWORD_PARALLELISM", "1")
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +56,16 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_templates() -> Iterator[None]:
+    """Every app in the session shares one Jinja environment. Each app would otherwise compile
+    every template it renders again (about 50 ms each); the templates are files a run does not
+    change, and the environment holds only constants (ui/filters.install)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ui.app, "templates", functools.cache(ui.app.templates))
+        yield
+
+
 @pytest.fixture
 def settings(tmp_path: Path, migrated_template: Path) -> Settings:
     """Settings for a fresh SQLite file, the fast hashing embedder and no demo bank."""
@@ -57,8 +80,7 @@ def settings(tmp_path: Path, migrated_template: Path) -> Settings:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url)
-    migrate(engine)
+    engine = make_engine(settings.database_url)  # a copy of the template: already migrated
     yield engine
     engine.dispose()
 
@@ -150,10 +172,63 @@ def demo_bank() -> dict[str, Any]:
     return read_bank(DEMO_BANK)
 
 
+def demo_bank_template(directory: Path, migrated_template: Path, embedder: Embedder) -> Path:
+    """A copy of the migrated template with the demo bank loaded and embedded by `embedder`,
+    through the app's own start-up (`prepare`), as `serve` makes it on first start."""
+    path = directory / "lessonbank.db"
+    shutil.copyfile(migrated_template, path)
+    demo = Settings(database_url=f"sqlite:///{path}", embedding_model=embedder.name)
+    engine, _ = prepare(demo, embedder)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
+    """The demo bank with the hashing embedder, made once: loading it costs about a second,
+    and dozens of tests read it."""
+    directory = tmp_path_factory.mktemp("demo-template")
+    return demo_bank_template(directory, migrated_template, HashingEmbedder())
+
+
+@pytest.fixture(scope="session")
+def model_demo_template(
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_template: Path,
+    real_embedder: SentenceTransformerEmbedder,
+) -> Path:
+    """The demo bank embedded by the real model, made once: embedding it costs seconds."""
+    directory = tmp_path_factory.mktemp("model-demo-template")
+    return demo_bank_template(directory, migrated_template, real_embedder)
+
+
+def on_copy_of(template: Path, settings: Settings) -> Settings:
+    """`settings` on a copy of `template` with load_demo on: the app starts on a bank that
+    already has projects, as a restarted demo install does, so it keeps what it finds."""
+    database = Path(settings.database_url.removeprefix("sqlite:///"))
+    assert not Path(f"{database}-wal").exists(), "copy the template before opening `engine`"
+    shutil.copyfile(template, database)
+    return settings.model_copy(update={"load_demo": True})
+
+
 @pytest.fixture
-def demo_client(settings: Settings) -> Iterator[Client]:
+def demo_settings(settings: Settings, demo_template: Path) -> Settings:
+    """`settings` on a copy of the demo bank (hashing embedder)."""
+    return on_copy_of(demo_template, settings)
+
+
+@pytest.fixture
+def model_demo_settings(settings: Settings, model_demo_template: Path) -> Settings:
+    """`settings` on a copy of the demo bank embedded by the real model (`real_embedder`)."""
+    return on_copy_of(model_demo_template, settings)
+
+
+@pytest.fixture
+def demo_client(demo_settings: Settings) -> Iterator[Client]:
     """The app over HTTP with the demo bank loaded (hashing embedder), signed in as `casey`."""
-    yield from app_client(settings.model_copy(update={"load_demo": True}))
+    yield from app_client(demo_settings)
 
 
 @pytest.fixture(scope="session")
@@ -199,3 +274,25 @@ def review_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+def run_cli(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m ui.cli ARGS` as a process runs it (the same main(), its environment, a piped
+    stdin, its stdout, stderr and exit status) but inside the test process: a real process
+    spends seconds importing torch before it starts. tests/test_cli.py's `serve` test still
+    starts a real one, which holds the `-m ui.cli` entry point."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        patch.setattr(sys, "stdin", io.StringIO(stdin))  # piped: not a terminal
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli_main(list(args))
+            except SystemExit as exit:  # argparse's refusals, as the interpreter reports them
+                code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+                if isinstance(exit.code, str):
+                    print(exit.code, file=sys.stderr)
+    return subprocess.CompletedProcess(["ui.cli", *args], code, out.getvalue(), err.getvalue())

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+import argon2
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -15,7 +14,7 @@ from lessons import accounts, lifecycle
 from lessons.db import transaction
 from lessons.models import AuditEvent, utcnow
 from lessons.settings import Settings
-from tests.conftest import PASSWORD, TOKENS, Client, app_client, review_payload
+from tests.conftest import PASSWORD, TOKENS, Client, app_client, review_payload, run_cli
 
 
 def _lesson(client: Client, **lesson: object) -> int:
@@ -146,6 +145,9 @@ def test_form_post_without_csrf_token_is_refused(client: Client, engine: Engine)
         "POST", "/reviews", data={"kind": "aar", "project.name": "X", "answers.planned": "y"}
     )
     assert response.status_code == 403
+    # The one error page (error.html, in the site's layout), not a page of its own.
+    assert response.headers["content-type"].startswith("text/html")
+    assert "lessonbank.css" in response.text and "reload the page" in response.text
     api = super(Client, raw).request("POST", "/api/reviews", json=review_payload())
     assert api.status_code == 403 and api.json()["error"]["code"] == "csrf"
 
@@ -215,22 +217,10 @@ def test_cli_users_add_reads_stdin_and_tokens_create_prints_the_token_last(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    env = {
-        **os.environ,
-        "LESSONBANK_EMBEDDING_MODEL": "hashing",
-        "LESSONBANK_SECRET_KEY": "cli-test-key",
-    }
+    env = {"LESSONBANK_EMBEDDING_MODEL": "hashing", "LESSONBANK_SECRET_KEY": "cli-test-key"}
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ui.cli", *args, "--database-url", url],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+        return run_cli(*args, "--database-url", url, stdin=stdin, env=env)
 
     added = run("users", "add", "ada", "--role", "admin", stdin="a long enough password\n")
     assert added.returncode == 0, added.stderr
@@ -247,3 +237,29 @@ def test_cli_users_add_reads_stdin_and_tokens_create_prints_the_token_last(
     assert disabled.returncode == 0 and "sam is now disabled" in disabled.stdout
     assert "sam\tcontributor (inactive)" in run("users", "list").stdout
     assert run("users", "enable", "sam").returncode == 0
+
+
+def test_passwords_are_hashed_with_rfc_9106_strength_unless_the_environment_lowers_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The suite runs with argon2's cheapest parameters (tests/conftest.py); a real install,
+    whose environment sets none of them, hashes with RFC 9106's low-memory profile."""
+    strong = argon2.profiles.RFC_9106_LOW_MEMORY
+    try:
+        with monkeypatch.context() as production_environment:
+            for name in ("TIME_COST", "MEMORY_KIB", "PARALLELISM"):
+                production_environment.delenv(f"LESSONBANK_PASSWORD_{name}")
+            accounts.hasher.cache_clear()
+            production = accounts.hasher()
+            stored = production.hash(PASSWORD)
+    finally:
+        accounts.hasher.cache_clear()  # the rest of the suite hashes cheaply again
+    assert (production.time_cost, production.memory_cost, production.parallelism) == (
+        strong.time_cost,
+        strong.memory_cost,
+        strong.parallelism,
+    )
+    assert argon2.extract_parameters(stored) == strong
+    # The suite's own hashes are cheap, and a production hash still verifies under them.
+    assert (accounts.hasher().time_cost, accounts.hasher().memory_cost) == (1, 8)
+    assert accounts.hasher().verify(stored, PASSWORD)

@@ -42,9 +42,9 @@ COLD_CHAIN_AAR = {
 
 @pytest.fixture
 def model_client(
-    settings: Settings, real_embedder: SentenceTransformerEmbedder
+    model_demo_settings: Settings, real_embedder: SentenceTransformerEmbedder
 ) -> Iterator[Client]:
-    demo = settings.model_copy(update={"load_demo": True, "embedding_model": real_embedder.name})
+    demo = model_demo_settings.model_copy(update={"embedding_model": real_embedder.name})
     yield from app_client(demo, embedder=real_embedder)
 
 

@@ -1,9 +1,11 @@
-"""The `lessonbank` command, run as a real process (hashing embedder to stay quick)."""
+"""The `lessonbank` command (hashing embedder to stay quick): its commands through main() as a
+process would run them (tests/conftest.py run_cli), and `serve` as a real process."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,35 +15,22 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import run_cli
 
-def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "LESSONBANK_EMBEDDING_MODEL": "hashing",
-        "LESSONBANK_SECRET_KEY": "cli-test-key",
-        **(env_extra or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ui.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        *args,
+        env={"LESSONBANK_EMBEDDING_MODEL": "hashing", "LESSONBANK_SECRET_KEY": "cli-test-key"},
     )
 
 
 @pytest.fixture
-def demo_db(tmp_path: Path) -> str:
-    """A database with the demo bank, made the way `serve` makes it on first start."""
-    from lessons.settings import Settings
-    from retrieval.embedder import HashingEmbedder
-    from ui.app import prepare
-
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    engine, _ = prepare(Settings(database_url=url, embedding_model="hashing"), HashingEmbedder())
-    engine.dispose()
-    return url
+def demo_db(tmp_path: Path, demo_template: Path) -> str:
+    """A database with the demo bank, made the way `serve` makes it on first start (a copy of
+    the session's demo template, which the app's start-up made)."""
+    shutil.copyfile(demo_template, tmp_path / "demo.db")
+    return f"sqlite:///{tmp_path / 'demo.db'}"
 
 
 def test_export_then_import_round_trips_and_reimport_does_not_duplicate(

@@ -32,8 +32,8 @@ def kim(settings: Settings) -> Iterator[Client]:
 
 
 @pytest.fixture
-def demo_kim(settings: Settings) -> Iterator[Client]:
-    yield from app_client(settings.model_copy(update={"load_demo": True}), as_user="kim")
+def demo_kim(demo_settings: Settings) -> Iterator[Client]:
+    yield from app_client(demo_settings, as_user="kim")
 
 
 def _lessons(client: Client, *bodies: dict[str, Any]) -> list[int]:
@@ -287,7 +287,7 @@ def test_reject_form_without_reason_comes_back_with_what_was_typed(kim: Client) 
     form = _form(_page(kim.get("/curate")), lesson_id)
     sent = _form_data(form, title="Edited title", decision="reject", reason="")
     response = kim.post(form["action"], data=sent, follow_redirects=False)
-    page = _page(response, 409)
+    page = _page(response, 422)
     alert = page.find(attrs={"role": "alert"})
     assert isinstance(alert, Tag) and "Say why the lesson is rejected." in alert.get_text()
     again = _form(page, lesson_id)
@@ -405,7 +405,7 @@ def test_review_form_retire_needs_a_reason_then_retires(kim: Client, engine: Eng
     refused = kim.post(
         form["action"], data=_form_data(form, decision="retire"), follow_redirects=False
     )
-    page = _page(refused, 409)
+    page = _page(refused, 422)
     assert isinstance(page.find(id=f"l{lesson_id}-reason-error"), Tag)
     assert _api(kim, lesson_id)["status"] == "validated"
     done = kim.post(
@@ -504,7 +504,7 @@ def test_api_validate_with_edits(kim: Client) -> None:
 @pytest.mark.parametrize(
     ("url", "body", "status", "field"),
     [
-        ("validate", {"decision": "reject"}, 409, "reason"),
+        ("validate", {"decision": "reject"}, 422, "reason"),
         ("validate", {}, 422, "decision"),
         ("validate", {"decision": "accept", "colour": "red"}, 422, "colour"),
         ("review", {"decision": "confirm"}, 409, "decision"),  # identified: not up for review

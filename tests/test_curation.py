@@ -270,7 +270,7 @@ def test_validate_with_a_chosen_review_date_keeps_it(session: Session) -> None:
 def test_reject_needs_a_reason_and_changes_nothing_without_one(session: Session) -> None:
     lesson = _lesson(session, "a duplicate")
     choice = ValidateIn(decision="reject", title="Edited anyway", reason="  ")
-    with pytest.raises(InvalidTransition) as refused:
+    with pytest.raises(ValidationFailed) as refused:
         curation.validate(session, lesson=lesson, choice=choice, actor="kim", today=TODAY)
     assert refused.value.fields == {"reason": "required"}
     assert (lesson.status, lesson.title) == (S.IDENTIFIED, "a duplicate")
@@ -372,7 +372,7 @@ def test_confirm_with_updates_saves_them_and_the_date_chosen(session: Session) -
 
 def test_retire_needs_a_reason(session: Session) -> None:
     lesson = _due(session)
-    with pytest.raises(InvalidTransition) as refused:
+    with pytest.raises(ValidationFailed) as refused:
         curation.review(
             session,
             lesson=lesson,

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from lessons import capture, lifecycle
 from lessons.db import make_engine, migrate, transaction
-from lessons.errors import InvalidTransition
+from lessons.errors import InvalidTransition, ValidationFailed
 from lessons.exchange import export_bank, import_bank
 from lessons.models import AuditEvent, Lesson, LessonStatus, utcnow
 from lessons.schemas import LessonIn, TransitionIn
@@ -151,7 +151,7 @@ def test_transition_without_reason_refused_when_reason_required(
 ) -> None:
     src = next(s for s, targets in lifecycle.ALLOWED.items() if dst in targets)
     lesson = _lesson(session, src)
-    with pytest.raises(InvalidTransition) as refused:
+    with pytest.raises(ValidationFailed) as refused:
         lifecycle.transition(session, lesson=lesson, to=dst, actor="kim", reason=reason)
     assert refused.value.fields == {"reason": "required"}
     assert lesson.status == src
@@ -185,7 +185,7 @@ def test_learned_without_evidence_or_http_link_is_refused(
     session: Session, evidence: str, link: str, fields: set[str]
 ) -> None:
     lesson = _lesson(session, S.ACTIONED)
-    with pytest.raises(InvalidTransition) as refused:
+    with pytest.raises(ValidationFailed) as refused:
         lifecycle.transition(
             session, lesson=lesson, to=S.LEARNED, actor="kim", evidence=evidence, link=link
         )
@@ -328,8 +328,8 @@ def test_api_walks_a_lesson_to_learned_with_evidence(client: Client, settings: S
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        ({"to": "learned"}, 409, "learned_evidence"),
-        ({"to": "learned", "learned_evidence": EVIDENCE}, 409, "learned_link"),
+        ({"to": "learned"}, 422, "learned_evidence"),
+        ({"to": "learned", "learned_evidence": EVIDENCE}, 422, "learned_link"),
         (
             {"to": "learned", "learned_evidence": EVIDENCE, "learned_link": "ftp://x.org"},
             422,
@@ -438,7 +438,7 @@ def test_lesson_page_form_without_link_rerenders_with_what_was_typed(
         data={"to": "learned", "reason": "Done", "learned_evidence": EVIDENCE, "learned_link": ""},
         follow_redirects=False,
     )
-    assert refused.status_code == 409
+    assert refused.status_code == 422
     page = BeautifulSoup(refused.text, "html.parser")
     assert _field(page, "learned_evidence").get_text() == EVIDENCE
     link = _field(page, "learned_link")

@@ -447,10 +447,9 @@ def test_the_demo_bank_shows_a_merge_with_its_sources(demo_client: Client) -> No
 
 @pytest.mark.model
 def test_the_demo_bank_has_a_duplicate_pair_the_real_model_finds(
-    settings: Settings, real_embedder: SentenceTransformerEmbedder
+    model_demo_settings: Settings, real_embedder: SentenceTransformerEmbedder
 ) -> None:
-    demo = settings.model_copy(update={"load_demo": True})
-    for client in app_client(demo, as_user="kim", embedder=real_embedder):
+    for client in app_client(model_demo_settings, as_user="kim", embedder=real_embedder):
         pairs = client.get("/api/curation/duplicates").json()["results"]
         titles = [{le["title"] for le in p["lessons"]} for p in pairs]
         assert {

@@ -83,11 +83,9 @@ QUERY_INTEGERS = [
     ("/lessons/{lesson}", "undone"),
     ("/curate/merge", "lessons"),
 ]
-# Those an interface reads to answer (the others are the app's own redirect markers, ignored
-# when tampered with, or ids checked as a choice).
-ANSWERED = [
-    pair for pair in QUERY_INTEGERS if pair[1] not in ("merged", "undone", "lessons", "done")
-]
+# Those read through ui.params, answering a bad value with the same 422 (the app's own redirect
+# markers too); `lessons` is a choice of ids, refused with its own message.
+ANSWERED = [pair for pair in QUERY_INTEGERS if pair[1] != "lessons"]
 
 
 @pytest.mark.parametrize(("path", "name"), ANSWERED)
@@ -168,9 +166,19 @@ def test_merge_form_refuses_a_unicode_digit_as_its_choice(admin: Client) -> None
     assert "Choose which lesson to keep." in BeautifulSoup(response.text, "html.parser").text
 
 
-def test_curation_form_with_a_tampered_page_still_answers(admin: Client) -> None:
+def test_curation_form_with_a_tampered_page_is_refused_like_the_query(admin: Client) -> None:
     lesson = _lesson(admin)
     response = admin.post(
         f"/curate/lessons/{lesson}/validate", data={"page": "²", "decision": "nonsense"}
     )
-    assert response.status_code < 500, response.text
+    assert response.status_code == 422, response.text
+    assert "The page number must be a whole number" in response.text
+
+
+@pytest.mark.parametrize(("path", "limit"), [("/api/curation/queue", "0"), ("/api/lessons", "0")])
+def test_a_limit_of_zero_is_refused_on_every_paged_list(
+    admin: Client, path: str, limit: str
+) -> None:
+    response = admin.get(f"{path}?limit={limit}")
+    assert response.status_code == 422, response.text
+    assert "limit" in response.json()["error"]["fields"]

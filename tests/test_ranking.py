@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from lessons import access, capture, catalogue
-from lessons.models import Lesson, LessonPassages, LessonStatus
+from lessons.models import Lesson, LessonPassages, LessonSentences, LessonStatus
 from lessons.schemas import LessonIn, LessonPatch
 from retrieval.embedder import HashingEmbedder, Vectors
 from retrieval.explain import explain
@@ -64,6 +64,10 @@ def test_long_lessons_keep_passage_vectors_that_a_restart_reuses(engine: Engine)
         assert len(rows[long.id].vectors) == rows[long.id].count * embedder.dim * 2  # type: ignore[index]
         assert [r.count for i, r in rows.items() if i != long.id] == [0]
         long_id, pieces = long.id, rows[long.id].count  # type: ignore[index]
+        said = {r.lesson_id: r for r in session.exec(select(LessonSentences))}
+        assert said[long.id].count == 4  # type: ignore[index]  # one vector per sentence
+        assert len(said[long.id].vectors) == 4 * embedder.dim  # type: ignore[index]  # int8
+        sentences = sum(r.count for r in said.values())
         session.commit()
     encoded = embedder.texts
     restarted = ShortWindowEmbedder()
@@ -76,7 +80,7 @@ def test_long_lessons_keep_passage_vectors_that_a_restart_reuses(engine: Engine)
         )
         assert Retriever(restarted).sync(session) == 1
         assert restarted.texts >= 4  # the lesson and its passages again
-    assert encoded == 2 + pieces
+    assert encoded == 2 + pieces + sentences
 
 
 def test_a_match_deep_in_a_long_lesson_counts_through_its_passage(engine: Engine) -> None:

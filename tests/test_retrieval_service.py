@@ -16,6 +16,7 @@ from lessons.models import LessonEmbedding, LessonStatus
 from lessons.schemas import LessonIn, LessonPatch
 from retrieval import service
 from retrieval.embedder import HASHING, HashingEmbedder
+from retrieval.explain import explain
 from retrieval.service import Mode, Retriever
 
 
@@ -57,7 +58,9 @@ def test_sync_embeds_once_and_again_only_when_text_changes(engine: Engine) -> No
         )
         assert retriever.sync(session) == 1
         session.commit()
-    assert embedder.texts == 3
+    # Each lesson and its one sentence (the title, for the lesson without a body), then the
+    # edited lesson and its two sentences again.
+    assert embedder.texts == 2 * 2 + 3
     # A new process with the same model finds every vector already stored.
     fresh = Retriever(CountingEmbedder())
     with Session(engine) as session:
@@ -271,3 +274,62 @@ def test_a_search_in_an_older_snapshot_keeps_the_newer_index(
     with Session(engine) as new:
         found = retriever.search(new, "fridges", viewer=access.STAFF)
     assert {h.lesson.id for h in found} == {first_id, later_id}
+
+
+# A lesson whose first sentence shares the brief's words and whose second says what the brief
+# means in other words.
+_COLD_CHAIN = (
+    "Transport to the remote clinics was booked by the district office. "
+    "Vaccines spoiled because the cooler boxes lost their temperature on long drives."
+)
+_COLD_BRIEF = "jabs going bad from heat on the trip to the clinics"
+
+
+def test_a_paraphrased_brief_is_explained_by_the_sentence_closest_in_meaning(
+    engine: Engine, real_embedder: object
+) -> None:
+    with Session(engine) as session:
+        _add(session, "Cooler boxes on long drives", observation=_COLD_CHAIN)
+        retriever = Retriever(real_embedder)  # type: ignore[arg-type]
+        retriever.sync(session)
+        [hit] = retriever.search(session, _COLD_BRIEF, viewer=access.CURATOR, limit=1)
+    assert hit.why.best_sentence.startswith("Vaccines spoiled")
+    # Shared words alone would have shown the other sentence.
+    assert explain(hit.lesson, _COLD_BRIEF).best_sentence.startswith("Transport")
+
+
+def test_the_sentence_shown_does_not_change_when_other_lessons_arrive(
+    engine: Engine, real_embedder: object
+) -> None:
+    retriever = Retriever(real_embedder)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        lesson = _add(session, "Cooler boxes on long drives", observation=_COLD_CHAIN)
+        retriever.sync(session)
+        before = _shown_for(retriever, session, lesson.id)  # type: ignore[attr-defined]
+        for n in range(12):
+            _add(
+                session,
+                f"Cold chain note {n}",
+                observation=f"Cooler boxes kept doses cold on drive {n}. The clinics were remote.",
+            )
+        retriever.sync(session)
+        after = _shown_for(retriever, session, lesson.id)  # type: ignore[attr-defined]
+    assert before == after
+
+
+def _shown_for(retriever: Retriever, session: Session, lesson_id: int) -> str:
+    hits = retriever.search(session, _COLD_BRIEF, viewer=access.CURATOR, limit=20)
+    return next(h.why.best_sentence for h in hits if h.lesson.id == lesson_id)
+
+
+def test_explaining_results_runs_the_model_on_the_brief_alone(engine: Engine) -> None:
+    embedder = CountingEmbedder()
+    retriever = Retriever(embedder)
+    with Session(engine) as session:
+        for n in range(15):
+            _add(session, f"Fridges {n}", observation=f"Fridges came late {n}. Order early.")
+        retriever.sync(session)
+        embedder.texts = 0
+        hits = retriever.search(session, "fridges late", viewer=access.CURATOR, limit=10)
+    assert len(hits) == 10
+    assert embedder.texts == 1  # the brief; every sentence vector was stored at sync

@@ -3,8 +3,10 @@ page and the API; and, with the real model, the demo bank's procurement theme.""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,16 +15,13 @@ from bs4 import BeautifulSoup
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from data import DEMO_BANK
 from lessons import catalogue, lifecycle
 from lessons.access import CURATOR, STAFF
 from lessons.db import transaction
 from lessons.models import Lesson, LessonStatus, LessonTag
-from lessons.seed import load_bank, read_bank
 from lessons.settings import Settings
 from lessons.themes import build, candidate_ids
 from retrieval.embedder import HashingEmbedder, SentenceTransformerEmbedder
-from retrieval.service import Retriever
 from retrieval.themes import ThemeFinder, cluster
 from tests.conftest import Client, app_client
 
@@ -315,16 +314,16 @@ def test_themes_page_escapes_lesson_text(client: Client, settings: Settings) -> 
 
 @pytest.fixture(scope="module")
 def demo_groups(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
+    tmp_path_factory: pytest.TempPathFactory,
+    model_demo_template: Path,
+    real_embedder: SentenceTransformerEmbedder,
 ) -> Iterator[tuple[list[list[int]], dict[int, Lesson]]]:
-    from lessons.db import make_engine, migrate
+    """Themes of the demo bank embedded by the real model (a copy of the session's template)."""
+    from lessons.db import make_engine
 
     path = tmp_path_factory.mktemp("themes-demo") / "demo.db"
+    shutil.copyfile(model_demo_template, path)
     engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    with transaction(engine, write=True) as session:
-        load_bank(session, read_bank(DEMO_BANK))
-    Retriever(real_embedder).sync_committed(engine)
     with Session(engine, expire_on_commit=False) as session:
         groups = ThemeFinder().clusters(session, viewer=CURATOR, model=real_embedder.name)
         lessons = {le.id or 0: le for le in session.exec(select(Lesson))}

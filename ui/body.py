@@ -15,8 +15,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lessons.errors import NotFound
-from lessons.numbers import read_whole
-from ui.errors import RequestRejected, error_body
+from lessons.numbers import LARGEST, read_whole
+from ui.errors import RequestRejected, send_error
 
 
 def _too_large(max_bytes: int) -> RequestRejected:
@@ -63,18 +63,8 @@ class LimitBodySize:
         except RequestRejected as exc:  # raised in an outer layer (e.g. CSRF reading a form)
             if started:
                 raise
-            body = json.dumps(error_body(exc.code, exc.message)).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": exc.status,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            # A body refused before any route reads it is answered in JSON on every path.
+            await send_error(scope, send, exc.status, exc.code, exc.message, as_json=True)
 
 
 class RefuseMultipart:
@@ -120,7 +110,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 def path_id(request: Request, name: str = "id") -> int:
     """A record id from the path; ids beyond any database integer cannot exist."""
     value = int(request.path_params[name])
-    if value > 2**63 - 1:
+    if value > LARGEST:
         raise NotFound(f"No record with id {value}.")
     return value
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import Scope, Send
 
 from lessons.errors import (
     DomainError,
@@ -47,14 +48,14 @@ class RateLimited(RequestRejected):
 
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, object]:
+    """The one JSON error body: `{"error": {"code", "message", "fields"}}`."""
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def _respond(
-    request: Request, status: int, code: str, message: str, fields: dict[str, str] | None = None
+def error_page(
+    request: Request, status: int, message: str, fields: dict[str, str] | None = None
 ) -> Response:
-    if request.url.path.startswith("/api"):
-        return JSONResponse(error_body(code, message, fields), status_code=status)
+    """The one error page (error.html), for every path outside /api."""
     templates = request.app.state.lessonbank.templates
     response: Response = templates.TemplateResponse(
         request,
@@ -65,12 +66,40 @@ def _respond(
     return response
 
 
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    *,
+    as_json: bool = False,
+) -> Response:
+    """The JSON body under /api (or when `as_json`), the error page elsewhere."""
+    if as_json or request.url.path.startswith("/api"):
+        return JSONResponse(error_body(code, message, fields), status_code=status)
+    return error_page(request, status, message, fields)
+
+
+async def send_error(
+    scope: Scope, send: Send, status: int, code: str, message: str, *, as_json: bool = False
+) -> None:
+    """`error_response` from a middleware layer, which has a scope rather than a request (and
+    has read the body or refused to: nothing more is received)."""
+    request = Request(scope)
+    response = error_response(request, status, code, message, as_json=as_json)
+    await response(scope, request.receive, send)
+
+
+def status_of(exc: DomainError) -> int:
+    return exc.status if isinstance(exc, RequestRejected) else STATUS.get(type(exc), 400)
+
+
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     if isinstance(exc, NotSignedIn) and not request.url.path.startswith("/api"):
         return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
-    status = exc.status if isinstance(exc, RequestRejected) else STATUS.get(type(exc), 400)
-    response = _respond(request, status, exc.code, exc.message, exc.fields)
+    response = error_response(request, status_of(exc), exc.code, exc.message, exc.fields)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
@@ -82,12 +111,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
     message = {404: "Nothing here.", 405: "That method is not allowed here."}.get(
         exc.status_code, str(exc.detail)
     )
-    return _respond(request, exc.status_code, codes.get(exc.status_code, "http_error"), message)
+    return error_response(
+        request, exc.status_code, codes.get(exc.status_code, "http_error"), message
+    )
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _respond(request, 500, "server_error", "Something went wrong on our side.")
+    return error_response(request, 500, "server_error", "Something went wrong on our side.")
 
 
 HANDLERS = {DomainError: domain_error, HTTPException: http_error, Exception: server_error}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from pathlib import Path
@@ -11,7 +10,7 @@ from asgi_csrf import asgi_csrf
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lessons.settings import Settings
-from ui.errors import RequestRejected, error_body
+from ui.errors import RequestRejected, send_error
 
 log = logging.getLogger("lessonbank")
 
@@ -67,27 +66,14 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-async def _csrf_failed(scope: Scope, send: Send, message_id: int) -> None:
-    message = (
-        "This form has expired or did not come from Lessonbank: reload the page and try again."
+async def _csrf_failed(scope: Scope, send: Send, message_id: int = 0) -> None:
+    await send_error(
+        scope,
+        send,
+        403,
+        "csrf",
+        "This form has expired or did not come from Lessonbank: reload the page and try again.",
     )
-    if scope["path"].startswith("/api"):
-        body = json.dumps(error_body("csrf", message)).encode()
-        kind = b"application/json"
-    else:
-        body = (
-            "<!doctype html><html lang=en><meta charset=utf-8><title>Form expired</title>"
-            f"<main><h1>Form expired</h1><p>{message}</p><p><a href=/>Start page</a></p></main>"
-        ).encode()
-        kind = b"text/html; charset=utf-8"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def with_csrf(app: ASGIApp, settings: Settings, key: str) -> ASGIApp:
@@ -143,4 +129,4 @@ class CSRFProtect:
             if state["passed"] or state["started"]:
                 raise
             log.info("CSRF check could not read the body of %s %s", scope["method"], scope["path"])
-            await _csrf_failed(scope, send, 0)
+            await _csrf_failed(scope, send)

@@ -16,6 +16,7 @@ from typing import Any
 from lessons.imports.cleaning import clean_text
 from lessons.imports.upsert import LessonRecord
 from lessons.models import LessonStatus, Perspective, Sensitivity
+from lessons.numbers import read_whole
 
 TAG_SCHEME = "nasa-llis"
 SOURCE_URL = "https://llis.nasa.gov/lesson/{id}"
@@ -61,7 +62,7 @@ def to_record(row: dict[str, Any]) -> LessonRecord:
     if not isinstance(row, dict):
         raise ValueError("not a JSON object")
     lesson_id = str(row.get("lesson_id") or row.get("lesson_number") or "").strip()
-    if not lesson_id.isdigit():
+    if read_whole(lesson_id) is None:
         raise ValueError(f"no numeric lesson id (got {lesson_id!r})")
     abstract = clean_text(row.get("abstract") or row.get("abstract_text"))
     event = clean_text(row.get("driving_event_text"))

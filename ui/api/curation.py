@@ -16,7 +16,7 @@ from lessons.errors import ValidationFailed
 from lessons.models import Lesson
 from lessons.schemas import ReviewDueIn, ValidateIn, parse
 from ui.body import path_id, read_json_object
-from ui.params import int_param
+from ui.params import paging
 from ui.presenters import lesson_json
 from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
@@ -40,8 +40,7 @@ async def get_queue(request: Request) -> Response:
         raise ValidationFailed(
             f"section must be one of {choices}.", {"section": "unknown section"}
         ) from None
-    limit = max(1, int_param(params, "limit", DEFAULT_LIMIT, high=MAX_LIMIT))
-    offset = int_param(params, "offset", 0, high=10**9)
+    limit, offset = paging(params, default=DEFAULT_LIMIT, most=MAX_LIMIT)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:

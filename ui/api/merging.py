@@ -18,7 +18,7 @@ from lessons.models import Lesson, LessonMerge
 from lessons.schemas import parse
 from retrieval import duplicates
 from ui.body import path_id, read_json_object
-from ui.params import int_param
+from ui.params import int_param, paging
 from ui.presenters import lesson_json, person_ref
 from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
@@ -154,8 +154,7 @@ async def lesson_duplicates(request: Request) -> Response:
 async def curation_duplicates(request: Request) -> Response:
     require(request, *CURATORS)
     threshold = score_param(request)
-    limit = int_param(request.query_params, "limit", 50, low=1, high=500)
-    offset = int_param(request.query_params, "offset", 0, low=0, high=10**9)
+    limit, offset = paging(request.query_params, default=50, most=500)
     new_only = request.query_params.get("awaiting_validation", "") in ("1", "true")
 
     def work() -> dict[str, Any]:

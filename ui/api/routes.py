@@ -34,7 +34,7 @@ from ui.api import themes as themes_api
 from ui.api.openapi import openapi
 from ui.bar_run import run_bar
 from ui.body import path_id, read_json_object
-from ui.params import id_param, int_param
+from ui.params import id_param, int_param, paging
 from ui.presenters import action_json, bar_json, lesson_json, review_json, why_json
 from ui.state import (
     CURATORS,
@@ -102,8 +102,7 @@ def _lesson_detail(session: Session, lesson: Lesson, viewer: Viewer) -> dict[str
 async def list_lessons(request: Request) -> Response:
     params = request.query_params
     state = app_state(request)
-    limit = int_param(params, "limit", 20, low=1, high=state.settings.bar_max_limit * 4)
-    offset = int_param(params, "offset", 0, low=0, high=10**9)
+    limit, offset = paging(params, default=20, most=state.settings.bar_max_limit * 4)
     filters = parse(
         SearchFilters,
         {

@@ -133,7 +133,7 @@ def member_add(request: Request, form: FormData) -> Response:
 def member_remove(request: Request) -> Response:
     viewer = require(request, Role.ADMIN)
     project_id = path_id(request)
-    user_id = int(request.path_params["user_id"])
+    user_id = path_id(request, "user_id")
     with session_for(request) as session:
         projects.get(session, project_id=project_id, viewer=viewer_for(request))  # NotFound: a 404
         user = accounts.get_user(session, user_id=user_id)

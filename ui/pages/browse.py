@@ -13,10 +13,11 @@ from lessons.errors import InvalidTransition, ValidationFailed
 from lessons.models import ActionStatus, LessonStatus
 from lessons.schemas import SearchFilters, TransitionIn, parse
 from ui.body import form_handler, path_id
+from ui.errors import status_of
 from ui.forms import nested
 from ui.pages import merge
-from ui.pages.render import PAGES, page
-from ui.params import int_param
+from ui.pages.render import page
+from ui.params import page_number
 from ui.presenters import match_of, summary_json
 from ui.state import CURATORS, app_state, require, session_for, throttle, viewer_for
 from ui.throttle import Costly
@@ -84,7 +85,7 @@ def lesson_list(request: Request) -> Response:
     query = params.get("q", "").strip()[: app_state(request).settings.max_brief_chars]
     tag = params.get("tag", "").strip()
     status = params.get("status", "")
-    pageno = int_param(params, "page", 1, low=1, high=PAGES, label="The page number")
+    pageno = page_number(params)
     try:
         filters = SearchFilters.model_validate(
             {
@@ -186,9 +187,13 @@ def lesson_transition(request: Request, form: FormData) -> Response:
                 review_months=app_state(request).settings.review_months,
             )
     except (ValidationFailed, InvalidTransition) as exc:
-        status = 409 if isinstance(exc, InvalidTransition) else 422
         return _lesson_page(
-            request, lesson_id, status, errors=exc.fields, values=values, message=exc.message
+            request,
+            lesson_id,
+            status_of(exc),
+            errors=exc.fields,
+            values=values,
+            message=exc.message,
         )
     return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
 

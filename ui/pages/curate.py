@@ -16,12 +16,12 @@ from lessons import catalogue, curation, lifecycle
 from lessons.curation import Section
 from lessons.errors import InvalidTransition, NotFound, ValidationFailed
 from lessons.models import Lesson
-from lessons.numbers import read_whole
 from lessons.schemas import LessonPatch, ReviewDueIn, ValidateIn, parse
 from ui.body import path_id
+from ui.errors import status_of
 from ui.forms import nested
-from ui.pages.render import PAGES, page
-from ui.params import id_param, int_param
+from ui.pages.render import page
+from ui.params import id_param, page_number
 from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 # Each lesson comes with a full edit form: ten keep the page short enough to work through.
@@ -54,7 +54,7 @@ def queue(request: Request) -> Response:
     return _render(
         request,
         _section(params.get("section")),
-        int_param(params, "page", 1, low=1, high=PAGES, label="The page number"),
+        page_number(params),
         done=(done, did) if done and did in DONE else None,
     )
 
@@ -166,8 +166,7 @@ def form_input(values: dict[str, Any]) -> dict[str, Any]:
 
 def _decide(request: Request, lesson_id: int, section: Section, values: dict[str, Any]) -> Response:
     state = app_state(request)
-    # The page the form came from, to show again; a tampered one shows the first.
-    pageno = read_whole(values.get("page"), low=1, high=PAGES) or 1
+    pageno = page_number(values)  # the page the form came from, to show again
     data = form_input(values)
     try:
         with session_for(request) as session:
@@ -202,12 +201,11 @@ def _decide(request: Request, lesson_id: int, section: Section, values: dict[str
                 changed = curation.edit(session, lesson=lesson, changes=patch, actor=viewer.name)
                 did = "saved" if changed else "unchanged"
     except (ValidationFailed, InvalidTransition) as exc:
-        status = 409 if isinstance(exc, InvalidTransition) else 422
         return _render(
             request,
             section,
             pageno,
-            status=status,
+            status=status_of(exc),
             failed=(lesson_id, values, exc.fields, exc.message),
         )
     embed_committed(request, [lesson_id])  # the wording may have changed

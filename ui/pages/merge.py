@@ -25,7 +25,7 @@ from retrieval import duplicates
 from ui.api.merging import duplicate_cache, run_merge, run_unmerge, score_param
 from ui.body import path_id
 from ui.pages.render import page
-from ui.params import int_param
+from ui.params import id_param, page_number
 from ui.state import CURATORS, app_state, require, session_for, viewer_for
 
 PAGE_SIZE = 25
@@ -75,14 +75,14 @@ def lesson_context(
         if viewer.signed_in
         else []
     )
-    undone_id = _query_int(request, "undone")
+    undone_id = id_param(request.query_params, "undone")
     return {
         "also_identified_in": merging.sources(session, canonical=lesson, viewer=viewer),
         "merge_rows": rows,
         "merge_lessons": others,
         "merged_into": canonical if canonical is not None and viewer.can_see(canonical) else None,
         "possible_duplicates": possible,
-        "merged_count": _query_int(request, "merged"),
+        "merged_count": id_param(request.query_params, "merged"),
         "undone": next((r for r in rows if r.id == undone_id and r.undone_at), None),
     }
 
@@ -101,18 +101,13 @@ def review_duplicates(
     )
 
 
-def _query_int(request: Request, name: str) -> int | None:
-    """A number the app put in its own redirect (`?merged=3`); a tampered one is ignored."""
-    return read_whole(request.query_params.get(name), low=1)
-
-
 # --- the list of pairs ---------------------------------------------------------------------------
 
 
 def duplicate_list(request: Request) -> Response:
     require(request, *CURATORS)
     threshold = score_param(request)
-    pageno = int_param(request.query_params, "page", 1, low=1, high=10**6)
+    pageno = page_number(request.query_params)
     awaiting = request.query_params.get("awaiting_validation", "") == "1"
 
     with session_for(request) as session:
@@ -127,7 +122,7 @@ def duplicate_list(request: Request) -> Response:
             offset=(pageno - 1) * PAGE_SIZE,
             awaiting_validation=awaiting,
         )
-        merged_id = _query_int(request, "merged")
+        merged_id = id_param(request.query_params, "merged")
         merged = session.get(Lesson, merged_id) if merged_id else None
         return page(
             request,

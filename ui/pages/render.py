@@ -9,9 +9,6 @@ from starlette.responses import Response
 
 from ui.state import app_state, viewer_for
 
-# The highest page number a list answers (a later one shows the last page).
-PAGES = 10**6
-
 
 def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
     """Render a page; every template knows who is viewing (for the header and what to offer)."""
