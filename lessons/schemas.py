@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lessons import lifecycle
+from lessons.curation import lifecycle
 from lessons.errors import ValidationFailed
-from lessons.models import (
+from lessons.storage.models import (
     Decision,
     LessonStatus,
     Perspective,
@@ -24,7 +24,7 @@ from lessons.models import (
     ReviewKind,
     Sensitivity,
 )
-from lessons.settings import Settings
+from lessons.storage.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 # Record ids: anything larger cannot exist in any database and must not reach one.

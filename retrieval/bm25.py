@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from lessons.fulltext import COLUMNS, TOKENIZE
+from lessons.storage.fulltext import COLUMNS, TOKENIZE
 from retrieval.postings import Postings, postings
 
 # FTS5's bm25() constants, and our column weights: a term in the title says more than one in
@@ -186,7 +186,7 @@ frequencies = _FrequencyCache()
 
 class _LengthCache:
     """Every indexed lesson's length in tokens (all columns), by lesson id, per database; read
-    again whenever lessons change (`lessons.changes.version`), so always this snapshot's."""
+    again whenever lessons change (`lessons.storage.changes.version`), so always this snapshot's."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -228,7 +228,7 @@ class Collection:
     lengths: np.ndarray  # every indexed lesson's length, by id
     visible: Mask  # by id
     corpus: Corpus
-    version: object  # the lessons' snapshot (lessons.changes.version)
+    version: object  # the lessons' snapshot (lessons.storage.changes.version)
     frequency: dict[str, int] = field(default_factory=dict)  # query word -> visible lessons
 
     def holds(self, ids: Ids) -> Mask:
@@ -278,7 +278,7 @@ _collections = _CollectionCache()
 
 
 def collection(connection: Connection, allowed_ids: Ids, version: object) -> Collection:
-    """The viewer's collection: `allowed_ids` (sorted) as of `version` (lessons.changes)."""
+    """The viewer's collection: `allowed_ids` (sorted) as of `version` (lessons.storage.changes)."""
     return _collections.get(connection, allowed_ids, version)
 
 
@@ -411,7 +411,7 @@ def _weighted_counts(
 
 
 def in_memory(connection: Connection, version: object) -> Postings | None:
-    """The index's postings in memory as of the snapshot `version` (lessons.changes.version;
+    """The index's postings in memory as of the snapshot `version` (lessons.storage.changes.version;
     read whole the first time, then brought up to date as lessons change:
     `retrieval.postings`); None when this transaction's snapshot is older than the one held."""
     lengths, _ = _lengths_by_id.get(connection, version)

@@ -15,8 +15,8 @@ import numpy.typing as npt
 import torch
 from sqlmodel import Session, select
 
-from lessons import changes
-from lessons.models import LessonEmbedding
+from lessons.storage import changes
+from lessons.storage.models import LessonEmbedding
 
 if TYPE_CHECKING:
     from retrieval.service import Retriever

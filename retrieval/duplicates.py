@@ -10,7 +10,7 @@ model reads the first 256 word pieces), so two lessons about one event that draw
 lessons from it look alike. On the NASA lessons, a third of the pairs above the first
 threshold were such siblings (scripts/check_duplicates.py has the figures).
 
-What may be offered is decided before ranking, by the one access rule (`lessons.access`): a
+What may be offered is decided before ranking, by the one access rule (`lessons.accounts.access`): a
 lesson the viewer may not see is masked out of the index before the search runs, so it is
 never ranked, counted or named. Only lessons that could take part in a merge are candidates
 (identified, validated, actioned or learned, not deleted), and only lessons with enough text
@@ -34,9 +34,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlmodel import Session, col
 
-from lessons.access import Viewer, visible_lesson_ids, visible_lessons
-from lessons.models import Lesson, LessonStatus
+from lessons.accounts.access import Viewer, visible_lesson_ids, visible_lessons
 from lessons.schemas import SearchFilters
+from lessons.storage.models import Lesson, LessonStatus
 from retrieval.duplicate_pairs import PairCache
 from retrieval.text import chunks, lesson_text
 

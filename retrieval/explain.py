@@ -12,7 +12,7 @@ from functools import lru_cache
 import snowballstemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # type: ignore[import-untyped]
 
-from lessons.models import Lesson
+from lessons.storage.models import Lesson
 from retrieval.text import sentences, words
 
 # Words too common to explain anything (or to search on).

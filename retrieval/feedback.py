@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlmodel import Session, col, select
 
-from lessons.models import BarItem, BeforeActionReview, LessonEmbedding, LessonPassages
+from lessons.storage.models import BarItem, BeforeActionReview, LessonEmbedding, LessonPassages
 from retrieval.fusion import Candidate, Fused, RankingParams, combine
 
 Exact = npt.NDArray[np.float64]

@@ -13,8 +13,8 @@ import numpy as np
 from sqlmodel import Session, col
 from sqlmodel.sql.expression import SelectOfScalar
 
-from lessons import changes
-from lessons.models import Lesson
+from lessons.storage import changes
+from lessons.storage.models import Lesson
 from retrieval import bm25
 from retrieval.explain import STOPWORDS
 from retrieval.text import words

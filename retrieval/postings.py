@@ -28,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from lessons import changes
-from lessons.fulltext import COLUMNS
+from lessons.storage import changes
+from lessons.storage.fulltext import COLUMNS
 
 Ids = npt.NDArray[np.int64]
 # Changed lessons' postings held beside the arrays, at most this share of all postings (and
@@ -154,7 +154,7 @@ def _per_lesson(docs: Ids, hits: npt.NDArray[np.int64]) -> tuple[Ids, npt.NDArra
 
 
 def _older(version: object, than: object) -> bool:
-    """Whether `version` (lessons.changes.version) comes from a snapshot before `than`'s."""
+    """Whether `version` (lessons.storage.changes.version) comes from a snapshot before `than`'s."""
     return isinstance(version, tuple) and isinstance(than, tuple) and changes.older(version, than)
 
 

@@ -19,11 +19,11 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 from tqdm import tqdm
 
-from lessons import changes
-from lessons.access import Viewer, visible_lesson_ids, visible_lessons
-from lessons.db import transaction
-from lessons.models import Lesson, LessonEmbedding, LessonPassages, LessonSentences, utcnow
+from lessons.accounts.access import Viewer, visible_lesson_ids, visible_lessons
 from lessons.schemas import SearchFilters
+from lessons.storage import changes
+from lessons.storage.db import transaction
+from lessons.storage.models import Lesson, LessonEmbedding, LessonPassages, LessonSentences, utcnow
 from retrieval import feedback, lexical
 from retrieval.embedder import Embedder, Vectors
 from retrieval.explain import Closest, Explanation, explain, has_words

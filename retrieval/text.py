@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from lessons.models import Lesson
+from lessons.storage.models import Lesson
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")

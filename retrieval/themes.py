@@ -9,7 +9,7 @@ on the demo bank) its first community took 13-14 lessons mixing offline data col
 briefing councillors and missed-bin heat maps; average linkage at 0.38 keeps them apart (see
 scripts/check_themes.py for the demo bank and the NASA figures).
 
-Which lessons may be clustered is the domain's rule (`lessons.themes.candidate_ids`): the
+Which lessons may be clustered is the domain's rule (`lessons.curation.themes.candidate_ids`): the
 viewer's access is applied before any vector is read.
 """
 
@@ -23,10 +23,10 @@ from collections import OrderedDict
 import numpy as np
 from sqlmodel import Session, col, select
 
-from lessons import changes
-from lessons.access import Viewer
-from lessons.models import LessonEmbedding
-from lessons.themes import access_key, candidate_ids
+from lessons.accounts.access import Viewer
+from lessons.curation.themes import access_key, candidate_ids
+from lessons.storage import changes
+from lessons.storage.models import LessonEmbedding
 from retrieval.embedder import Vectors
 
 # Mean pairwise cosine a group must keep (all-MiniLM-L6-v2 over a lesson's whole text). Chosen

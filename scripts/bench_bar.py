@@ -58,7 +58,7 @@ def _env(database_url: str) -> dict[str, str]:
 
 def _token(database_url: str) -> str:
     """A contributor and an API token for them, made with the CLI as an operator would."""
-    cli = [sys.executable, "-m", "ui.cli"]
+    cli = [sys.executable, "-m", "ui.cli.main"]
     env = _env(database_url)
     subprocess.run(
         [*cli, "users", "add", "bench", "--database-url", database_url],
@@ -85,7 +85,7 @@ def _start(database_url: str, port: int) -> tuple[subprocess.Popen[bytes], float
         [
             sys.executable,
             "-m",
-            "ui.cli",
+            "ui.cli.main",
             "serve",
             "--host",
             "127.0.0.1",

@@ -1,7 +1,7 @@
 """Import throughput: `lessonbank import nasa-llis` against the model's own encode rate.
 
 Imports both NASA files (../shared/datasets) into a fresh SQLite file with the real command,
-run as its own process (`python -m ui.cli import nasa-llis ...`, what the `lessonbank` console
+run as its own process (`python -m ui.cli.main import nasa-llis ...`, what the `lessonbank` console
 script runs), and times it whole: process start, reading the files, loading the model,
 migrating, writing the lessons (with their tags, events and full-text rows) and embedding
 them. Inside that process each phase is timed too, by wrapping the real functions.
@@ -43,7 +43,7 @@ def probe(argv: list[str], out: Path) -> int:
     started = time.perf_counter()
     import lessons.imports.nasa as nasa
     import retrieval.service as service
-    import ui.cli as cli
+    import ui.cli.main as cli
 
     phases: dict[str, float] = {"python_imports": time.perf_counter() - started}
 
@@ -98,8 +98,8 @@ def lesson_texts(database: Path) -> list[str]:
     from sqlalchemy.orm import selectinload
     from sqlmodel import Session, col, select
 
-    from lessons.db import make_engine
-    from lessons.models import Lesson
+    from lessons.storage.db import make_engine
+    from lessons.storage.models import Lesson
     from retrieval.text import lesson_text
 
     engine = make_engine(f"sqlite:///{database}")
@@ -125,7 +125,7 @@ def main() -> int:
     if missing:
         raise SystemExit(f"missing datasets: {', '.join(missing)}")
 
-    from lessons.settings import Settings
+    from lessons.storage.settings import Settings
     from retrieval.embedder import SHIPPED_MODEL, load_embedder
 
     settings = Settings()

@@ -1,6 +1,6 @@
-"""The learning-loop metrics at 100k lessons: the SQL aggregates (lessons.metrics) against the
-Python loops they replaced (lessons/metrics.py as of a git ref, `main` by default), in one run
-on one database.
+"""The learning-loop metrics at 100k lessons: the SQL aggregates (lessons.metrics.service) against
+the Python loops they replaced (lessons/metrics/service.py as of a git ref, `main` by default), in
+one run on one database.
 
 A bench bank (scripts/bench_search.py) has lessons but no history, so a copy of it is given
 some, deterministically (`--seed`): a lifecycle event for every step each lesson's status
@@ -39,9 +39,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lessons import metrics  # noqa: E402
-from lessons.access import CURATOR, STAFF  # noqa: E402
-from lessons.db import make_engine, migrate, transaction  # noqa: E402
+from lessons.accounts.access import CURATOR, STAFF  # noqa: E402
+from lessons.metrics import service as metrics  # noqa: E402
+from lessons.storage.db import make_engine, migrate, transaction  # noqa: E402
 
 TODAY = date(2026, 1, 1)
 STEPS = {  # the statuses a lesson went through to reach its own
@@ -152,9 +152,9 @@ def _counts(db: Path) -> dict[str, int]:
 
 
 def module_at(ref: str) -> ModuleType:
-    """lessons/metrics.py as it is at git `ref`, loaded as a module of its own."""
+    """lessons/metrics/service.py as it is at git `ref`, loaded as a module of its own."""
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{ref}:lessons/metrics.py"],
+        ["git", "-C", str(ROOT), "show", f"{ref}:lessons/metrics/service.py"],
         check=True,
         capture_output=True,
         text=True,

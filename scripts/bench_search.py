@@ -6,7 +6,7 @@ What it does, in order:
    `lessonbank import nasa-llis`, so they are embedded by the real model through the real
    path, into a cache outside the repository (`--cache`, default /tmp/lessonbank-bench).
 2. Banks. Builds synthetic SQLite banks of each size from them, on the real schema
-   (`lessons.db.migrate`, so the full-text and change-counter triggers fire for every row as
+   (`lessons.storage.db.migrate`, so the full-text and change-counter triggers fire for every row as
    they do in production): each lesson copies a real lesson's title, observation and tags,
    takes its insight and recommendation from it or from another real lesson, and gets the
    real lesson's vector plus Gaussian noise (`--noise`), re-normalised. Sensitivity is 70%
@@ -34,7 +34,7 @@ What it does, in order:
    copy; POST /api/bar with real briefs over HTTP and `Authorization: Bearer TOKEN`, query
    embedding and recording the BAR included.
 
-tests/test_bench_search_script.py runs steps 2 and 3 on 300 lessons with the hashing
+tests/scripts/test_bench_search_script.py runs steps 2 and 3 on 300 lessons with the hashing
 embedder, so the script keeps working without the NASA files.
 
     .venv/bin/python scripts/bench_search.py [--sizes 10000,100000,1000000]
@@ -142,7 +142,7 @@ def source_database(cache: Path) -> Path:
         [
             sys.executable,
             "-m",
-            "ui.cli",
+            "ui.cli.main",
             "import",
             "nasa-llis",
             *map(str, SOURCES),
@@ -233,7 +233,7 @@ def build_bank(
 ) -> dict[str, Any]:
     """A bank of `size` synthetic lessons on the real schema, triggers firing per row. Built
     in chunks of CHUNK lessons: memory does not grow with the size."""
-    from lessons.db import make_engine, migrate
+    from lessons.storage.db import make_engine, migrate
     from retrieval.service import int8_rows
     from retrieval.text import (
         body_sentences,
@@ -567,8 +567,8 @@ def measure_serving(
     """Start like `lessonbank serve` (load the model, migrate, embed what is stale, load the
     index), then time the queries. Meant for a fresh process: the RSS figures are its peak."""
     import retrieval.service as service
-    from lessons import access
-    from lessons.db import make_engine, migrate, transaction
+    from lessons.accounts import access
+    from lessons.storage.db import make_engine, migrate, transaction
     from retrieval import lexical
     from retrieval.embedder import load_embedder
 
@@ -714,8 +714,8 @@ def _lexical_recall(engine: Any, retriever: Any, viewer: Any, queries: list[str]
     viewer's own statistics (which is what it ranks by when a query's terms have at most
     lexical.EXACT_LIMIT postings, and what it approximates above): the share of the exact top
     ten it finds, and the time of each."""
-    from lessons import access
-    from lessons.db import transaction
+    from lessons.accounts import access
+    from lessons.storage.db import transaction
     from retrieval import lexical
 
     allowed = access.visible_lesson_ids(viewer)
@@ -791,7 +791,7 @@ def _server_env(folder: Path, model: str) -> dict[str, str]:
 def api_token(database_url: str, env: dict[str, str]) -> str:
     """A contributor and an API token for them, made with the CLI as an operator would (a BAR
     is a write: the API wants `Authorization: Bearer TOKEN`)."""
-    cli = [sys.executable, "-m", "ui.cli"]
+    cli = [sys.executable, "-m", "ui.cli.main"]
     _run(
         [*cli, "users", "add", "bench", "--role", "contributor", "--database-url", database_url],
         input="bench-password-not-secret\n",
@@ -836,7 +836,7 @@ def bar_api(
         [
             sys.executable,
             "-m",
-            "ui.cli",
+            "ui.cli.main",
             "serve",
             "--host",
             "127.0.0.1",

@@ -203,7 +203,7 @@ class Scored:
 
 def build_database(url: str, datasets: Path) -> dict[str, Any]:
     """`lessonbank import nasa-llis` both files into `url` (imports and embeds)."""
-    from ui.cli import main as lessonbank
+    from ui.cli.main import main as lessonbank
 
     started = time.perf_counter()
     status = lessonbank(
@@ -214,8 +214,8 @@ def build_database(url: str, datasets: Path) -> dict[str, Any]:
 
 def score_pairs(session: Any, retriever: Any) -> tuple[list[Scored], float]:
     """Every pair at or above the lowest threshold, with its advice cosine."""
-    from lessons.access import CURATOR
-    from lessons.models import Lesson
+    from lessons.accounts.access import CURATOR
+    from lessons.storage.models import Lesson
     from retrieval import duplicates
     from retrieval.duplicate_pairs import PairCache
 
@@ -375,8 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     from sqlmodel import Session, func, select
 
-    from lessons.db import make_engine, migrate
-    from lessons.models import Lesson
+    from lessons.storage.db import make_engine, migrate
+    from lessons.storage.models import Lesson
     from retrieval.duplicates import ADVICE_THRESHOLD, THRESHOLD
     from retrieval.embedder import load_embedder
     from retrieval.service import Retriever

@@ -83,8 +83,8 @@ def chance_coherence(
 
 def load_demo(engine: Engine) -> dict[int, set[str]]:
     from data import DEMO_BANK
-    from lessons.db import transaction
-    from lessons.seed import load_bank, read_bank
+    from lessons.imports.seed import load_bank, read_bank
+    from lessons.storage.db import transaction
 
     with transaction(engine, write=True) as session:
         load_bank(session, read_bank(DEMO_BANK))
@@ -95,10 +95,10 @@ def load_nasa(engine: Engine, datasets: Path) -> dict[int, set[str]]:
     """Import both NASA files without their category tags; returns lesson id -> categories."""
     from sqlmodel import select
 
-    from lessons.db import transaction
     from lessons.imports import nasa
     from lessons.imports.upsert import upsert_all
-    from lessons.models import Lesson
+    from lessons.storage.db import transaction
+    from lessons.storage.models import Lesson
 
     merged, _ = nasa.read([datasets / relative for relative in NASA_FILES])
     prefix = f"{nasa.TAG_SCHEME}:"
@@ -135,10 +135,10 @@ def check_bank(
 ) -> dict[str, Any]:
     from sqlmodel import select
 
-    from lessons.access import CURATOR
-    from lessons.db import transaction
-    from lessons.models import Lesson
-    from lessons.themes import MIN_PROJECTS
+    from lessons.accounts.access import CURATOR
+    from lessons.curation.themes import MIN_PROJECTS
+    from lessons.storage.db import transaction
+    from lessons.storage.models import Lesson
     from retrieval.service import Retriever
     from retrieval.themes import stored_vectors
 
@@ -225,7 +225,7 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
-    from lessons.db import make_engine, migrate
+    from lessons.storage.db import make_engine, migrate
     from retrieval.embedder import load_embedder
 
     if args.bank in ("nasa", "both"):

@@ -247,7 +247,7 @@ def build_nasa(database: Path, datasets: Path) -> None:
     another name and renamed when complete, so a stopped build is never reused)."""
     import sqlite3
 
-    from ui.cli import main as lessonbank
+    from ui.cli.main import main as lessonbank
 
     partial = database.with_name(database.stem + ".partial.db")
     partial.unlink(missing_ok=True)
@@ -262,7 +262,7 @@ def build_nasa(database: Path, datasets: Path) -> None:
 
 def build_demo(database: Path, embedder: Embedder) -> None:
     """The demo bank loaded the way the app loads it into an empty database at start-up."""
-    from lessons.settings import Settings
+    from lessons.storage.settings import Settings
     from ui.app import prepare
 
     settings = Settings(database_url=f"sqlite:///{database}", load_demo=True)
@@ -278,8 +278,8 @@ class WholeLessonCosine:
     def __init__(self, engine: Engine, embedder: Embedder) -> None:
         from sqlmodel import Session, select
 
-        from lessons import access
-        from lessons.models import Lesson, LessonEmbedding
+        from lessons.accounts import access
+        from lessons.storage.models import Lesson, LessonEmbedding
 
         self.embedder = embedder
         with Session(engine) as session:
@@ -323,7 +323,7 @@ class Bank:
 
 def open_bank(name: str, database: Path, embedder: Embedder, datasets: Path) -> Bank:
     """Build the bank's database on first use, then open it with the shipped retriever."""
-    from lessons.db import make_engine, migrate
+    from lessons.storage.db import make_engine, migrate
     from retrieval.service import Retriever
 
     if not database.exists():
@@ -348,10 +348,10 @@ def ranked_keys(hits: Iterable[Any]) -> list[str]:
 
 
 def shipped_ranking(bank: Bank, session: Session, brief: str, limit: int) -> list[str]:
-    """`Retriever.search` with the arguments `ui.bar_run.run_bar` passes (no filters, the
+    """`Retriever.search` with the arguments `ui.shared.bar_run.run_bar` passes (no filters, the
     default mode, near-copies folded), as a curator: the pools use it to depth 30, beyond what
     one BAR returns. The evaluation itself asks the API (`ApiBar`)."""
-    from lessons import access
+    from lessons.accounts import access
 
     return ranked_keys(
         bank.retriever.search(session, brief, viewer=access.CURATOR, filters=None, limit=limit)
@@ -361,7 +361,7 @@ def shipped_ranking(bank: Bank, session: Session, brief: str, limit: int) -> lis
 def single_ranking(bank: Bank, session: Session, brief: str, limit: int, mode: Mode) -> list[str]:
     """One side of the shipped retriever alone ("lexical": the project's BM25; "dense"), as a
     curator, nothing folded."""
-    from lessons import access
+    from lessons.accounts import access
 
     hits = bank.retriever.search(
         session, brief, viewer=access.CURATOR, limit=limit, mode=mode, diverse=False
@@ -406,10 +406,10 @@ def api_bar(bank: Bank, embedder: Embedder) -> Iterator[ApiBar]:
     from sqlmodel import Session, select
     from starlette.testclient import TestClient
 
-    from lessons import accounts
-    from lessons.db import make_engine, transaction
-    from lessons.models import Lesson, Role
-    from lessons.settings import Settings
+    from lessons.accounts import users as accounts
+    from lessons.storage.db import make_engine, transaction
+    from lessons.storage.models import Lesson, Role
+    from lessons.storage.settings import Settings
     from ui.app import create_app
 
     with tempfile.TemporaryDirectory(prefix="lessonbank-eval-api-") as scratch:

@@ -66,7 +66,7 @@ class Passages:
 
     @classmethod
     def build(cls, session: Session, embedder: Embedder, cache: Path) -> Passages:
-        from lessons import access
+        from lessons.accounts import access
         from retrieval.text import chunks, lesson_text
 
         lessons = sorted(session.exec(access.visible_lessons(access.CURATOR)), key=ev.lesson_key)
@@ -165,7 +165,7 @@ def sheet(brief: ev.Brief, lessons: list[Any]) -> str:
 def lessons_by_key(session: Session, keys: list[str]) -> list[Any]:
     from sqlmodel import select
 
-    from lessons.models import Lesson
+    from lessons.storage.models import Lesson
 
     found = {ev.lesson_key(lesson): lesson for lesson in session.exec(select(Lesson))}
     return [found[key] for key in keys]

@@ -127,7 +127,7 @@ BRIEFS = [
 ]
 
 
-# --- pure helpers (tests/test_reliability_script.py) ----------------------------------------
+# --- pure helpers (tests/scripts/test_reliability_script.py) --------------------------------------
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """What the real-browser tests stand on: Chromium (Debian's, driven by Playwright), axe-core,
 a live uvicorn serving the app on 127.0.0.1, and a bank seeded with hostile lesson text.
 
-Kept apart from tests/test_browser.py so the test file reads as the list of checks."""
+Kept apart from tests/ui/test_browser.py so the test file reads as the list of checks."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from data import DEMO_BANK
-from lessons.db import make_engine, migrate, transaction
+from lessons.imports.seed import load_bank, read_bank
 from lessons.imports.upsert import LessonRecord, upsert_all
-from lessons.models import Lesson, LessonStatus, Project, Review
-from lessons.seed import load_bank, read_bank
+from lessons.storage.db import make_engine, migrate, transaction
+from lessons.storage.models import Lesson, LessonStatus, Project, Review
 
 # Debian's Chromium: Playwright's own browser download cannot reach its servers from here.
 CHROMIUM = Path(os.environ.get("LESSONBANK_CHROMIUM", "/usr/bin/chromium"))

@@ -21,22 +21,23 @@ from starlette.testclient import TestClient
 
 import ui.app
 from data import DEMO_BANK
-from lessons import accounts
-from lessons.db import make_engine, migrate, transaction
-from lessons.models import Role
-from lessons.seed import read_bank
-from lessons.settings import Settings
+from lessons.accounts import users as accounts
+from lessons.imports.seed import read_bank
+from lessons.storage.db import make_engine, migrate, transaction
+from lessons.storage.models import Role
+from lessons.storage.settings import Settings
 from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
+from tests import contract
 from ui.app import create_app, prepare
-from ui.cli import main as cli_main
+from ui.cli.main import main as cli_main
 
 # The suite's clients send many searches and BARs a minute (the leak sweep, the fuzzer, the
-# scripts' smoke tests): rate limits are off unless a test sets them (tests/test_throttle.py).
+# scripts' smoke tests): rate limits are off unless a test sets them (tests/ui/test_throttle.py).
 os.environ.setdefault("LESSONBANK_RATE_LIMIT_SEARCH", "")
 os.environ.setdefault("LESSONBANK_RATE_LIMIT_BAR", "")
 # Argon2 at its cheapest (argon2.profiles.CHEAPEST): a sign-in costs microseconds instead of a
 # quarter second, and the suite signs in hundreds of times. Production keeps RFC 9106's profile
-# (tests/test_auth.py holds the defaults).
+# (tests/ui/test_auth.py holds the defaults).
 os.environ.setdefault("LESSONBANK_PASSWORD_TIME_COST", "1")
 os.environ.setdefault("LESSONBANK_PASSWORD_MEMORY_KIB", "8")
 os.environ.setdefault("LESSONBANK_PASSWORD_PARALLELISM", "1")
@@ -112,7 +113,9 @@ class Client(TestClient):
             headers = dict(kwargs.get("headers") or {})
             headers.setdefault("x-csrftoken", token)
             kwargs["headers"] = headers
-        return super().request(method, url, **kwargs)
+        response = super().request(method, url, **kwargs)
+        contract.check(response)  # every API answer as its response model declares
+        return response
 
 
 # Bearer tokens of the template's accounts (every test database is a copy, so they hold).
@@ -279,10 +282,10 @@ def review_payload(**overrides: Any) -> dict[str, Any]:
 def run_cli(
     *args: str, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m ui.cli ARGS` as a process runs it (the same main(), its environment, a piped
+    """`python -m ui.cli.main ARGS` as a process runs it (the same main(), its environment, a piped
     stdin, its stdout, stderr and exit status) but inside the test process: a real process
-    spends seconds importing torch before it starts. tests/test_cli.py's `serve` test still
-    starts a real one, which holds the `-m ui.cli` entry point."""
+    spends seconds importing torch before it starts. tests/ui/cli/test_cli.py's `serve` test still
+    starts a real one, which holds the `-m ui.cli.main` entry point."""
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         for name, value in (env or {}).items():
@@ -295,4 +298,4 @@ def run_cli(
                 code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
                 if isinstance(exit.code, str):
                     print(exit.code, file=sys.stderr)
-    return subprocess.CompletedProcess(["ui.cli", *args], code, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess(["ui.cli.main", *args], code, out.getvalue(), err.getvalue())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lessons.settings import Settings
-from ui.cli import parser
+from lessons.storage.settings import Settings
+from ui.cli.main import parser
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -1,4 +1,5 @@
-"""Dependencies point down: ui -> lessons (the domain) and retrieval; retrieval -> lessons.
+"""Dependencies point down: ui -> lessons (the domain) and retrieval; retrieval -> the domain's
+records and access rule; inside ui, cli -> app -> api | pages -> security -> shared, no cycles.
 
 The contracts are in pyproject.toml ([tool.importlinter]); import-linter reads every import in
 the three packages, including those under TYPE_CHECKING and inside functions.

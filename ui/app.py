@@ -19,20 +19,21 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from data import DEMO_BANK
-from lessons.db import make_engine, migrate, transaction
+from lessons.imports.seed import has_projects, load_bank, read_bank
 from lessons.schemas import Limits
-from lessons.seed import has_projects, load_bank, read_bank
-from lessons.settings import Settings
+from lessons.storage.db import make_engine, migrate, transaction
+from lessons.storage.settings import Settings
 from retrieval.embedder import Embedder, load_embedder
 from retrieval.service import Retriever
-from ui import filters, oidc
 from ui.api.routes import routes as api_routes
-from ui.body import LimitBodySize, RefuseMultipart
-from ui.errors import HANDLERS
+from ui.pages import oidc
 from ui.pages import routes as page_routes
 from ui.security import CSRFProtect, SecurityHeaders, secret_key
-from ui.state import AppState, ResolveViewer
-from ui.throttle import Throttle
+from ui.shared import filters
+from ui.shared.body import LimitBodySize, RefuseMultipart
+from ui.shared.errors import HANDLERS
+from ui.shared.state import AppState, ResolveViewer
+from ui.shared.throttle import Throttle
 
 HERE = Path(__file__).parent
 log = logging.getLogger("lessonbank")

@@ -9,8 +9,8 @@ from pathlib import Path
 from asgi_csrf import asgi_csrf
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lessons.settings import Settings
-from ui.errors import RequestRejected, send_error
+from lessons.storage.settings import Settings
+from ui.shared.errors import RequestRejected, send_error
 
 log = logging.getLogger("lessonbank")
 

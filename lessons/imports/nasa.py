@@ -15,8 +15,8 @@ from typing import Any
 
 from lessons.imports.cleaning import clean_text
 from lessons.imports.upsert import LessonRecord
-from lessons.models import LessonStatus, Perspective, Sensitivity
 from lessons.numbers import read_whole
+from lessons.storage.models import LessonStatus, Perspective, Sensitivity
 
 TAG_SCHEME = "nasa-llis"
 SOURCE_URL = "https://llis.nasa.gov/lesson/{id}"

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from lessons.imports.cleaning import clean_text
 from lessons.imports.upsert import LessonRecord
-from lessons.models import LessonStatus, Perspective, Polarity, Sensitivity
+from lessons.storage.models import LessonStatus, Perspective, Polarity, Sensitivity
 
 FIELDS = (
     "external_id",

@@ -10,10 +10,12 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from lessons import capture, people, projects
+from lessons.capture import projects
+from lessons.capture import service as capture
 from lessons.imports.cleaning import combine
-from lessons.models import Lesson, LessonStatus, Perspective, Polarity, Sensitivity, utcnow
+from lessons.people import service as people
 from lessons.schemas import LessonIn, ProjectRef, normalise_tag
+from lessons.storage.models import Lesson, LessonStatus, Perspective, Polarity, Sensitivity, utcnow
 
 
 @dataclass

@@ -13,15 +13,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lessons import actions, catalogue
-from lessons.actions import ActionChange
+from lessons.actions import service as actions
+from lessons.actions.service import ActionChange
+from lessons.catalogue import service as catalogue
 from lessons.errors import ValidationFailed
-from lessons.models import Action, ActionStatus
 from lessons.schemas import MAX_ID, parse
-from ui.body import path_id, read_json_object
-from ui.params import id_param
-from ui.presenters import action_json
-from ui.state import app_state, require, session_for, viewer_for
+from lessons.storage.models import Action, ActionStatus
+from ui.shared.body import path_id, read_json_object
+from ui.shared.params import id_param
+from ui.shared.presenters import action_json
+from ui.shared.state import app_state, require, session_for, viewer_for
 
 
 class CarryIn(BaseModel):

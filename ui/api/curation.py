@@ -10,15 +10,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, curation
-from lessons.curation import Section
+from lessons.catalogue import service as catalogue
+from lessons.curation import queue as curation
+from lessons.curation.queue import Section
 from lessons.errors import ValidationFailed
-from lessons.models import Lesson
 from lessons.schemas import ReviewDueIn, ValidateIn, parse
-from ui.body import path_id, read_json_object
-from ui.params import paging
-from ui.presenters import lesson_json
-from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
+from lessons.storage.models import Lesson
+from ui.shared.body import path_id, read_json_object
+from ui.shared.params import paging
+from ui.shared.presenters import lesson_json
+from ui.shared.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

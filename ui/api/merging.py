@@ -10,54 +10,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, merging
-from lessons.access import Viewer
-from lessons.errors import NotFound, ValidationFailed
-from lessons.merging import MergeIn, UndoIn, UndoResult
-from lessons.models import Lesson, LessonMerge
+from lessons.accounts.access import Viewer
+from lessons.catalogue import service as catalogue
+from lessons.curation import merging
+from lessons.curation.merging import MergeIn, UndoIn
 from lessons.schemas import parse
+from lessons.storage.models import Lesson, LessonMerge
 from retrieval import duplicates
-from ui.body import path_id, read_json_object
-from ui.params import int_param, paging
-from ui.presenters import lesson_json, person_ref
-from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
-
-
-def duplicate_cache(request: Request) -> duplicates.DuplicateCache:
-    """The app's pair list and advice vectors (made on first use, then kept up to date)."""
-    cache: duplicates.DuplicateCache | None = getattr(request.app.state, "duplicates", None)
-    if cache is None:
-        cache = request.app.state.duplicates = duplicates.DuplicateCache()
-    return cache
-
-
-def score_param(request: Request, name: str = "min_score") -> float:
-    """A threshold from the query string, between the floor the pair list keeps and 1."""
-    raw = request.query_params.get(name, "")
-    if not raw:
-        return duplicates.THRESHOLD
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValidationFailed(f"{name} must be a number.", {name: "not a number"}) from None
-    if not duplicates.FLOOR <= value <= 1:
-        raise ValidationFailed(
-            f"{name} must be between {duplicates.FLOOR} and 1.", {name: "out of range"}
-        )
-    return value
-
-
-def brief_json(lesson: Lesson) -> dict[str, Any]:
-    """Enough of a lesson to decide whether it is a duplicate."""
-    return {
-        "lesson_id": lesson.id,
-        "title": lesson.title,
-        "status": lesson.status,
-        "sensitivity": lesson.sensitivity,
-        "project": {"id": lesson.project.id, "name": lesson.project.name}
-        if lesson.project
-        else None,
-    }
+from ui.shared.body import path_id, read_json_object
+from ui.shared.merging import duplicate_cache, run_merge, run_unmerge, score_param
+from ui.shared.params import int_param, paging
+from ui.shared.presenters import lesson_brief, lesson_json, person_ref
+from ui.shared.state import CURATORS, app_state, require, session_for, viewer_for
 
 
 def merge_json(row: LessonMerge) -> dict[str, Any]:
@@ -86,7 +50,7 @@ def source_json(source: merging.Source) -> dict[str, Any]:
     lesson, review = source.lesson, source.lesson.review
     when = lesson.lesson_date or (review.held_on if review else None) or lesson.created_at.date()
     return {
-        **brief_json(lesson),
+        **lesson_brief(lesson),
         "status_before": source.merge.merged_status_before,
         "review": {"id": review.id, "kind": review.kind, "held_on": _iso(review.held_on)}
         if review
@@ -107,7 +71,7 @@ def merge_fields(session: Session, lesson: Lesson, viewer: Viewer) -> dict[str, 
     the viewer may read it), where else it was identified, and its merge history."""
     canonical = session.get(Lesson, lesson.merged_into_id) if lesson.merged_into_id else None
     return {
-        "merged_into": {"id": canonical.id, "title": canonical.title}
+        "merged_into": lesson_brief(canonical)
         if canonical is not None and viewer.can_see(canonical)
         else None,
         "also_identified_in": [
@@ -143,7 +107,7 @@ async def lesson_duplicates(request: Request) -> Response:
             return {
                 "threshold": threshold,
                 "results": [
-                    {**brief_json(c.lesson), "score": c.score, "advice_score": c.advice}
+                    {**lesson_brief(c.lesson), "score": c.score, "advice_score": c.advice}
                     for c in found
                 ],
             }
@@ -176,46 +140,13 @@ async def curation_duplicates(request: Request) -> Response:
                     {
                         "score": p.score,
                         "advice_score": p.advice,
-                        "lessons": [brief_json(p.first), brief_json(p.second)],
+                        "lessons": [lesson_brief(p.first), lesson_brief(p.second)],
                     }
                     for p in pairs
                 ],
             }
 
     return JSONResponse(await run_in_threadpool(work))
-
-
-def run_merge(request: Request, canonical_id: int, payload: MergeIn) -> int:
-    """Merge as the signed-in curator and re-embed the canonical lesson after the commit."""
-    with session_for(request, write=True) as session:
-        viewer = viewer_for(request)
-        canonical = catalogue.get_lesson(session, lesson_id=canonical_id, viewer=viewer)
-        found = []
-        for lesson_id in payload.duplicates:
-            lesson = session.get(Lesson, lesson_id)
-            if lesson is None or not viewer.can_see(lesson):
-                raise NotFound(
-                    f"No lesson with id {lesson_id}.", {"duplicates": f"#{lesson_id} not found"}
-                )
-            found.append(lesson)
-        merging.merge(
-            session,
-            canonical=canonical,
-            duplicates=found,
-            actor=viewer.name,
-            reason=payload.reason,
-            keep_text=payload.keep_text,
-        )
-    embed_committed(request, [canonical_id])
-    return canonical_id
-
-
-def run_unmerge(request: Request, merge_id: int, reason: str = "") -> UndoResult:
-    with session_for(request, write=True) as session:
-        viewer = viewer_for(request)
-        result = merging.unmerge(session, merge_id=merge_id, actor=viewer.name, reason=reason)
-    embed_committed(request, [result.merge.canonical_id])
-    return result
 
 
 def _canonical_json(request: Request, canonical_id: int) -> dict[str, Any]:

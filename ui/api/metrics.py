@@ -9,9 +9,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, metrics
-from ui.api.themes import themes_for
-from ui.state import require, session_for, viewer_for
+from lessons.catalogue import service as catalogue
+from lessons.metrics import service as metrics
+from ui.shared.state import require, session_for, viewer_for
+from ui.shared.themes import themes_for
 
 
 async def get_metrics(request: Request) -> Response:

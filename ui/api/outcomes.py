@@ -10,19 +10,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lessons import bar as bars
-from lessons.models import BarItem
+from lessons.bar import service as bars
 from lessons.schemas import parse
-from ui.body import path_id, read_json_object
-from ui.presenters import bar_json
-from ui.state import app_state, require, session_for, viewer_for
+from lessons.storage.models import BarItem
+from ui.shared.body import path_id, read_json_object
+from ui.shared.presenters import bar_json
+from ui.shared.state import app_state, require, session_for, viewer_for
 
 
 def with_outcomes(body: dict[str, Any], items: Sequence[BarItem]) -> dict[str, Any]:
     """A BAR as `bar_json` shows it, each result with its recorded outcome and when."""
     by_lesson = {item.lesson_id: item for item in items}
     for result in body["results"]:
-        item = by_lesson.get(result["lesson_id"])
+        item = by_lesson.get(result["id"])
         result["outcome"] = item.outcome if item else ""
         result["outcome_at"] = item.outcome_at.isoformat() if item and item.outcome_at else None
     return body

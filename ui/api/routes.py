@@ -10,11 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lessons import bar as bars
-from lessons import capture, catalogue, lifecycle, merging
-from lessons.access import Viewer
+from lessons.accounts.access import Viewer
+from lessons.bar import service as bars
+from lessons.capture import service as capture
+from lessons.catalogue import service as catalogue
+from lessons.curation import lifecycle, merging
 from lessons.errors import Forbidden, ValidationFailed
-from lessons.models import Action, Lesson
 from lessons.schemas import (
     BarIn,
     DecisionsIn,
@@ -24,6 +25,8 @@ from lessons.schemas import (
     TransitionIn,
     parse,
 )
+from lessons.storage.models import Action, Lesson
+from retrieval.explain import has_words
 from ui.api import actions as actions_api
 from ui.api import curation as curation_api
 from ui.api import merging as merging_api
@@ -32,11 +35,18 @@ from ui.api import outcomes as outcomes_api
 from ui.api import taxonomy as taxonomy_api
 from ui.api import themes as themes_api
 from ui.api.openapi import openapi
-from ui.bar_run import run_bar
-from ui.body import path_id, read_json_object
-from ui.params import id_param, int_param, paging
-from ui.presenters import action_json, bar_json, lesson_json, review_json, why_json
-from ui.state import (
+from ui.shared.bar_run import run_bar
+from ui.shared.body import path_id, read_json_object
+from ui.shared.params import id_param, int_param, paging
+from ui.shared.presenters import (
+    action_json,
+    bar_json,
+    lesson_brief,
+    lesson_json,
+    review_json,
+    why_json,
+)
+from ui.shared.state import (
     CURATORS,
     app_state,
     embed_committed,
@@ -45,7 +55,7 @@ from ui.state import (
     throttle,
     viewer_for,
 )
-from ui.throttle import Costly
+from ui.shared.throttle import Costly
 
 
 async def post_review(request: Request) -> Response:
@@ -134,7 +144,11 @@ async def list_lessons(request: Request) -> Response:
                         }
                         for h in hits
                     ],
-                    "total": len(hits),
+                    # Every lesson the filters admit is ranked; a text without a word to
+                    # search on ranks none.
+                    "total": catalogue.count_lessons(session, viewer=viewer, filters=filters)
+                    if has_words(query)
+                    else 0,
                 }
             lessons, total = catalogue.list_lessons(
                 session, viewer=viewer, filters=filters, limit=limit, offset=offset
@@ -203,12 +217,7 @@ async def similar_lessons(request: Request) -> Response:
             viewer = viewer_for(request)
             lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
             hits = app_state(request).retriever.similar(session, lesson, viewer=viewer, limit=limit)
-            return {
-                "results": [
-                    {"lesson_id": h.lesson.id, "title": h.lesson.title, "score": h.score}
-                    for h in hits
-                ]
-            }
+            return {"results": [{**lesson_brief(h.lesson), "score": h.score} for h in hits]}
 
     return JSONResponse(await run_in_threadpool(work))
 

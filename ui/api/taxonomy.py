@@ -13,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, taxonomy
-from lessons.access import Viewer
-from lessons.models import TagScheme
+from lessons.accounts.access import Viewer
+from lessons.catalogue import service as catalogue
 from lessons.schemas import MAX_ID, parse
-from ui.body import path_id, read_json_object
-from ui.params import int_param
-from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
+from lessons.storage.models import TagScheme
+from lessons.taxonomy import service as taxonomy
+from ui.shared.body import path_id, read_json_object
+from ui.shared.params import int_param
+from ui.shared.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 
 class _In(BaseModel):

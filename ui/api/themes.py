@@ -1,40 +1,20 @@
-"""Recurring themes over the API, and the one way pages and the API get them for a reader."""
+"""Recurring themes over the API."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue
-from lessons import themes as lesson_themes
-from lessons.themes import Theme, lesson_year
-from retrieval.themes import ThemeFinder
-from ui.presenters import action_json
-from ui.state import app_state, require, session_for, viewer_for
-
-
-def theme_finder(request: Request) -> ThemeFinder:
-    """The process's clustering cache, made on first use (two requests racing to make it
-    only cost one clustering more)."""
-    finder: ThemeFinder | None = getattr(request.app.state, "theme_finder", None)
-    if finder is None:
-        finder = ThemeFinder()
-        request.app.state.theme_finder = finder
-    return finder
-
-
-def themes_for(request: Request, session: Session) -> list[Theme]:
-    """The recurring themes among the lessons the request's viewer may see."""
-    viewer = viewer_for(request)
-    clusters = theme_finder(request).clusters(
-        session, viewer=viewer, model=app_state(request).retriever.model
-    )
-    return lesson_themes.build(session, clusters=clusters, viewer=viewer)
+from lessons.catalogue import service as catalogue
+from lessons.curation import themes as lesson_themes
+from lessons.curation.themes import Theme, lesson_year
+from ui.shared.presenters import action_json, lesson_brief
+from ui.shared.state import require, session_for
+from ui.shared.themes import theme_finder, themes_for
 
 
 def theme_json(theme: Theme) -> dict[str, Any]:
@@ -48,16 +28,7 @@ def theme_json(theme: Theme) -> dict[str, Any]:
         "projects": [{"id": p.id, "name": p.name} for p in theme.projects],
         "years": theme.years,
         "lessons": [
-            {
-                "id": lesson.id,
-                "title": lesson.title,
-                "status": lesson.status,
-                "project": {"id": lesson.project.id, "name": lesson.project.name}
-                if lesson.project
-                else None,
-                "year": lesson_year(lesson),
-            }
-            for lesson in theme.lessons
+            {**lesson_brief(lesson), "year": lesson_year(lesson)} for lesson in theme.lessons
         ],
         "learned_lesson_ids": [lesson.id for lesson in theme.learned],
         "open_actions": [action_json(a, today) for a in theme.open_actions],

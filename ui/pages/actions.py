@@ -12,19 +12,21 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import actions, catalogue, projects
-from lessons import bar as bars
-from lessons.actions import ActionChange
+from lessons.actions import service as actions
+from lessons.actions.service import ActionChange
+from lessons.bar import service as bars
+from lessons.capture import projects
+from lessons.catalogue import service as catalogue
 from lessons.errors import ValidationFailed
 from lessons.schemas import Limits, parse
-from ui.body import path_id
-from ui.carry import carry_context, settle_in_own_transaction
-from ui.forms import nested, redisplay
 from ui.pages.auth import safe_next
-from ui.pages.bar import _bar_context
 from ui.pages.render import page
-from ui.params import id_param
-from ui.state import app_state, require, session_for, viewer_for
+from ui.shared.bar_view import bar_context
+from ui.shared.body import path_id
+from ui.shared.carry import carry_context, settle_in_own_transaction
+from ui.shared.forms import nested, redisplay
+from ui.shared.params import id_param
+from ui.shared.state import app_state, require, session_for, viewer_for
 
 STATUSES = [("open", "Open"), ("done", "Done"), ("dropped", "Dropped"), ("all", "All")]
 
@@ -177,7 +179,7 @@ async def bar_settle(request: Request) -> Response:
         error = exc
 
         def again() -> Response:
-            context = _bar_context(request, bar_id)
+            context = bar_context(request, bar_id)
             with session_for(request, write=False) as session:
                 context["carry"] = carry_context(
                     session,

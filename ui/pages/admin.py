@@ -9,14 +9,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import accounts, audit, catalogue, projects
+from lessons.accounts import audit
+from lessons.accounts import users as accounts
+from lessons.capture import projects
+from lessons.catalogue import service as catalogue
 from lessons.errors import DomainError, NotFound
-from lessons.models import Lesson, Role
-from ui.body import form_handler, path_id
-from ui.forms import nested
+from lessons.storage.models import Lesson, Role
 from ui.pages.render import page
-from ui.params import id_param
-from ui.state import CURATORS, require, session_for, viewer_for
+from ui.shared.body import form_handler, path_id
+from ui.shared.forms import nested
+from ui.shared.params import id_param
+from ui.shared.state import CURATORS, require, session_for, viewer_for
 
 
 def admin_home(request: Request) -> Response:

@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import accounts
+from lessons.accounts import users as accounts
 from lessons.errors import DomainError, NotSignedIn
-from lessons.models import User
-from ui.body import form_handler
-from ui.forms import nested
+from lessons.storage.models import User
 from ui.pages.render import page
-from ui.state import SESSION_KEY, app_state, session_for, session_id_of, viewer_for
+from ui.shared.body import form_handler
+from ui.shared.forms import nested
+from ui.shared.state import SESSION_KEY, app_state, session_for, session_id_of, viewer_for
 
 
 def safe_next(target: str) -> str:

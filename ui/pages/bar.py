@@ -9,19 +9,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import bar as bars
-from lessons import projects
+from lessons.bar import service as bars
+from lessons.capture import projects
 from lessons.errors import DomainError, ValidationFailed
 from lessons.schemas import BarIn, DecisionsIn, parse
-from ui.bar_run import run_bar
-from ui.body import form_handler, path_id
-from ui.carry import carry_context
-from ui.errors import RateLimited
-from ui.forms import bar_input, form_paths, nested, redisplay
 from ui.pages.render import page
-from ui.params import id_param
-from ui.presenters import bar_json
-from ui.state import app_state, require, session_for, viewer_for
+from ui.shared.bar_run import run_bar
+from ui.shared.bar_view import bar_context
+from ui.shared.body import form_handler, path_id
+from ui.shared.errors import RateLimited
+from ui.shared.forms import bar_input, form_paths, nested, redisplay
+from ui.shared.params import id_param
+from ui.shared.state import app_state, require, session_for, viewer_for
 
 
 def _form_context(
@@ -68,27 +67,10 @@ def bar_submit(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/bar/{bar_id}", status_code=303)
 
 
-def _bar_context(request: Request, bar_id: int) -> dict[str, Any]:
-    with session_for(request) as session:
-        bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
-        viewer = viewer_for(request)
-        return {
-            "bar": bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer),
-            "errors": {},
-            "typed": {},
-            "saved": request.query_params.get("saved") == "1",
-            # The project's open actions, to carry forward, close or drop from here.
-            "carry": carry_context(
-                session, viewer=viewer_for(request), project_id=bar.project_id, bar_id=bar.id
-            ),
-            "settled": request.query_params.get("settled") == "1",
-        }
-
-
 def bar_detail(request: Request) -> Response:
     require(request)
     bar_id = path_id(request)
-    return page(request, "bar.html", _with_outcomes(request, bar_id, _bar_context(request, bar_id)))
+    return page(request, "bar.html", _with_outcomes(request, bar_id, bar_context(request, bar_id)))
 
 
 @form_handler
@@ -109,7 +91,7 @@ def bar_decide(request: Request, form: FormData) -> Response:
             bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer_for(request))
     except ValidationFailed as exc:
         context = {
-            **_with_outcomes(request, bar_id, _bar_context(request, bar_id)),
+            **_with_outcomes(request, bar_id, bar_context(request, bar_id)),
             "errors": exc.fields,
             "message": exc.message,
             # What was chosen and typed comes back, keyed by lesson, so nothing is lost.
@@ -166,7 +148,7 @@ def bar_outcome(request: Request, form: FormData) -> Response:
         if not outcome.strip():
             problem = "say what happened when you applied it"
         context = {
-            **_with_outcomes(request, bar_id, _bar_context(request, bar_id)),
+            **_with_outcomes(request, bar_id, bar_context(request, bar_id)),
             "message": exc.message,
             # The text typed comes back beside the lesson it was typed for.
             "outcome_errors": {lesson_id: problem},

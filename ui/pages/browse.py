@@ -7,20 +7,24 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import audit, catalogue, lifecycle, people, projects
-from lessons import bar as bars
+from lessons.accounts import audit
+from lessons.bar import service as bars
+from lessons.capture import projects
+from lessons.catalogue import service as catalogue
+from lessons.curation import lifecycle
 from lessons.errors import InvalidTransition, ValidationFailed
-from lessons.models import ActionStatus, LessonStatus
+from lessons.people import service as people
 from lessons.schemas import SearchFilters, TransitionIn, parse
-from ui.body import form_handler, path_id
-from ui.errors import status_of
-from ui.forms import nested
+from lessons.storage.models import ActionStatus, LessonStatus
 from ui.pages import merge
 from ui.pages.render import page
-from ui.params import page_number
-from ui.presenters import match_of, summary_json
-from ui.state import CURATORS, app_state, require, session_for, throttle, viewer_for
-from ui.throttle import Costly
+from ui.shared.body import form_handler, path_id
+from ui.shared.errors import status_of
+from ui.shared.forms import nested
+from ui.shared.params import page_number
+from ui.shared.presenters import match_of, summary_json
+from ui.shared.state import CURATORS, app_state, require, session_for, throttle, viewer_for
+from ui.shared.throttle import Costly
 
 PAGE_SIZE = 20
 

@@ -12,17 +12,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, curation, lifecycle
-from lessons.curation import Section
+from lessons.catalogue import service as catalogue
+from lessons.curation import lifecycle
+from lessons.curation import queue as curation
+from lessons.curation.queue import Section
 from lessons.errors import InvalidTransition, NotFound, ValidationFailed
-from lessons.models import Lesson
 from lessons.schemas import LessonPatch, ReviewDueIn, ValidateIn, parse
-from ui.body import path_id
-from ui.errors import status_of
-from ui.forms import nested
+from lessons.storage.models import Lesson
 from ui.pages.render import page
-from ui.params import id_param, page_number
-from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
+from ui.shared.body import path_id
+from ui.shared.errors import status_of
+from ui.shared.forms import nested
+from ui.shared.params import id_param, page_number
+from ui.shared.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 # Each lesson comes with a full edit form: ten keep the page short enough to work through.
 PAGE_SIZE = 10

@@ -14,14 +14,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lessons import feeds, projects
-from lessons.access import Viewer
+from lessons.accounts.access import Viewer
+from lessons.capture import projects
+from lessons.catalogue import feeds
 from lessons.errors import NotFound, ValidationFailed
-from lessons.models import Lesson
 from lessons.schemas import normalise_tag
-from ui.body import path_id
-from ui.params import id_param
-from ui.state import session_for, viewer_for
+from lessons.storage.models import Lesson
+from ui.shared.body import path_id
+from ui.shared.params import id_param
+from ui.shared.state import session_for, viewer_for
 
 ATOM = "application/atom+xml"
 FEED_SIZE = 50

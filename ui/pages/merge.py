@@ -14,19 +14,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, merging
-from lessons.access import Viewer
+from lessons.accounts.access import Viewer
+from lessons.catalogue import service as catalogue
+from lessons.curation import merging
+from lessons.curation.merging import MergeIn
 from lessons.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
-from lessons.merging import MergeIn
-from lessons.models import Lesson
 from lessons.numbers import read_whole
 from lessons.schemas import parse
+from lessons.storage.models import Lesson
 from retrieval import duplicates
-from ui.api.merging import duplicate_cache, run_merge, run_unmerge, score_param
-from ui.body import path_id
 from ui.pages.render import page
-from ui.params import id_param, page_number
-from ui.state import CURATORS, app_state, require, session_for, viewer_for
+from ui.shared.body import path_id
+from ui.shared.merging import duplicate_cache, run_merge, run_unmerge, score_param
+from ui.shared.params import id_param, page_number
+from ui.shared.state import CURATORS, app_state, require, session_for, viewer_for
 
 PAGE_SIZE = 25
 MAX_GROUP = 10  # lessons one merge form compares side by side

@@ -15,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lessons import catalogue, metrics
-from lessons.metrics import Metric
-from ui.api.themes import themes_for
+from lessons.catalogue import service as catalogue
+from lessons.metrics import service as metrics
+from lessons.metrics.service import Metric
 from ui.pages.render import page
-from ui.state import require, session_for, viewer_for
+from ui.shared.state import require, session_for, viewer_for
+from ui.shared.themes import themes_for
 
 # matplotlib keeps global state (its rc settings, font cache); one chart is drawn at a time.
 _DRAWING = threading.Lock()

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ui.state import app_state, viewer_for
+from ui.shared.state import app_state, viewer_for
 
 
 def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:

@@ -10,19 +10,22 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import capture, catalogue, projects, questions, taxonomy
+from lessons.capture import projects, questions
+from lessons.capture import service as capture
+from lessons.catalogue import service as catalogue
 from lessons.errors import DomainError, ValidationFailed
-from lessons.models import ReviewKind
 from lessons.numbers import read_whole
 from lessons.schemas import ReviewIn, parse
-from ui import carry
-from ui.body import form_handler, path_id
-from ui.carry import carry_context
-from ui.forms import form_paths, nested, redisplay, review_input
+from lessons.storage.models import ReviewKind
+from lessons.taxonomy import service as taxonomy
 from ui.pages import merge
 from ui.pages.render import page
-from ui.params import id_param
-from ui.state import app_state, embed_committed, require, session_for, viewer_for
+from ui.shared import carry
+from ui.shared.body import form_handler, path_id
+from ui.shared.carry import carry_context
+from ui.shared.forms import form_paths, nested, redisplay, review_input
+from ui.shared.params import id_param
+from ui.shared.state import app_state, embed_committed, require, session_for, viewer_for
 
 
 def _form_context(

@@ -16,17 +16,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons import catalogue, taxonomy
-from lessons.access import Viewer
+from lessons.accounts.access import Viewer
+from lessons.catalogue import service as catalogue
 from lessons.errors import Forbidden, ValidationFailed
-from lessons.models import TagScheme
 from lessons.numbers import read_whole
 from lessons.schemas import LessonPatch, parse
-from ui.body import path_id
-from ui.forms import nested, redisplay
+from lessons.storage.models import TagScheme
+from lessons.taxonomy import service as taxonomy
 from ui.pages.auth import safe_next
 from ui.pages.render import page
-from ui.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
+from ui.shared.body import path_id
+from ui.shared.forms import nested, redisplay
+from ui.shared.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 _FORM_KEY = re.compile(r"^[a-z]+(-[0-9]+)?$")
 

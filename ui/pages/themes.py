@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lessons import catalogue
-from lessons.themes import MIN_PROJECTS, lesson_year
-from ui.api.themes import theme_finder, themes_for
+from lessons.catalogue import service as catalogue
+from lessons.curation.themes import MIN_PROJECTS, lesson_year
 from ui.pages.render import page
-from ui.state import require, session_for
+from ui.shared.state import require, session_for
+from ui.shared.themes import theme_finder, themes_for
 
 
 def theme_list(request: Request) -> Response:

@@ -1,0 +1,421 @@
+"""Users, passwords, roles, API tokens and project membership."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func
+from sqlmodel import Session, col, delete, select
+
+from lessons.accounts import audit
+from lessons.accounts.access import CURATOR, STAFF, Viewer
+from lessons.errors import NotFound, ValidationFailed
+from lessons.people import service as people
+from lessons.storage.models import (
+    ApiToken,
+    LoginFailure,
+    ProjectMember,
+    Role,
+    User,
+    UserSession,
+    utcnow,
+)
+from lessons.storage.settings import Settings
+
+
+@functools.cache
+def hasher() -> PasswordHasher:
+    """Argon2 at the cost the settings give, read once (strong unless a test suite lowers it)."""
+    settings = Settings()
+    return PasswordHasher(
+        time_cost=settings.password_time_cost,
+        memory_cost=settings.password_memory_kib,
+        parallelism=settings.password_parallelism,
+    )
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown (or cannot sign in with a password), so a
+    refusal costs the same argon2 work whether or not the name exists. Made on first use."""
+    return hasher().hash(secrets.token_urlsafe(16))
+
+
+MIN_PASSWORD = 10
+# Sign-in throttling: this many failures for a name within the window locks it for the window.
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+# A token's last use is recorded to the minute: writing it on every request would make every
+# API read wait for the write lock.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def normal_username(name: str) -> str:
+    """The one form a user name is stored, looked up and throttled in: NFKC (a Kelvin sign or
+    full-width letters become plain letters) and full Unicode casefolding (SQLite's lower()
+    folds ASCII only). Applied twice over NFKC because casefolding can undo it."""
+    once = unicodedata.normalize("NFKC", name.strip()).casefold()
+    return unicodedata.normalize("NFKC", once).strip()
+
+
+def user_named(session: Session, username: str) -> User | None:
+    """The user with this name in its normal form, or None."""
+    return session.exec(select(User).where(User.username == normal_username(username))).first()
+
+
+def check_password_rules(password: str, *, username: str) -> None:
+    """Refuse passwords that are too short or are the user name."""
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed(
+            f"A password needs at least {MIN_PASSWORD} characters.", {"password": "too short"}
+        )
+    if normal_username(password) == normal_username(username):
+        raise ValidationFailed("A password cannot be the user name.", {"password": "is the name"})
+
+
+def create_user(
+    session: Session, *, username: str, password: str | None, role: Role, actor: str
+) -> User:
+    """A new user with an argon2-hashed password, linked to the Person of the same name.
+    `password=None` makes a user who has no password and signs in only through single sign-on."""
+    username = normal_username(username)
+    if not username or len(username) > 100:
+        raise ValidationFailed("A user name has 1 to 100 characters.", {"username": "invalid"})
+    if user_named(session, username):
+        raise ValidationFailed(f"There is already a user {username!r}.", {"username": "taken"})
+    if password is not None:
+        check_password_rules(password, username=username)
+    person = people.find_or_create(session, name=username)
+    user = User(
+        username=username,
+        password_hash=hasher().hash(password) if password is not None else "",
+        role=Role(role),
+        person_id=person.id if person else None,
+        password_changed_at=utcnow() if password is not None else None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, actor=actor, action="create", entity=user, after=public_view(user))
+    return user
+
+
+def has_password(user: User) -> bool:
+    """False for a user who signs in only through single sign-on (an empty hash never verifies)."""
+    return bool(user.password_hash)
+
+
+def public_view(user: User) -> dict[str, object]:
+    """A user as the audit log keeps it: never the password hash."""
+    return {"username": user.username, "role": user.role, "is_active": user.is_active}
+
+
+def throttled(session: Session, *, username: str) -> bool:
+    """True when this name has failed too often lately."""
+    since = utcnow() - FAILURE_WINDOW
+    failures = session.exec(
+        select(func.count()).where(
+            LoginFailure.username == normal_username(username)[:100], LoginFailure.at >= since
+        )
+    ).one()
+    return int(failures) >= MAX_FAILURES
+
+
+SIGN_IN_REFUSED = "That user name and password do not match, or the account is locked."
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, client: str = ""
+) -> User | None:
+    """The user with this name and password, or None: the caller shows one message for every
+    cause (so it does not tell whether the name exists) and commits, so the recorded failure
+    counts towards the lock."""
+    username = normal_username(username)
+    if throttled(session, username=username):
+        _verify(_dummy_hash(), password)  # a locked name answers no faster than any other
+        return None
+    user = user_named(session, username)
+    usable = user is not None and user.is_active and has_password(user)
+    # The same argon2 work for every name: an unknown one is checked against a dummy hash.
+    ok = _verify(user.password_hash if user is not None and usable else _dummy_hash(), password)
+    if not ok or not usable or user is None:
+        session.add(LoginFailure(username=username[:100], client=client[:100]))
+        session.flush()
+        return None
+    if hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hasher().hash(password)
+    session.exec(delete(LoginFailure).where(col(LoginFailure.username) == username[:100]))
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def change_password(session: Session, *, user: User, current: str, new: str) -> None:
+    """Replace the password after checking the current one (a user without one has none to
+    replace: single sign-on users change it with their organisation). Every session of the
+    user ends (the browser making the change is given a new one)."""
+    if not has_password(user):
+        raise ValidationFailed(
+            "This account signs in through single sign-on and has no Lessonbank password.",
+            {"current": "no password"},
+        )
+    try:
+        hasher().verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise ValidationFailed("The current password is wrong.", {"current": "wrong"}) from None
+    check_password_rules(new, username=user.username)
+    user.password_hash = hasher().hash(new)
+    user.password_changed_at = utcnow()
+    session.add(user)
+    end_sessions(session, user=user)
+    audit.record(
+        session, actor=user.username, actor_user_id=user.id, action="change_password", entity=user
+    )
+
+
+def set_role(session: Session, *, user: User, role: Role, actor: str) -> User:
+    """Change a user's role (a permission change: audited). Their sessions end: they sign in
+    again under the new role (bearer tokens carry on, and take the new role at once)."""
+    before = public_view(user)
+    user.role = Role(role)
+    session.add(user)
+    end_sessions(session, user=user)
+    audit.record(
+        session, actor=actor, action="set_role", entity=user, before=before, after=public_view(user)
+    )
+    return user
+
+
+def set_active(session: Session, *, user: User, active: bool, actor: str) -> User:
+    """Disable a user (no sign-in, no token, every session ended) or enable them again (they
+    sign in afresh: ended sessions stay ended). Audited."""
+    before = public_view(user)
+    user.is_active = active
+    session.add(user)
+    if not active:
+        end_sessions(session, user=user)
+    audit.record(
+        session,
+        actor=actor,
+        action="enable" if active else "disable",
+        entity=user,
+        before=before,
+        after=public_view(user),
+    )
+    return user
+
+
+def open_session(session: Session, *, user: User, lifetime: timedelta) -> str:
+    """A new server-side session for `user`: the random id for the (signed) cookie. Only its
+    hash is stored, so the table alone signs no one in."""
+    assert user.id is not None
+    session_id = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        UserSession(
+            id_hash=_hash_token(session_id),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    # Expired sessions of anyone go as new ones come (sign-ins are rare; the table stays small).
+    session.exec(delete(UserSession).where(col(UserSession.expires_at) < now))
+    session.flush()
+    return session_id
+
+
+def user_for_session(session: Session, *, session_id: str) -> User | None:
+    """The active user of a live session, or None (ended, expired, or user disabled)."""
+    row = session.get(UserSession, _hash_token(session_id))
+    if row is None or _aware(row.expires_at) <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def end_session(session: Session, *, session_id: str) -> None:
+    """Sign out: the session stops working, in this browser and any copy of its cookie."""
+    session.exec(delete(UserSession).where(col(UserSession.id_hash) == _hash_token(session_id)))
+
+
+def end_sessions(session: Session, *, user: User) -> None:
+    """End every session of `user`, wherever their cookies are."""
+    session.exec(delete(UserSession).where(col(UserSession.user_id) == user.id))
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
+    return user
+
+
+def find_user(session: Session, *, username: str) -> User:
+    user = user_named(session, username)
+    if user is None:
+        raise NotFound(f"No user {username!r}.")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.username))))
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, *, user: User, name: str, actor: str) -> str:
+    """A new bearer token for `user`; only its hash is kept, so this is the one time it shows."""
+    token = "lb_" + secrets.token_urlsafe(32)
+    assert user.id is not None
+    row = ApiToken(user_id=user.id, name=name[:100] or "token", token_hash=_hash_token(token))
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create_token",
+        entity=row,
+        after={"user": user.username, "name": row.name},
+    )
+    return token
+
+
+def revoke_token(session: Session, *, token_id: int, actor: str) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"No token with id {token_id}.")
+    row.revoked_at = utcnow()
+    session.add(row)
+    audit.record(session, actor=actor, action="revoke_token", entity=row)
+
+
+def user_for_token(session: Session, *, token: str) -> User | None:
+    """The active user a bearer token belongs to, or None (unknown, revoked or inactive).
+    Only reads: `note_token_use` records the use, in a writing transaction of its own."""
+    row = _live_token(session, token)
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return user
+
+
+def token_use_is_stale(session: Session, *, token: str) -> bool:
+    """Whether the token's last use is older than TOKEN_USE_RESOLUTION (so worth writing)."""
+    row = _live_token(session, token)
+    if row is None:
+        return False
+    last = row.last_used_at
+    return last is None or utcnow() - last > TOKEN_USE_RESOLUTION
+
+
+def note_token_use(session: Session, *, token: str) -> None:
+    """Record that the token was used now (for admins deciding what to revoke)."""
+    row = _live_token(session, token)
+    if row is not None:
+        row.last_used_at = utcnow()
+        session.add(row)
+
+
+def _live_token(session: Session, token: str) -> ApiToken | None:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash_token(token))).first()
+    return None if row is None or row.revoked_at is not None else row
+
+
+def add_member(session: Session, *, project_id: int, user: User, actor: str) -> None:
+    """Let `user` see the project's restricted lessons (a permission change: audited)."""
+    assert user.id is not None
+    if session.get(ProjectMember, (project_id, user.id)) is None:
+        session.add(ProjectMember(project_id=project_id, user_id=user.id))
+        audit.record(
+            session,
+            actor=actor,
+            action="add_member",
+            entity_name="project",
+            entity_id=project_id,
+            after={"user": user.username},
+        )
+
+
+def remove_member(session: Session, *, project_id: int, user: User, actor: str) -> None:
+    """Stop `user` seeing the project's restricted lessons (audited; a no-op if not a member)."""
+    assert user.id is not None
+    row = session.get(ProjectMember, (project_id, user.id))
+    if row is not None:
+        session.delete(row)
+        audit.record(
+            session,
+            actor=actor,
+            action="remove_member",
+            entity_name="project",
+            entity_id=project_id,
+            before={"user": user.username},
+        )
+
+
+def list_members(session: Session, *, project_id: int) -> list[User]:
+    """The users who may see the project's restricted lessons, by name."""
+    return list(
+        session.exec(
+            select(User)
+            .join(ProjectMember, col(ProjectMember.user_id) == col(User.id))
+            .where(ProjectMember.project_id == project_id)
+            .order_by(col(User.username))
+        )
+    )
+
+
+def member_counts(session: Session) -> dict[int, int]:
+    """Members per project id (projects without members are absent)."""
+    rows = session.exec(
+        select(ProjectMember.project_id, func.count()).group_by(col(ProjectMember.project_id))
+    )
+    return {project_id: count for project_id, count in rows}
+
+
+def viewer(session: Session, user: User | None) -> Viewer:
+    """What `user` may see: anonymous -> public; contributors -> internal and their projects'
+    restricted lessons; curators and admins -> everything (they curate it)."""
+    if user is None:
+        from lessons.accounts.access import PUBLIC
+
+        return PUBLIC
+    if user.role in (Role.CURATOR, Role.ADMIN):
+        return Viewer(
+            name=user.username,
+            sensitivities=CURATOR.sensitivities,
+            is_curator=True,
+            user_id=user.id,
+            person_id=user.person_id,
+            role=user.role,
+        )
+    member_of = session.exec(
+        select(ProjectMember.project_id).where(ProjectMember.user_id == user.id)
+    ).all()
+    return Viewer(
+        name=user.username,
+        sensitivities=STAFF.sensitivities,
+        project_ids=frozenset(member_of),
+        user_id=user.id,
+        person_id=user.person_id,
+        role=user.role,
+    )

@@ -1,0 +1,1 @@
+"""The action tracker: actions across projects, their owners, due dates and evidence."""

@@ -1,0 +1,1 @@
+"""Before action reviews: the brief, the lessons surfaced for it, and what the team decided."""

@@ -1,0 +1,1 @@
+"""The catalogue: reading and editing lessons, reviews and actions; subscription feeds."""

@@ -1,0 +1,1 @@
+"""Curation: the lesson lifecycle, the curator's queue, merging, recurring themes."""

@@ -1,0 +1,1 @@
+"""Learning-loop metrics over the lessons a viewer may see."""

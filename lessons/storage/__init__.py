@@ -1,0 +1,1 @@
+"""Storage: the tables, engine and migrations, database-side indexes, backup and settings."""

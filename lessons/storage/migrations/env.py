@@ -1,0 +1,28 @@
+"""Alembic environment: runs on the connection `lessons.storage.db.migrate` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import lessons.storage.models  # noqa: F401  (registers the tables on the metadata)
+from lessons.storage import fulltext
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through lessons.storage.db.migrate(engine)")
+
+
+def _include_name(name: str | None, type_: str, _parents: object) -> bool:
+    return not (type_ == "table" and fulltext.is_own_table(name))
+
+
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    include_name=_include_name,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs batch ALTERs
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,1 @@
+"""Tests for lessons/, laid out like the source."""

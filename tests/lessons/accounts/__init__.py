@@ -1,0 +1,1 @@
+"""Tests for lessons/accounts/, laid out like the source."""

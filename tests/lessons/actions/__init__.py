@@ -1,0 +1,1 @@
+"""Tests for lessons/actions/, laid out like the source."""

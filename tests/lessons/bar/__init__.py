@@ -1,0 +1,1 @@
+"""Tests for lessons/bar/, laid out like the source."""

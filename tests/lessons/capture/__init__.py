@@ -1,0 +1,1 @@
+"""Tests for lessons/capture/, laid out like the source."""

@@ -1,0 +1,1 @@
+"""Tests for lessons/catalogue/, laid out like the source."""

@@ -1,0 +1,1 @@
+"""Tests for lessons/curation/, laid out like the source."""

@@ -1,0 +1,1 @@
+"""Tests for lessons/imports/, laid out like the source."""

@@ -1,0 +1,1 @@
+"""Tests for lessons/metrics/, laid out like the source."""

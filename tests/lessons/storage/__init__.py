@@ -1,0 +1,1 @@
+"""Tests for lessons/storage/, laid out like the source."""

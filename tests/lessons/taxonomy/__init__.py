@@ -1,0 +1,1 @@
+"""Tests for lessons/taxonomy/, laid out like the source."""

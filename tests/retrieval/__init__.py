@@ -1,0 +1,1 @@
+"""Tests for retrieval/, laid out like the source."""

@@ -1,0 +1,1 @@
+"""Tests for scripts/, laid out like the source."""

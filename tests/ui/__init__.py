@@ -1,0 +1,1 @@
+"""Tests for ui/, laid out like the source."""

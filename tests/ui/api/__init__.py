@@ -1,0 +1,1 @@
+"""Tests for ui/api/, laid out like the source."""

@@ -1,0 +1,1 @@
+"""Tests for ui/cli/, laid out like the source."""

@@ -1,0 +1,1 @@
+"""Tests for ui/pages/, laid out like the source."""
