@@ -1,7 +1,7 @@
 """The shipped ranking's mechanisms (hashing embedder): passage vectors kept with the lesson,
 scores on one absolute scale, match bands, the floor for briefs without words, explanations
-without filler words. Ranking quality with the real model is in
-test_bar_model.py."""
+without filler words. Ranking quality with the real model is in test_bar_model.py; people
+ranked by relevance in tests/lessons/bar/test_reading.py."""
 
 from __future__ import annotations
 
