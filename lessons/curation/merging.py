@@ -107,7 +107,8 @@ def merge(
     """Merge `duplicates` into `canonical` (audited; the caller re-embeds the canonical)."""
     check_merge(session, canonical, duplicates, keep_text)
     assert canonical.id is not None
-    before_text, before_tags = text_of(canonical), canonical.tags
+    # What the canonical lesson was: the audit shows it, and an undo puts it back.
+    before = {**text_of(canonical), "tags": canonical.tags}
     new_text = _kept_text(canonical, duplicates, keep_text)
     for name, value in new_text.items():
         setattr(canonical, name, value)
@@ -115,38 +116,26 @@ def merge(
     canonical.updated_at = utcnow()
     session.add(canonical)
     why = reason.strip() or f"the same lesson as #{canonical.id}"
-    rows = []
-    for dup in duplicates:
-        assert dup.id is not None
-        status_before = dup.status
-        moved = _fold_in(session, dup, canonical=canonical, actor=actor, why=why)
-        text_taken = keep_text == "combined" or keep_text == dup.id
-        # What an undo needs to put the canonical lesson back as it was.
-        undo_record = {
-            **before_text,
-            "tags": before_tags,
-            "text_taken": text_taken,
-            "text_after": new_text if text_taken else None,
-            "tags_added": tags_added[dup.id],
-            "moved_action_ids": moved,
-        }
-        rows.append(
-            LessonMerge(
-                canonical_id=canonical.id,
-                merged_id=dup.id,
-                merged_status_before=status_before,
-                canonical_before=undo_record,
-                reason=why,
-                actor=actor,
-            )
+    rows = [
+        _fold_in(
+            session,
+            dup,
+            canonical=canonical,
+            actor=actor,
+            why=why,
+            before=before,
+            text_after=new_text if keep_text == "combined" or keep_text == dup.id else None,
+            tags_added=tags_added[dup.id or 0],
         )
+        for dup in duplicates
+    ]
     session.add_all(rows)
     session.flush()
     _audit_merge(
         session,
         actor=actor,
         canonical=canonical,
-        before={**before_text, "tags": before_tags},
+        before=before,
         new_text=new_text,
         keep_text=keep_text,
         why=why,
@@ -196,11 +185,22 @@ def _take_tags(
 
 
 def _fold_in(
-    session: Session, dup: Lesson, *, canonical: Lesson, actor: str, why: str
-) -> list[int]:
-    """Make one duplicate point at the canonical lesson, with status `merged`; its open
-    actions go along when its audience allows. Returns the ids of the actions moved."""
+    session: Session,
+    dup: Lesson,
+    *,
+    canonical: Lesson,
+    actor: str,
+    why: str,
+    before: dict[str, Any],
+    text_after: dict[str, str] | None,
+    tags_added: list[str],
+) -> LessonMerge:
+    """Make one duplicate point at the canonical lesson, with status `merged` (its open
+    actions go along when its audience allows). Returns the merge's row, which keeps what an
+    undo needs to put the canonical lesson back: its text and tags `before`, the text it took
+    (`text_after`, None if it kept its own), the tags and actions the duplicate brought."""
     assert dup.id is not None and canonical.id is not None
+    status_before = dup.status
     moved = (
         _move_open_actions(session, from_id=dup.id, to_id=canonical.id)
         if may_move(dup, canonical)
@@ -216,7 +216,20 @@ def _fold_in(
     )
     dup.merged_into_id = canonical.id
     session.add(dup)
-    return moved
+    return LessonMerge(
+        canonical_id=canonical.id,
+        merged_id=dup.id,
+        merged_status_before=status_before,
+        canonical_before={
+            **before,
+            "text_taken": text_after is not None,
+            "text_after": text_after,
+            "tags_added": tags_added,
+            "moved_action_ids": moved,
+        },
+        reason=why,
+        actor=actor,
+    )
 
 
 def _audit_merge(
