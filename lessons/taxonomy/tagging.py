@@ -4,8 +4,8 @@ filter by a term matches (the term's own and every narrower term's).
 Lessons keep plain tag strings (`LessonTag.tag`), so a term needs no join to be searched or
 exported. The organisation-wide scheme's terms are tagged with their bare name
 (`procurement`); a unit scheme's with `<scheme key>:<term>` (`nasa-llis:risk-management`, as
-the NASA import already tags). Kept apart from `lessons.taxonomy.service` because
-`lessons.accounts.access` needs it and the taxonomy services need access.
+the NASA import already tags). Kept apart from the taxonomy services (`schemes`, `terms`,
+...) because `lessons.accounts.access` needs it and those services need access.
 """
 
 from __future__ import annotations
