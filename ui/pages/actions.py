@@ -179,7 +179,9 @@ async def bar_settle(request: Request) -> Response:
         error = exc
 
         def again() -> Response:
-            context = bar_context(request, bar_id, errors=error.fields, values=values)
+            context = bar_context(
+                request, bar_id, outcomes=True, errors=error.fields, values=values
+            )
             context["carry_message"] = error.message
             return page(request, "bar.html", context, status=422)
 
