@@ -6,9 +6,11 @@ declaring it here fails tests/ui/api/test_api_contract.py and the schemathesis r
 one line on the model below (with a default if it is not always present).
 
 A lesson has one shape, `Lesson`, and one short form, `LessonBrief`, used inside lists and
-results; in both, `id` is the lesson's id. `lesson_id` names a lesson only from a record that is
-not a lesson (an action, a tag suggestion). `total` is always how many records match overall,
-however many one page holds.
+results; in both, `id` is the lesson's id. `lesson_id` names a lesson from a record that is not a
+lesson (an action, a tag suggestion, a BAR's surfaced item, a similarity hit): BAR and similar
+results carry it beside the short form's `id`, as DESIGN.md's API contract names it and the
+decisions a client sends back (`{"lesson_id", "decision"}`) use it. `total` is always how many
+records match overall, however many one page holds.
 """
 
 from __future__ import annotations
@@ -204,6 +206,7 @@ class LessonList(_Out):
 
 
 class SimilarLesson(LessonBrief):
+    lesson_id: int = Field(description="The lesson's id (the API contract's name; equals id).")
     score: float
 
 
@@ -248,6 +251,9 @@ class BarResult(LessonBrief):
     """A surfaced lesson: the short form, why it matched and what the team decided. Add a
     field here (with a default if it is not always present) when the BAR shows more."""
 
+    lesson_id: int = Field(
+        description="The lesson's id, as decisions name it (the API contract's name; equals id)."
+    )
     rank: int
     score: float
     match: Match

@@ -217,7 +217,12 @@ async def similar_lessons(request: Request) -> Response:
             viewer = viewer_for(request)
             lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
             hits = app_state(request).retriever.similar(session, lesson, viewer=viewer, limit=limit)
-            return {"results": [{**lesson_brief(h.lesson), "score": h.score} for h in hits]}
+            return {
+                "results": [
+                    {**lesson_brief(h.lesson), "lesson_id": h.lesson.id, "score": h.score}
+                    for h in hits
+                ]
+            }
 
     return JSONResponse(await run_in_threadpool(work))
 

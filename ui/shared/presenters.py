@@ -306,6 +306,7 @@ def bar_json(
         results.append(
             {
                 **lesson_brief(lesson),
+                "lesson_id": lesson.id,
                 "rank": rank,
                 "score": round(ranking.fused, 5),
                 # Legacy BARs (before bands) are relevant enough to have been shown.

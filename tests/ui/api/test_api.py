@@ -1188,7 +1188,9 @@ def test_similar_returns_closest_trusted_lessons_without_itself(
     ids = result_ids(body)
     assert ids == [bank.cold_rooms]  # not itself, not the identified volunteers lesson
     [hit] = body["results"]
-    assert set(hit) == set(LessonBrief.model_fields) | {"score"}  # the short form, scored
+    # the short form, scored, pointing at the lesson by the API contract's lesson_id too
+    assert set(hit) == set(LessonBrief.model_fields) | {"lesson_id", "score"}
+    assert hit["lesson_id"] == hit["id"]
     assert hit["title"] == COLD_ROOMS["title"]
     assert 0 < hit["score"] <= 1
 

@@ -123,7 +123,8 @@ def test_an_api_answer_no_operation_declares_fails() -> None:
 
 def test_lessons_have_one_shape_with_id(client: Client, lesson_id: int) -> None:
     """The whole lesson holds the short form, and `id` is the lesson's id in both; a lesson's
-    short form in a BAR result carries the same values as the lesson itself."""
+    short form in a BAR result carries the same values as the lesson itself, and the result
+    points at it by `lesson_id` too, as DESIGN.md's API contract and the decisions name it."""
     lesson = client.get(f"/api/lessons/{lesson_id}").json()
     brief = {key: lesson[key] for key in responses.LessonBrief.model_fields}
     assert brief["id"] == lesson_id
@@ -132,5 +133,5 @@ def test_lessons_have_one_shape_with_id(client: Client, lesson_id: int) -> None:
     )
     bar = client.post("/api/bar", json={"brief": lesson["title"]}).json()
     [result] = [r for r in bar["results"] if r["id"] == lesson_id]
-    assert "lesson_id" not in result
+    assert result["lesson_id"] == lesson_id
     assert {key: result[key] for key in brief} == {**brief, "status": "validated"}
