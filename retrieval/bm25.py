@@ -41,6 +41,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection
 
 from lessons.storage.fulltext import COLUMNS, TOKENIZE
+from retrieval.postings import Postings, postings
 
 # FTS5's bm25() constants, and our column weights: a term in the title says more than one in
 # the body, and a tag more than the body.
@@ -71,6 +72,10 @@ _DF_MAX_AGE_S = 600.0
 _KEPT_COUNTS = 2_000_000  # lessons' weighted counts kept for exact ranking, all words
 _KEPT_POSTINGS = 8_000_000  # lesson ids kept, all terms together
 
+_KEPT_TERMS = 100_000  # query words' index terms kept (`index_terms`)
+_TERMS: dict[str, str] = {}
+_TERMS_LOCK = threading.Lock()
+_MOST_BOUND = 5_000  # lessons tokenized a statement (each a bound variable)
 _SCRATCH = "temp.lesson_fts_scratch"
 _SCRATCH_TERMS = "temp.lesson_fts_scratch_terms"
 _INSTANCES = "temp.lesson_fts_instances"  # every occurrence of every term in the index
@@ -283,12 +288,16 @@ def exact(
     seen: Collection,
     limit: int,
     allowed_ids: Ids | None = None,
+    held_in: Postings | None = None,
 ) -> list[tuple[int, float]]:
     """Every lesson of the viewer's collection holding any of `terms` (index term -> query
     word), or only those in `allowed_ids` (sorted; a filtered search) when given, scored by
     BM25 over the collection, as FTS5's bm25() with WEIGHTS would score it over a bank of only
     those lessons; the best `limit`, ties to the older lesson. Reads every posting of every
-    term: for queries whose terms are rare enough."""
+    term, from `held_in` (the index's postings in memory, `in_memory`) when given, else from
+    FTS5: then for queries whose terms are rare enough."""
+    if held_in is not None:
+        return _exact_in_memory(held_in, terms, seen, limit, allowed_ids)
     held: list[tuple[Ids, np.ndarray]] = []
     whole = corpus(connection)
     for word in terms.values():
@@ -310,6 +319,42 @@ def exact(
         total[rows] += idf * f * (K1 + 1) / (f + norm[rows])
     best = np.lexsort((lessons, -total))[:limit]
     return list(zip(lessons[best].tolist(), total[best].tolist(), strict=True))
+
+
+def _exact_in_memory(
+    held_in: Postings,
+    terms: dict[str, str],
+    seen: Collection,
+    limit: int,
+    allowed_ids: Ids | None,
+) -> list[tuple[int, float]]:
+    """`exact` from postings in memory: the same sums in the same order (so the same
+    scores to the bit), gathered in arrays by lesson id instead of over the union of the
+    terms' lessons, whose sorting cost more than the scoring."""
+    size = len(seen.visible)
+    total, found = np.zeros(size), np.zeros(size, bool)
+    average = seen.corpus.average_length or 1.0
+    for term, word in terms.items():  # in query order, as FTS5 sums its phrases
+        ids, f = held_in.of(term)
+        ids, f = ids[ids < size], f[ids < size]
+        shown = seen.visible[ids]
+        ids, f = ids[shown], f[shown]
+        seen.frequency[word] = len(ids)
+        idf = seen.corpus.idf(len(ids))
+        norm = K1 * (1 - B + B * seen.lengths[ids] / average)
+        total[ids] += idf * f * (K1 + 1) / (f + norm)
+        found[ids] = True
+    if allowed_ids is not None:
+        narrowed = np.zeros(size, bool)
+        narrowed[allowed_ids[allowed_ids < size]] = True
+        found &= narrowed
+    lessons = np.flatnonzero(found)
+    if len(lessons) > limit > 0:  # the best `limit` and any tied with the last of them
+        scores = total[lessons]
+        last = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        lessons = lessons[scores >= last]
+    best = np.lexsort((lessons, -total[lessons]))[:limit]
+    return list(zip(lessons[best].tolist(), total[lessons[best]].tolist(), strict=True))
 
 
 class _CountsCache:
@@ -365,6 +410,48 @@ def _weighted_counts(
     return ids[order], counts[order]
 
 
+def in_memory(connection: Connection, version: object) -> Postings | None:
+    """The index's postings in memory as of the snapshot `version` (lessons.storage.changes.version;
+    read whole the first time, then brought up to date as lessons change:
+    `retrieval.postings`); None when this transaction's snapshot is older than the one held."""
+    lengths, _ = _lengths_by_id.get(connection, version)
+    return postings.get(connection, version, lengths, WEIGHTS, _tokenized)
+
+
+def _tokenized(connection: Connection, lessons: Ids) -> dict[str, tuple[Ids, np.ndarray]]:
+    """The lessons' postings as the index holds them now (term -> ids ascending, weighted
+    counts), through the scratch table's tokenizer, the index's own."""
+    _ensure_scratch(connection)
+    weight = dict(zip(COLUMNS, WEIGHTS, strict=True))
+    found: dict[str, dict[int, float]] = {}
+    for start in range(0, len(lessons), _MOST_BOUND):
+        chunk = lessons[start : start + _MOST_BOUND].tolist()
+        _clear_scratch(connection)
+        try:
+            connection.exec_driver_sql(
+                f"INSERT INTO {_SCRATCH}(rowid, {', '.join(COLUMNS)}) "
+                f"SELECT rowid, {', '.join(COLUMNS)} FROM main.lesson_fts "
+                f"WHERE rowid IN ({', '.join('?' * len(chunk))})",
+                tuple(chunk),
+            )
+            rows = _rows(
+                connection,
+                f"SELECT term, doc, col, count(*) FROM {_SCRATCH_TERMS} GROUP BY term, doc, col",
+                (),
+            )
+        finally:
+            _clear_scratch(connection)
+        for term, doc, column, n in rows:
+            counts = found.setdefault(str(term), {})
+            counts[int(doc)] = counts.get(int(doc), 0.0) + weight[column] * n
+    result: dict[str, tuple[Ids, np.ndarray]] = {}
+    for term, counts in found.items():
+        ids = np.fromiter(counts, np.int64, count=len(counts))
+        order = np.argsort(ids)
+        result[term] = (ids[order], np.fromiter(counts.values(), np.float64)[order])
+    return result
+
+
 def _ensure_scratch(connection: Connection) -> None:
     """A contentless FTS5 table (and its term listing) private to this connection."""
     connection.exec_driver_sql(
@@ -383,7 +470,22 @@ def _clear_scratch(connection: Connection) -> None:
 
 def index_terms(connection: Connection, words: Sequence[str]) -> list[str]:
     """Each word as the index stores it (stemmed, folded), through the index's tokenizer.
-    The words must be single tokens: plain letters and digits."""
+    The words must be single tokens: plain letters and digits. A word's term depends on the
+    tokenizer alone (TOKENIZE), so each is kept once found: three statements a query were a
+    third of ranking from memory."""
+    with _TERMS_LOCK:
+        kept = [_TERMS.get(w) for w in words]
+    if all(t is not None for t in kept):
+        return [t for t in kept if t is not None]
+    terms = _tokenized_words(connection, words)
+    with _TERMS_LOCK:
+        if len(_TERMS) > _KEPT_TERMS:
+            _TERMS.clear()
+        _TERMS.update(zip(words, terms, strict=True))
+    return terms
+
+
+def _tokenized_words(connection: Connection, words: Sequence[str]) -> list[str]:
     if not words:
         return []
     _ensure_scratch(connection)

@@ -366,9 +366,10 @@ class Retriever:
 
     def refresh(self, session: Session) -> None:
         """Bring the in-memory index up to date with stored vectors (one cheap read when
-        nothing changed)."""
+        nothing changed), and the full-text postings the lexical ranker holds in memory."""
         with self._lock:
             self._refresh(session)
+        lexical.prepare(session)
 
     @contextmanager
     def locked_index(self, session: Session) -> Iterator[VectorIndex]:
@@ -568,7 +569,8 @@ class Retriever:
         (`more`), and every candidate is scored against it. Also returns what a BAR keeps to
         score its lessons again for a reader who may see fewer of them."""
         params = self.ranking
-        candidates = self._candidates(session, query, dense_hits, lexical_hits)
+        read: dict[int, Any] = {}  # passages read by the first pass, kept for the second
+        candidates = self._candidates(session, query, dense_hits, lexical_hits, read=read)
         first = combine(candidates, params, terms)
         by_id = {c.lesson_id: c for c in candidates}
         pool = [
@@ -590,7 +592,7 @@ class Retriever:
         widened = dense_hits + [
             (i, s) for i, s in more(feedback.moved_query(query, centre)) if i not in seen
         ]
-        candidates = self._candidates(session, query, widened, lexical_hits, centre)
+        candidates = self._candidates(session, query, widened, lexical_hits, centre, read)
         return combine(candidates, params, terms), kept
 
     def _more(
@@ -608,10 +610,13 @@ class Retriever:
         dense_hits: list[tuple[int, float]],
         lexical_hits: list[tuple[int, float]],
         centre: feedback.Centre | None = None,
+        read: dict[int, Any] | None = None,
     ) -> list[Candidate]:
         """Every lesson either ranker found, with its cosines against `query` (whole lesson
         and each passage), against the moved vector too when there is feedback (`centre`),
-        and its BM25 score. Lessons without a vector yet are left out."""
+        and its BM25 score. Lessons without a vector yet are left out. `read`: passages
+        already read in this transaction, by lesson id (None for a lesson without), filled
+        with what is read here."""
         dense_rank = {i: rank for rank, (i, _) in enumerate(dense_hits, start=1)}
         lexical = {i: (rank, score) for rank, (i, score) in enumerate(lexical_hits, start=1)}
         ids = list(dict.fromkeys([i for i, _ in dense_hits] + [i for i, _ in lexical_hits]))
@@ -621,7 +626,7 @@ class Retriever:
                 self.index.vectors(ids) if ids else np.zeros((0, self.embedder.dim), np.float32)
             )
         whole = vectors @ query if ids else np.zeros(0, np.float32)
-        stored = feedback.stored_passages(session, ids, self.model)
+        stored = self._stored_passages(session, ids, read)
         q = np.asarray(query, dtype=np.float32)
         return [
             feedback.with_feedback(
@@ -641,6 +646,17 @@ class Retriever:
             )
             for i, cosine, vector in zip(ids, whole, vectors, strict=True)
         ]
+
+    def _stored_passages(
+        self, session: Session, ids: list[int], read: dict[int, Any] | None
+    ) -> dict[int, npt.NDArray[np.float16]]:
+        """`feedback.stored_passages`, reading only lessons not in `read` (then kept there)."""
+        if read is None:
+            return feedback.stored_passages(session, ids, self.model)
+        missing = [i for i in ids if i not in read]
+        found = feedback.stored_passages(session, missing, self.model)
+        read.update({i: found.get(i) for i in missing})
+        return {i: read[i] for i in ids if read[i] is not None}
 
     def _dense(
         self, text: str, access: _Access, version: tuple[object, ...] | None, pool: int

@@ -92,6 +92,7 @@ def _search(
 
 
 def _bounded(monkeypatch: pytest.MonkeyPatch, *, postings: int, scored: int) -> None:
+    monkeypatch.setattr(lexical, "IN_MEMORY", False)  # FTS5 read per query, as on PostgreSQL
     monkeypatch.setattr(lexical, "EXACT_LIMIT", 0)
     monkeypatch.setattr(bm25, "CANDIDATE_POSTINGS", postings)
     monkeypatch.setattr(bm25, "SCORED_PER_RESULT", scored)
@@ -284,13 +285,15 @@ def _direct_bm25(session: Session, query: str, viewer: access.Viewer) -> dict[in
     }
 
 
-@pytest.mark.parametrize("ranker", ["exact", "bounded"])
+@pytest.mark.parametrize("ranker", ["memory", "exact", "bounded"])
 @pytest.mark.parametrize("viewer", VIEWERS)
 def test_scores_are_bm25_over_the_lessons_the_viewer_may_see(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, ranker: str, viewer: str
 ) -> None:
     with Session(engine) as session:
         _mixed_bank(session)
+        if ranker == "exact":  # FTS5 read per query
+            monkeypatch.setattr(lexical, "IN_MEMORY", False)
         if ranker == "bounded":
             _bounded(monkeypatch, postings=10_000, scored=100)
         for query in QUERIES:
@@ -370,7 +373,7 @@ def test_a_filter_narrows_the_lessons_not_their_scores(engine: Engine) -> None:
             assert {i: whole[i] for i, _ in found} == dict(found)
 
 
-@pytest.mark.parametrize("ranker", ["exact", "bounded"])
+@pytest.mark.parametrize("ranker", ["memory", "exact", "bounded"])
 def test_statistics_follow_an_edit_at_once(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, ranker: str
 ) -> None:
@@ -379,6 +382,8 @@ def test_statistics_follow_an_edit_at_once(
     same ids array, is counted by the next search."""
     with Session(engine) as session:
         _mixed_bank(session)
+        if ranker == "exact":  # FTS5 read per query
+            monkeypatch.setattr(lexical, "IN_MEMORY", False)
         if ranker == "bounded":
             _bounded(monkeypatch, postings=10_000, scored=100)
         ids = np.array(
@@ -405,6 +410,7 @@ def test_hidden_lessons_do_not_choose_the_ranking_path(
     with Session(engine) as session:
         _mixed_bank(session)
         staff = len([i for i in session.exec(access.visible_lesson_ids(access.STAFF))])
+        monkeypatch.setattr(lexical, "IN_MEMORY", False)  # the paths that read FTS5 per query
         monkeypatch.setattr(lexical, "EXACT_LIMIT", staff)
         bounded: list[int] = []
         candidates = bm25.candidates

@@ -171,11 +171,25 @@ def test_explanation_shows_the_sentence_closest_in_meaning() -> None:
 
 
 def test_people_are_ranked_by_the_relevance_of_their_lessons() -> None:
+    def result(lesson_id: int, title: str, score: float, match: str) -> dict[str, object]:
+        """A BAR result as the API shows it: the lesson's short form, its score and band."""
+        short = {"status": "validated", "sensitivity": "internal", "polarity": "negative"}
+        return {
+            "id": lesson_id,
+            "lesson_id": lesson_id,
+            "title": title,
+            "tags": [],
+            "project": None,
+            **short,
+            "score": score,
+            "match": match,
+        }
+
     results = [
-        {"lesson_id": 1, "title": "A", "score": 0.8, "match": "strong"},
-        {"lesson_id": 2, "title": "B", "score": 0.36, "match": "related"},
-        {"lesson_id": 3, "title": "C", "score": 0.36, "match": "related"},
-        {"lesson_id": 4, "title": "D", "score": 0.1, "match": "weak"},
+        result(1, "A", 0.8, "strong"),
+        result(2, "B", 0.36, "related"),
+        result(3, "C", 0.36, "related"),
+        result(4, "D", 0.1, "weak"),
     ]
     ada = {"id": 1, "name": "Ada", "why": "wrote it"}
     bo = {"id": 2, "name": "Bo", "why": "wrote it"}

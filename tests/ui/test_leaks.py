@@ -875,6 +875,7 @@ def _large_bank_ranker(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Rank as on a bank too large for FTS5's bm25(): bounded candidates, and so few postings
     read that they are narrowed to lessons holding the rarest terms together. Returns the
     number of candidates of each ranking, as it happens (so a test can tell it ran)."""
+    monkeypatch.setattr(lexical, "IN_MEMORY", False)  # FTS5 read per query
     monkeypatch.setattr(lexical, "EXACT_LIMIT", 0)
     monkeypatch.setattr(bm25, "CANDIDATE_POSTINGS", 4)
     found: list[int] = []
