@@ -1,4 +1,5 @@
-"""Merging near-duplicate lessons into one canonical lesson, and undoing a merge.
+"""Merging near-duplicate lessons into one canonical lesson, and reading merges back (undoing
+one is `lessons.curation.unmerging`; which merges are allowed, `lessons.curation.merge_rules`).
 
 A merge keeps every source: each merged lesson keeps its own review, project and author and
 points at its canonical lesson (status `merged`, `merged_into_id`), so the canonical lesson
@@ -23,9 +24,8 @@ Sensitivity: merging never shows anyone text they could not read before.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_
@@ -33,29 +33,24 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from lessons.accounts import audit
-from lessons.accounts.access import AUDIENCES, Viewer
+from lessons.accounts.access import Viewer
 from lessons.capture import service as capture
 from lessons.curation import lifecycle
-from lessons.errors import InvalidTransition, NotFound, ValidationFailed
+from lessons.curation.merge_rules import KeepText, check_merge, may_move
+from lessons.errors import NotFound
 from lessons.schemas import MAX_ID
 from lessons.storage.models import (
     Action,
     ActionStatus,
-    AuditEvent,
     Lesson,
     LessonMerge,
     LessonStatus,
-    Sensitivity,
     utcnow,
 )
 
 S = LessonStatus
 TEXT_FIELDS = ("title", "observation", "insight", "recommendation")
-# A canonical lesson must be one a reader can rely on (or one about to be validated).
-CANONICAL_STATUSES = (S.IDENTIFIED, S.VALIDATED, S.ACTIONED, S.LEARNED)
-_AUDIENCE = {sensitivity: rank for rank, sensitivity in enumerate(AUDIENCES)}
 
-KeepText = Literal["canonical", "combined"] | int
 # In input, a duplicate's id must be a JSON number (not `true`, not "7").
 _KeepTextIn = Literal["canonical", "combined"] | Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 
@@ -95,143 +90,9 @@ class UndoIn(BaseModel):
     reason: str = Field(default="", description="Why the merge is undone.")
 
 
-@dataclass(frozen=True)
-class UndoResult:
-    """What undoing a merge restored, and what it kept because it changed since."""
-
-    merge: LessonMerge
-    text_restored: bool
-    tags_removed: list[str]
-    actions_moved_back: list[int]
-    notes: list[str] = field(default_factory=list)
-
-
-def audience_covers(wider: Lesson, narrower: Lesson) -> bool:
-    """Whether everyone who may read `narrower` may also read `wider`."""
-    rank_w, rank_n = (
-        _AUDIENCE[Sensitivity(wider.sensitivity)],
-        _AUDIENCE[Sensitivity(narrower.sensitivity)],
-    )
-    if rank_w < rank_n:
-        return True
-    if rank_w > rank_n:
-        return False
-    # Same level: restricted lessons are read by their own project's members.
-    return rank_w < 2 or wider.project_id == narrower.project_id
-
-
-_STANDING = {S.LEARNED: 0, S.ACTIONED: 1, S.VALIDATED: 2, S.IDENTIFIED: 3}
-
-
-def suggest_canonical(lessons: Sequence[Lesson]) -> Lesson:
-    """The lesson to keep by default: the widest audience (so the merge is allowed), then the
-    furthest along its lifecycle, then the oldest."""
-    return min(
-        lessons,
-        key=lambda le: (
-            _AUDIENCE[Sensitivity(le.sensitivity)],
-            _STANDING.get(S(le.status), 9),
-            le.id or 0,
-        ),
-    )
-
-
-def _text(lesson: Lesson) -> dict[str, str]:
+def text_of(lesson: Lesson) -> dict[str, str]:
+    """The lesson's wording, section by section."""
     return {name: getattr(lesson, name) for name in TEXT_FIELDS}
-
-
-def _check(canonical: Lesson, duplicates: Sequence[Lesson], keep_text: KeepText) -> None:
-    """Refuse merges that would lose a lesson, make a chain, or expose restricted text."""
-    if canonical.id in {d.id for d in duplicates}:
-        raise ValidationFailed(
-            "A lesson cannot be merged into itself.", {"duplicates": "includes the canonical"}
-        )
-    if len({d.id for d in duplicates}) != len(duplicates):
-        raise ValidationFailed("A lesson is listed twice.", {"duplicates": "listed twice"})
-    if canonical.deleted_at is not None:
-        raise InvalidTransition(
-            "A deleted lesson cannot be the canonical lesson.", {"canonical": "deleted"}
-        )
-    if canonical.status == S.MERGED:
-        raise InvalidTransition(
-            f"Lesson #{canonical.id} is itself merged (into #{canonical.merged_into_id}): "
-            "merge into that lesson instead.",
-            {"canonical": "merged"},
-        )
-    if canonical.status not in CANONICAL_STATUSES:
-        raise InvalidTransition(
-            f"A {canonical.status} lesson cannot be the canonical lesson (reopen it first).",
-            {"canonical": f"is {canonical.status}"},
-        )
-    for dup in duplicates:
-        where = {"duplicates": f"#{dup.id}"}
-        if dup.deleted_at is not None:
-            raise InvalidTransition(f"Lesson #{dup.id} is deleted.", where)
-        if dup.status == S.MERGED:
-            raise InvalidTransition(
-                f"Lesson #{dup.id} is already merged into #{dup.merged_into_id}.", where
-            )
-        if S.MERGED not in lifecycle.ALLOWED[S(dup.status)]:
-            raise InvalidTransition(f"A {dup.status} lesson cannot be merged.", where)
-        if not audience_covers(canonical, dup):
-            raise ValidationFailed(
-                f"Lesson #{dup.id} is {dup.sensitivity}{_of_project(dup)} but the canonical "
-                f"lesson is {canonical.sensitivity}{_of_project(canonical)}: some of #{dup.id}'s "
-                "readers could not follow it. Choose the lesson with the widest audience as "
-                "canonical, or change a sensitivity first.",
-                {"canonical": "narrower audience than a duplicate"},
-            )
-    sources = (
-        [d for d in duplicates if d.id == keep_text]
-        if isinstance(keep_text, int)
-        else (list(duplicates) if keep_text == "combined" else [])
-    )
-    if isinstance(keep_text, int) and not sources:
-        raise ValidationFailed(
-            "Keep the canonical lesson's text, the combined text, or one duplicate's text.",
-            {"keep_text": "not one of the duplicates"},
-        )
-    for source in sources:
-        if not audience_covers(source, canonical):
-            raise ValidationFailed(
-                f"Lesson #{source.id} is {source.sensitivity}{_of_project(source)}: its text "
-                f"cannot go into a {canonical.sensitivity} lesson. Keep the canonical lesson's "
-                "text (and edit it by hand if it must say more).",
-                {"keep_text": "would expose restricted text"},
-            )
-
-
-def _of_project(lesson: Lesson) -> str:
-    return (
-        f" (project #{lesson.project_id})" if lesson.sensitivity == Sensitivity.RESTRICTED else ""
-    )
-
-
-def _chained(session: Session, duplicates: Sequence[Lesson]) -> None:
-    ids = [d.id for d in duplicates]
-    row = session.exec(
-        select(Lesson.merged_into_id).where(col(Lesson.merged_into_id).in_(ids)).limit(1)
-    ).first()
-    if row is not None:
-        raise InvalidTransition(
-            f"Lesson #{row} has lessons merged into it: make it the canonical lesson, or undo "
-            "those merges first (merges do not chain).",
-            {"duplicates": f"#{row} is a canonical lesson"},
-        )
-
-
-def _combined(canonical: Lesson, duplicates: Sequence[Lesson]) -> dict[str, str]:
-    """The canonical lesson's sections, each followed by any duplicate's section that says
-    something else (exact repeats are left out)."""
-    text = _text(canonical)
-    for name in TEXT_FIELDS[1:]:
-        parts = [text[name].strip()] if text[name].strip() else []
-        for dup in duplicates:
-            extra = getattr(dup, name).strip()
-            if extra and extra not in parts:
-                parts.append(extra)
-        text[name] = "\n\n".join(parts)
-    return text
 
 
 def merge(
@@ -244,95 +105,164 @@ def merge(
     keep_text: KeepText = "canonical",
 ) -> list[LessonMerge]:
     """Merge `duplicates` into `canonical` (audited; the caller re-embeds the canonical)."""
-    if not duplicates:
-        raise ValidationFailed("Choose at least one lesson to merge.", {"duplicates": "empty"})
-    _check(canonical, duplicates, keep_text)
-    _chained(session, duplicates)
+    check_merge(session, canonical, duplicates, keep_text)
     assert canonical.id is not None
-    before_text, before_tags = _text(canonical), canonical.tags
-    if keep_text == "combined":
-        new_text = _combined(canonical, duplicates)
-    elif isinstance(keep_text, int):
-        new_text = _text(next(d for d in duplicates if d.id == keep_text))
-    else:
-        new_text = before_text
+    # What the canonical lesson was: the audit shows it, and an undo puts it back.
+    before = {**text_of(canonical), "tags": canonical.tags}
+    new_text = _kept_text(canonical, duplicates, keep_text)
     for name, value in new_text.items():
         setattr(canonical, name, value)
-    tags = list(before_tags)
-    added: dict[int, list[str]] = {}
-    for dup in duplicates:
-        assert dup.id is not None
-        added[dup.id] = [t for t in dup.tags if t not in tags] if _may_move(dup, canonical) else []
-        tags += added[dup.id]
-    _set_tags(session, lesson=canonical, tags=tags)
+    tags_added = _take_tags(session, canonical=canonical, duplicates=duplicates)
     canonical.updated_at = utcnow()
     session.add(canonical)
     why = reason.strip() or f"the same lesson as #{canonical.id}"
-    rows = []
-    for dup in duplicates:
-        assert dup.id is not None
-        moved = (
-            _move_open_actions(session, from_id=dup.id, to_id=canonical.id)
-            if _may_move(dup, canonical)
-            else []
-        )
-        status_before = dup.status
-        lifecycle.transition(
+    rows = [
+        _fold_in(
             session,
-            lesson=dup,
-            to=S.MERGED,
+            dup,
+            canonical=canonical,
             actor=actor,
-            reason=f"merged into #{canonical.id}: {why}",
-            via_merge=True,
+            why=why,
+            before=before,
+            text_after=new_text if keep_text == "combined" or keep_text == dup.id else None,
+            tags_added=tags_added[dup.id or 0],
         )
-        dup.merged_into_id = canonical.id
-        session.add(dup)
-        text_taken = keep_text == "combined" or keep_text == dup.id
-        rows.append(
-            LessonMerge(
-                canonical_id=canonical.id,
-                merged_id=dup.id,
-                merged_status_before=status_before,
-                canonical_before={
-                    **before_text,
-                    "tags": before_tags,
-                    "text_taken": text_taken,
-                    "text_after": new_text if text_taken else None,
-                    "tags_added": added[dup.id],
-                    "moved_action_ids": moved,
-                },
-                reason=why,
-                actor=actor,
-            )
-        )
+        for dup in duplicates
+    ]
     session.add_all(rows)
     session.flush()
+    _audit_merge(
+        session,
+        actor=actor,
+        canonical=canonical,
+        before=before,
+        new_text=new_text,
+        keep_text=keep_text,
+        why=why,
+        rows=rows,
+    )
+    return rows
+
+
+def _kept_text(
+    canonical: Lesson, duplicates: Sequence[Lesson], keep_text: KeepText
+) -> dict[str, str]:
+    """The wording the canonical lesson has after the merge (the rules allowed it already)."""
+    if keep_text == "combined":
+        return _combined(canonical, duplicates)
+    if isinstance(keep_text, int):
+        return text_of(next(d for d in duplicates if d.id == keep_text))
+    return text_of(canonical)
+
+
+def _combined(canonical: Lesson, duplicates: Sequence[Lesson]) -> dict[str, str]:
+    """The canonical lesson's sections, each followed by any duplicate's section that says
+    something else (exact repeats are left out)."""
+    text = text_of(canonical)
+    for name in TEXT_FIELDS[1:]:
+        parts = [text[name].strip()] if text[name].strip() else []
+        for dup in duplicates:
+            extra = getattr(dup, name).strip()
+            if extra and extra not in parts:
+                parts.append(extra)
+        text[name] = "\n\n".join(parts)
+    return text
+
+
+def _take_tags(
+    session: Session, *, canonical: Lesson, duplicates: Sequence[Lesson]
+) -> dict[int, list[str]]:
+    """Give the canonical lesson the tags of the duplicates that may pass them on; returns
+    the tags each duplicate added (an undo removes them again)."""
+    tags = list(canonical.tags)
+    added: dict[int, list[str]] = {}
+    for dup in duplicates:
+        assert dup.id is not None
+        added[dup.id] = [t for t in dup.tags if t not in tags] if may_move(dup, canonical) else []
+        tags += added[dup.id]
+    set_tags(session, lesson=canonical, tags=tags)
+    return added
+
+
+def _fold_in(
+    session: Session,
+    dup: Lesson,
+    *,
+    canonical: Lesson,
+    actor: str,
+    why: str,
+    before: dict[str, Any],
+    text_after: dict[str, str] | None,
+    tags_added: list[str],
+) -> LessonMerge:
+    """Make one duplicate point at the canonical lesson, with status `merged` (its open
+    actions go along when its audience allows). Returns the merge's row, which keeps what an
+    undo needs to put the canonical lesson back: its text and tags `before`, the text it took
+    (`text_after`, None if it kept its own), the tags and actions the duplicate brought."""
+    assert dup.id is not None and canonical.id is not None
+    status_before = dup.status
+    moved = (
+        _move_open_actions(session, from_id=dup.id, to_id=canonical.id)
+        if may_move(dup, canonical)
+        else []
+    )
+    lifecycle.transition(
+        session,
+        lesson=dup,
+        to=S.MERGED,
+        actor=actor,
+        reason=f"merged into #{canonical.id}: {why}",
+        via_merge=True,
+    )
+    dup.merged_into_id = canonical.id
+    session.add(dup)
+    return LessonMerge(
+        canonical_id=canonical.id,
+        merged_id=dup.id,
+        merged_status_before=status_before,
+        canonical_before={
+            **before,
+            "text_taken": text_after is not None,
+            "text_after": text_after,
+            "tags_added": tags_added,
+            "moved_action_ids": moved,
+        },
+        reason=why,
+        actor=actor,
+    )
+
+
+def _audit_merge(
+    session: Session,
+    *,
+    actor: str,
+    canonical: Lesson,
+    before: dict[str, Any],
+    new_text: dict[str, str],
+    keep_text: KeepText,
+    why: str,
+    rows: list[LessonMerge],
+) -> None:
     audit.record(
         session,
         actor=actor,
         action="merge",
         entity=canonical,
-        before={**before_text, "tags": before_tags},
+        before=before,
         after={
             **new_text,
             "tags": canonical.tags,
-            "merged": [d.id for d in duplicates],
+            "merged": [r.merged_id for r in rows],
             "merge_ids": [r.id for r in rows],
             "keep_text": keep_text,
             "reason": why,
             "moved_action_ids": [a for r in rows for a in r.canonical_before["moved_action_ids"]],
         },
     )
-    return rows
 
 
-def _may_move(duplicate: Lesson, canonical: Lesson) -> bool:
-    """Whether a duplicate's tags and open actions may go to the canonical lesson: only when
-    every reader of the canonical lesson may read the duplicate (the same audience)."""
-    return audience_covers(duplicate, canonical)
-
-
-def _set_tags(session: Session, *, lesson: Lesson, tags: list[str]) -> None:
+def set_tags(session: Session, *, lesson: Lesson, tags: list[str]) -> None:
+    """Replace the lesson's tags, and read them back."""
     capture.set_tags(session, lesson=lesson, tags=tags)
     # A tag kept across the replacement is a row switch in the flush, which leaves the
     # in-memory collection short of it: read the tags back.
@@ -348,131 +278,6 @@ def _move_open_actions(session: Session, *, from_id: int, to_id: int) -> list[in
         session.add(action)
     session.flush()
     return [a.id for a in actions if a.id is not None]
-
-
-# Audited steps that leave a lesson's wording and tags alone; anything else counts as an edit
-# (when unsure, an undo keeps what a curator may have written).
-_NOT_EDITS = ("transition", "merge", "unmerge", "confirm_review", "delete", "restore", "decide")
-
-
-def _edited_since(session: Session, *, lesson_id: int, since: datetime) -> bool:
-    """Whether someone changed the lesson's wording or tags after `since`."""
-    row = session.exec(
-        select(AuditEvent.id).where(
-            AuditEvent.entity == "lesson",
-            AuditEvent.entity_id == lesson_id,
-            col(AuditEvent.action).not_in(_NOT_EDITS),
-            col(AuditEvent.at) > since,
-        )
-    ).first()
-    return row is not None
-
-
-def get_merge(session: Session, *, merge_id: int) -> LessonMerge:
-    found = session.get(LessonMerge, merge_id)
-    if found is None:
-        raise NotFound(f"No merge with id {merge_id}.")
-    return found
-
-
-def unmerge(session: Session, *, merge_id: int, actor: str, reason: str = "") -> UndoResult:
-    """Undo one merge: the duplicate gets its status back and stops pointing at the canonical
-    lesson, its actions move back, and the canonical lesson's text and tags go back to what
-    they were unless someone edited them since (then the edits stay, and the result says so)."""
-    row = get_merge(session, merge_id=merge_id)
-    if row.undone_at is not None:
-        raise InvalidTransition(
-            f"This merge was already undone ({row.undone_by}).", {"merge": "already undone"}
-        )
-    dup, canonical = session.get(Lesson, row.merged_id), session.get(Lesson, row.canonical_id)
-    if dup is None or canonical is None:
-        raise NotFound(f"No merge with id {merge_id}.")
-    if dup.status != S.MERGED or dup.merged_into_id != canonical.id:
-        raise InvalidTransition(
-            f"Lesson #{dup.id} is no longer merged into #{canonical.id}.", {"merge": "stale"}
-        )
-    saved = row.canonical_before
-    notes: list[str] = []
-    before = {**_text(canonical), "tags": canonical.tags}
-    edited = _edited_since(session, lesson_id=canonical.id or 0, since=row.at)
-    text_restored = False
-    if saved.get("text_taken"):
-        if _text(canonical) == saved.get("text_after"):
-            for name in TEXT_FIELDS:
-                setattr(canonical, name, saved.get(name, getattr(canonical, name)))
-            text_restored = True
-        else:
-            notes.append(
-                "The canonical lesson's text changed after the merge, so it was kept as it is."
-            )
-    tags_removed: list[str] = []
-    if edited:
-        notes.append("The canonical lesson was edited after the merge, so its tags were kept.")
-    else:
-        still = {
-            t
-            for other in session.exec(
-                select(Lesson).where(Lesson.merged_into_id == canonical.id, Lesson.id != dup.id)
-            )
-            for t in other.tags
-        }
-        tags_removed = [
-            t for t in saved.get("tags_added", []) if t in canonical.tags and t not in still
-        ]
-        _set_tags(
-            session, lesson=canonical, tags=[t for t in canonical.tags if t not in tags_removed]
-        )
-    moved_back = []
-    for action_id in saved.get("moved_action_ids", []):
-        action = session.get(Action, action_id)
-        if action is not None and action.lesson_id == canonical.id:
-            action.lesson_id = dup.id
-            session.add(action)
-            moved_back.append(action_id)
-    dup.merged_into_id = None
-    lifecycle.transition(
-        session,
-        lesson=dup,
-        to=S(row.merged_status_before),
-        actor=actor,
-        reason=f"merge into #{canonical.id} undone" + (f": {reason}" if reason.strip() else ""),
-        evidence=dup.learned_evidence,
-        link=dup.learned_link or "",
-        via_merge=True,
-    )
-    canonical.updated_at = utcnow()
-    session.add_all([canonical, dup])
-    row.undone_at, row.undone_by = utcnow(), actor[:200]
-    row.canonical_before = {
-        **saved,
-        "undo": {
-            "reason": reason,
-            "text_restored": text_restored,
-            "tags_removed": tags_removed,
-            "actions_moved_back": moved_back,
-            "notes": notes,
-        },
-    }
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="unmerge",
-        entity=canonical,
-        before=before,
-        after={
-            **_text(canonical),
-            "tags": canonical.tags,
-            "merge_id": row.id,
-            "restored": dup.id,
-            "reason": reason,
-            "status": dup.status,
-            "actions_moved_back": moved_back,
-            "notes": notes,
-        },
-    )
-    return UndoResult(row, text_restored, tags_removed, moved_back, notes)
 
 
 # --- reading merges back -------------------------------------------------------------------------

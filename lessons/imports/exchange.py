@@ -28,7 +28,7 @@ from lessons.storage.models import (
     Review,
     utcnow,
 )
-from lessons.taxonomy import service as taxonomy
+from lessons.taxonomy.exchange import export_schemes, import_schemes
 
 FORMAT = "lessonbank-export"
 _BAR_ITEM_FIELDS = {
@@ -143,7 +143,7 @@ def export_bank(session: Session) -> dict[str, Any]:
             _export_children(session, row, record, uids)
             records.append(record)
         document[section.key] = records
-    document["taxonomy"] = taxonomy.export_schemes(session)
+    document["taxonomy"] = export_schemes(session)
     document["merges"] = merge_exchange.export_merges(session)
     return document
 
@@ -210,7 +210,7 @@ def import_bank(
                 report.lesson_ids.append(row_id)
             if progress:
                 progress(1)
-    schemes_added, schemes_updated, scheme_errors = taxonomy.import_schemes(
+    schemes_added, schemes_updated, scheme_errors = import_schemes(
         session, document.get("taxonomy")
     )
     for bucket, count in ((report.added, schemes_added), (report.updated, schemes_updated)):

@@ -31,7 +31,8 @@ from lessons.storage.models import (
     Sensitivity,
     utcnow,
 )
-from lessons.taxonomy import service as taxonomy
+from lessons.taxonomy.schemes import create_scheme, find_scheme
+from lessons.taxonomy.term_changes import adopt_tag
 
 # The lifecycle path a seeded lesson walks to reach its recorded status.
 _PATH = {
@@ -112,9 +113,9 @@ def load_taxonomy(session: Session, schemes: list[dict[str, Any]], *, curator: s
     scheme's prefix. Returns the number of schemes added."""
     added = 0
     for entry in schemes:
-        if taxonomy.find_scheme(session, key=entry["key"]) is not None:
+        if find_scheme(session, key=entry["key"]) is not None:
             continue
-        scheme = taxonomy.create_scheme(
+        scheme = create_scheme(
             session,
             key=entry["key"],
             name=entry["name"],
@@ -137,7 +138,7 @@ def _load_terms(
     curator: str,
 ) -> None:
     for entry in terms:
-        term = taxonomy.adopt_tag(
+        term = adopt_tag(
             session, tag=entry["name"], scheme_id=scheme_id, parent_id=parent_id, actor=curator
         ).term
         term.description = entry.get("description", "")

@@ -15,7 +15,16 @@ from lessons.capture import service as capture
 from lessons.imports.cleaning import combine
 from lessons.people import service as people
 from lessons.schemas import LessonIn, ProjectRef, normalise_tag
-from lessons.storage.models import Lesson, LessonStatus, Perspective, Polarity, Sensitivity, utcnow
+from lessons.storage.models import (
+    Lesson,
+    LessonStatus,
+    Person,
+    Perspective,
+    Polarity,
+    Project,
+    Sensitivity,
+    utcnow,
+)
 
 
 @dataclass
@@ -76,59 +85,87 @@ def upsert(session: Session, record: LessonRecord, *, actor: str, result: Import
         author.unit = record.unit
     tags = [t for t in (normalise_tag(tag) for tag in record.tags) if t]
     if lesson is None:
-        data = LessonIn(
-            title=record.title[:500],
-            observation=record.observation,
-            insight=record.insight,
-            recommendation=record.recommendation,
-            polarity=record.polarity,
-            perspective=record.perspective,
-            tags=tags,
-            sensitivity=record.sensitivity,
-        )
-        lesson = capture.add_lesson(
-            session,
-            data=data,
-            project=project,
-            review=None,
-            author=author,
-            actor=actor,
-            status=record.status,
-            external_id=record.external_id,
-            source_url=record.source_url,
-            lesson_date=record.lesson_date,
-            unit=record.unit,
-        )
+        lesson = _add(session, record, project=project, author=author, tags=tags, actor=actor)
         result.added += 1
+    elif _update(session, lesson, record, project=project, author=author, tags=tags):
+        result.updated += 1
     else:
-        changed = False
-        for name in _SECTIONS:
-            value = combine(getattr(lesson, name), getattr(record, name))
-            if value != getattr(lesson, name):
-                setattr(lesson, name, value)
-                changed = True
-        for name in _FIELDS:
-            value = getattr(record, name)
-            if value and getattr(lesson, name) != value:
-                setattr(lesson, name, value)
-                changed = True
-        if project is not None and lesson.project_id != project.id:
-            lesson.project_id, changed = project.id, True
-        if author is not None and lesson.author_id != author.id:
-            lesson.author_id, changed = author.id, True
-        merged = sorted(set(lesson.tags) | set(tags))
-        if merged != lesson.tags:
-            capture.set_tags(session, lesson=lesson, tags=merged)
-            changed = True
-        if changed:
-            lesson.updated_at = utcnow()
-            session.add(lesson)
-            result.updated += 1
-        else:
-            result.unchanged += 1
+        result.unchanged += 1
     session.flush()
     assert lesson.id is not None
     result.lesson_ids.append(lesson.id)
+
+
+def _add(
+    session: Session,
+    record: LessonRecord,
+    *,
+    project: Project | None,
+    author: Person | None,
+    tags: list[str],
+    actor: str,
+) -> Lesson:
+    """A new lesson from the record, through capture like any other lesson."""
+    data = LessonIn(
+        title=record.title[:500],
+        observation=record.observation,
+        insight=record.insight,
+        recommendation=record.recommendation,
+        polarity=record.polarity,
+        perspective=record.perspective,
+        tags=tags,
+        sensitivity=record.sensitivity,
+    )
+    return capture.add_lesson(
+        session,
+        data=data,
+        project=project,
+        review=None,
+        author=author,
+        actor=actor,
+        status=record.status,
+        external_id=record.external_id,
+        source_url=record.source_url,
+        lesson_date=record.lesson_date,
+        unit=record.unit,
+    )
+
+
+def _update(
+    session: Session,
+    lesson: Lesson,
+    record: LessonRecord,
+    *,
+    project: Project | None,
+    author: Person | None,
+    tags: list[str],
+) -> bool:
+    """Bring an imported lesson up to date with its record; says whether anything changed.
+    Sections are combined (another source may have filled one), other fields replaced only
+    by a value, tags only added: a re-run never blanks what is there."""
+    changed = False
+    for name in _SECTIONS:
+        value = combine(getattr(lesson, name), getattr(record, name))
+        if value != getattr(lesson, name):
+            setattr(lesson, name, value)
+            changed = True
+    for name in _FIELDS:
+        value = getattr(record, name)
+        if value and getattr(lesson, name) != value:
+            setattr(lesson, name, value)
+            changed = True
+    if project is not None and lesson.project_id != project.id:
+        lesson.project_id, changed = project.id, True
+    if author is not None and lesson.author_id != author.id:
+        lesson.author_id, changed = author.id, True
+    merged = sorted(set(lesson.tags) | set(tags))
+    if merged != lesson.tags:
+        capture.set_tags(session, lesson=lesson, tags=merged)
+        changed = True
+    if changed:
+        lesson.updated_at = utcnow()
+        session.add(lesson)
+    return changed
 
 
 def upsert_all(

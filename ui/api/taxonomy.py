@@ -17,7 +17,7 @@ from lessons.accounts.access import Viewer
 from lessons.catalogue import service as catalogue
 from lessons.schemas import MAX_ID, parse
 from lessons.storage.models import TagScheme
-from lessons.taxonomy import service as taxonomy
+from lessons.taxonomy import schemes, suggestions, term_changes, terms
 from ui.shared.body import path_id, read_json_object
 from ui.shared.params import int_param
 from ui.shared.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
@@ -75,19 +75,19 @@ def scheme_json(session: Session, scheme: TagScheme, tagged: dict[str, set[int]]
                 "lessons": node.lessons,
                 "direct_lessons": node.direct,
             }
-            for node in taxonomy.scheme_tree(session, scheme=scheme, tagged=tagged)
+            for node in terms.scheme_tree(session, scheme=scheme, tagged=tagged)
         ],
     }
 
 
 def _document(session: Session, viewer: Viewer) -> dict[str, Any]:
-    tagged = taxonomy.tag_lessons(session, viewer=viewer)
+    tagged = terms.tag_lessons(session, viewer=viewer)
     body: dict[str, Any] = {
-        "schemes": [scheme_json(session, s, tagged) for s in taxonomy.list_schemes(session)]
+        "schemes": [scheme_json(session, s, tagged) for s in schemes.list_schemes(session)]
     }
     if viewer.is_curator:
         body["free_tags"] = [
-            {"tag": tag, "lessons": n} for tag, n in taxonomy.free_tags(session, tagged=tagged)
+            {"tag": tag, "lessons": n} for tag, n in terms.free_tags(session, tagged=tagged)
         ]
     return body
 
@@ -119,8 +119,8 @@ async def _curate(request: Request, change: Change, status: int = 200) -> Respon
             embed_committed(request, lesson_ids)
         with session_for(request, write=False) as session:
             viewer = viewer_for(request)
-            scheme = taxonomy.get_scheme(session, scheme_id=scheme_id)
-            tagged = taxonomy.tag_lessons(session, viewer=viewer)
+            scheme = schemes.get_scheme(session, scheme_id=scheme_id)
+            tagged = terms.tag_lessons(session, viewer=viewer)
             return {**scheme_json(session, scheme, tagged), "retagged_lesson_ids": lesson_ids}
 
     return JSONResponse(await run_in_threadpool(work), status_code=status)
@@ -130,7 +130,7 @@ async def post_scheme(request: Request) -> Response:
     data = parse(SchemeIn, await read_json_object(request), app_state(request).limits)
 
     def change(session: Session, viewer: Viewer) -> tuple[int, list[int]]:
-        scheme = taxonomy.create_scheme(session, **data.model_dump(), actor=viewer.name)
+        scheme = schemes.create_scheme(session, **data.model_dump(), actor=viewer.name)
         assert scheme.id is not None
         return scheme.id, []
 
@@ -142,7 +142,7 @@ async def post_term(request: Request) -> Response:
     data = parse(TermIn, await read_json_object(request), app_state(request).limits)
 
     def change(session: Session, viewer: Viewer) -> tuple[int, list[int]]:
-        taxonomy.add_term(session, scheme_id=scheme_id, **data.model_dump(), actor=viewer.name)
+        terms.add_term(session, scheme_id=scheme_id, **data.model_dump(), actor=viewer.name)
         return scheme_id, []
 
     return await _curate(request, change, 201)
@@ -154,14 +154,14 @@ async def patch_term(request: Request) -> Response:
     given = data.model_dump(exclude_unset=True)
 
     def change(session: Session, viewer: Viewer) -> tuple[int, list[int]]:
-        term = taxonomy.get_term(session, term_id=term_id)
+        term = terms.get_term(session, term_id=term_id)
         lesson_ids: list[int] = []
         if "parent_id" in given:
-            taxonomy.move_term(
+            term_changes.move_term(
                 session, term_id=term_id, parent_id=given["parent_id"], actor=viewer.name
             )
         if given.get("name"):
-            done = taxonomy.rename_term(
+            done = term_changes.rename_term(
                 session, term_id=term_id, name=given["name"], actor=viewer.name
             )
             lesson_ids = done.lesson_ids
@@ -175,7 +175,7 @@ async def merge_term(request: Request) -> Response:
     data = parse(TermMergeIn, await read_json_object(request), app_state(request).limits)
 
     def change(session: Session, viewer: Viewer) -> tuple[int, list[int]]:
-        done = taxonomy.merge_terms(
+        done = term_changes.merge_terms(
             session, source_id=term_id, target_id=data.into, actor=viewer.name
         )
         return done.term.scheme_id, done.lesson_ids
@@ -187,7 +187,7 @@ async def adopt(request: Request) -> Response:
     data = parse(AdoptIn, await read_json_object(request), app_state(request).limits)
 
     def change(session: Session, viewer: Viewer) -> tuple[int, list[int]]:
-        done = taxonomy.adopt_tag(session, **data.model_dump(), actor=viewer.name)
+        done = term_changes.adopt_tag(session, **data.model_dump(), actor=viewer.name)
         return done.term.scheme_id, done.lesson_ids
 
     return await _curate(request, change)
@@ -202,7 +202,7 @@ async def tag_suggestions(request: Request) -> Response:
         with session_for(request) as session:
             viewer = viewer_for(request)
             lesson = catalogue.get_lesson(session, lesson_id=lesson_id, viewer=viewer)
-            found = taxonomy.suggest_tags(
+            found = suggestions.suggest_tags(
                 session,
                 lesson=lesson,
                 viewer=viewer,

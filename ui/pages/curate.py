@@ -4,14 +4,17 @@ weak text, each with a form that edits the lesson and takes the decision in one 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from lessons.accounts.access import Viewer
 from lessons.catalogue import service as catalogue
 from lessons.curation import lifecycle
 from lessons.curation import queue as curation
@@ -74,57 +77,32 @@ def form_values(lesson: Lesson) -> dict[str, str]:
     }
 
 
+# A form sent back: the lesson's id, what was typed, the errors by field, and the message.
+Failed = tuple[int, dict[str, Any], dict[str, str], str]
+
+
 def _render(
     request: Request,
     section: Section,
     pageno: int,
     *,
     status: int = 200,
-    failed: tuple[int, dict[str, Any], dict[str, str], str] | None = None,
+    failed: Failed | None = None,
     done: tuple[int, str] | None = None,
 ) -> Response:
-    """The queue at one section's page; `failed` is (lesson id, what was typed, errors,
-    message) of a form sent back; `done` the lesson and decision just taken."""
+    """The queue at one section's page; `failed` is a form sent back; `done` the lesson and
+    decision just taken."""
     with session_for(request, write=False) as session:
         viewer = viewer_for(request)
         today = catalogue.today()
         counts = curation.counts(session, viewer=viewer, today=today)
         pages = max(1, -(-counts[section] // PAGE_SIZE))
         pageno = min(pageno, pages)
-        found = curation.page(
-            session,
-            viewer=viewer,
-            section=section,
-            today=today,
-            limit=PAGE_SIZE,
-            offset=(pageno - 1) * PAGE_SIZE,
+        lessons = _lessons_shown(
+            session, viewer, section, today, pageno=pageno, failed_id=failed[0] if failed else None
         )
-        lessons = found.lessons
-        if failed is not None and failed[0] not in {le.id for le in lessons}:
-            # The queue moved since the form was sent (another curator's decision): keep the
-            # lesson on screen with what was typed, if it still waits here.
-            try:
-                again = catalogue.get_lesson(session, lesson_id=failed[0], viewer=viewer)
-            except NotFound:
-                again = None
-            if again is not None and curation.in_section(again, section, today):
-                lessons = [again, *lessons]
-        forms = {le.id: form_values(le) for le in lessons}
-        errors: dict[int | None, dict[str, str]] = {}
-        message = ""
-        if failed is not None:
-            lesson_id, typed, problems, message = failed
-            if lesson_id in forms:
-                texts = {k: v for k, v in typed.items() if isinstance(v, str)}
-                forms[lesson_id] = {**forms[lesson_id], **texts}
-                errors[lesson_id] = problems
-        notice = None
-        if done is not None:
-            try:
-                lesson = catalogue.get_lesson(session, lesson_id=done[0], viewer=viewer)
-                notice = {"lesson": lesson, "text": DONE[done[1]]}
-            except NotFound:
-                notice = None
+        forms, errors, message = _forms(lessons, failed)
+        months = app_state(request).settings.review_months
         return page(
             request,
             "curate.html",
@@ -139,19 +117,77 @@ def _render(
                 "errors": errors,
                 "message": message,
                 "failed_id": failed[0] if failed else None,
-                "notice": notice,
+                "notice": _notice(session, viewer, done),
                 "page": pageno,
                 "pages": pages,
                 "total": counts[section],
                 "today": today,
-                "next_review": lifecycle.next_review(
-                    today=today, months=app_state(request).settings.review_months
-                ),
-                "review_months": app_state(request).settings.review_months,
+                "next_review": lifecycle.next_review(today=today, months=months),
+                "review_months": months,
                 "weak_chars": curation.WEAK_RECOMMENDATION_CHARS,
             },
             status=status,
         )
+
+
+def _lessons_shown(
+    session: Session,
+    viewer: Viewer,
+    section: Section,
+    today: date,
+    *,
+    pageno: int,
+    failed_id: int | None,
+) -> list[Lesson]:
+    """The section's page of lessons, and the lesson of a form sent back if it left the page."""
+    lessons = curation.page(
+        session,
+        viewer=viewer,
+        section=section,
+        today=today,
+        limit=PAGE_SIZE,
+        offset=(pageno - 1) * PAGE_SIZE,
+    ).lessons
+    if failed_id is not None and failed_id not in {le.id for le in lessons}:
+        # The queue moved since the form was sent (another curator's decision): keep the
+        # lesson on screen with what was typed, if it still waits here.
+        try:
+            again = catalogue.get_lesson(session, lesson_id=failed_id, viewer=viewer)
+        except NotFound:
+            again = None
+        if again is not None and curation.in_section(again, section, today):
+            lessons = [again, *lessons]
+    return lessons
+
+
+def _forms(
+    lessons: list[Lesson], failed: Failed | None
+) -> tuple[dict[int | None, dict[str, str]], dict[int | None, dict[str, str]], str]:
+    """Each lesson's form values, with what was typed (and its errors) in a form sent back,
+    so nothing typed is lost; and the message for it."""
+    forms = {le.id: form_values(le) for le in lessons}
+    errors: dict[int | None, dict[str, str]] = {}
+    if failed is None:
+        return forms, errors, ""
+    lesson_id, typed, problems, message = failed
+    if lesson_id in forms:
+        texts = {k: v for k, v in typed.items() if isinstance(v, str)}
+        forms[lesson_id] = {**forms[lesson_id], **texts}
+        errors[lesson_id] = problems
+    return forms, errors, message
+
+
+def _notice(
+    session: Session, viewer: Viewer, done: tuple[int, str] | None
+) -> dict[str, Any] | None:
+    """The lesson a decision was just taken on and what was done, if the viewer may see it."""
+    if done is None:
+        return None
+    try:
+        lesson = catalogue.get_lesson(session, lesson_id=done[0], viewer=viewer)
+    except NotFound:
+        return None
+    return {"lesson": lesson, "text": DONE[done[1]]}
 
 
 def form_input(values: dict[str, Any]) -> dict[str, Any]:

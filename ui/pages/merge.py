@@ -17,6 +17,7 @@ from starlette.routing import Route
 from lessons.accounts.access import Viewer
 from lessons.catalogue import service as catalogue
 from lessons.curation import merging
+from lessons.curation.merge_rules import suggest_canonical
 from lessons.curation.merging import MergeIn
 from lessons.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from lessons.numbers import read_whole
@@ -185,7 +186,7 @@ def _form_page(
         viewer = viewer_for(request)
         lessons = _group(session, ids, viewer)
         if not values.get("canonical"):
-            values = {**values, "canonical": str(merging.suggest_canonical(lessons).id)}
+            values = {**values, "canonical": str(suggest_canonical(lessons).id)}
         if not values.get("keep_text"):
             values = {**values, "keep_text": values["canonical"]}
         return page(

@@ -17,7 +17,7 @@ from lessons.errors import DomainError, ValidationFailed
 from lessons.numbers import read_whole
 from lessons.schemas import ReviewIn, parse
 from lessons.storage.models import ReviewKind
-from lessons.taxonomy import service as taxonomy
+from lessons.taxonomy import suggestions
 from ui.pages import merge
 from ui.pages.render import page
 from ui.shared import carry
@@ -149,7 +149,7 @@ def _review_page(
                 "today": catalogue.today(),
                 # Tags the nearest validated lessons (that this viewer may see) carry.
                 "tag_suggestions": {
-                    le.id: taxonomy.suggest_tags(
+                    le.id: suggestions.suggest_tags(
                         session, lesson=le, viewer=viewer, retriever=retriever
                     )
                     for le in lessons

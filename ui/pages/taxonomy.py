@@ -22,7 +22,7 @@ from lessons.errors import Forbidden, ValidationFailed
 from lessons.numbers import read_whole
 from lessons.schemas import LessonPatch, parse
 from lessons.storage.models import TagScheme
-from lessons.taxonomy import service as taxonomy
+from lessons.taxonomy import schemes, term_changes, terms
 from ui.pages.auth import safe_next
 from ui.pages.render import page
 from ui.shared.body import path_id
@@ -35,10 +35,10 @@ _FORM_KEY = re.compile(r"^[a-z]+(-[0-9]+)?$")
 def taxonomy_context(session: Session, viewer: Viewer, focus: str = "") -> dict[str, Any]:
     """Every scheme with its tree and counts of the lessons this viewer may see, and (for
     curators) the free tags in use that no scheme holds."""
-    tagged = taxonomy.tag_lessons(session, viewer=viewer)
+    tagged = terms.tag_lessons(session, viewer=viewer)
     trees = [
-        (s, taxonomy.scheme_tree(session, scheme=s, tagged=tagged))
-        for s in taxonomy.list_schemes(session)
+        (s, terms.scheme_tree(session, scheme=s, tagged=tagged))
+        for s in schemes.list_schemes(session)
     ]
     every_term = [
         (node.term.id, f"{scheme.name}: {'— ' * node.depth}{node.term.name}")
@@ -49,7 +49,7 @@ def taxonomy_context(session: Session, viewer: Viewer, focus: str = "") -> dict[
         "schemes": [{"scheme": scheme, "nodes": nodes} for scheme, nodes in trees],
         "focus": focus,
         "every_term": every_term,
-        "free_tags": taxonomy.free_tags(session, tagged=tagged) if viewer.is_curator else [],
+        "free_tags": terms.free_tags(session, tagged=tagged) if viewer.is_curator else [],
         # Counts cover every status for curators, the trusted ones for everyone else.
         "status_param": "all" if viewer.is_curator else "",
     }
@@ -156,7 +156,7 @@ def _lessons(ids: list[int]) -> str:
 
 async def create_scheme(request: Request) -> Response:
     def work(session: Session, viewer: Viewer, values: dict[str, Any]) -> Done:
-        scheme = taxonomy.create_scheme(
+        scheme = schemes.create_scheme(
             session,
             key=str(values.get("key") or ""),
             name=str(values.get("name") or ""),
@@ -171,7 +171,7 @@ async def create_scheme(request: Request) -> Response:
 
 async def add_term(request: Request) -> Response:
     def work(session: Session, viewer: Viewer, values: dict[str, Any]) -> Done:
-        term = taxonomy.add_term(
+        term = terms.add_term(
             session,
             scheme_id=_required_id(values, "scheme_id"),
             name=str(values.get("name") or ""),
@@ -179,7 +179,7 @@ async def add_term(request: Request) -> Response:
             description=str(values.get("description") or ""),
             actor=viewer.name,
         )
-        scheme = taxonomy.get_scheme(session, scheme_id=term.scheme_id)
+        scheme = schemes.get_scheme(session, scheme_id=term.scheme_id)
         return Done(f"Term “{term.name}” added.", scheme, term.id)
 
     return await _curate(request, work)
@@ -189,10 +189,10 @@ async def rename_term(request: Request) -> Response:
     term_id = path_id(request)
 
     def work(session: Session, viewer: Viewer, values: dict[str, Any]) -> Done:
-        done = taxonomy.rename_term(
+        done = term_changes.rename_term(
             session, term_id=term_id, name=str(values.get("name") or ""), actor=viewer.name
         )
-        scheme = taxonomy.get_scheme(session, scheme_id=done.term.scheme_id)
+        scheme = schemes.get_scheme(session, scheme_id=done.term.scheme_id)
         message = f"Renamed to “{done.term.name}”; {_lessons(done.lesson_ids)}."
         return Done(message, scheme, done.term.id, tuple(done.lesson_ids))
 
@@ -203,14 +203,14 @@ async def merge_term(request: Request) -> Response:
     term_id = path_id(request)
 
     def work(session: Session, viewer: Viewer, values: dict[str, Any]) -> Done:
-        source = taxonomy.get_term(session, term_id=term_id).name
-        done = taxonomy.merge_terms(
+        source = terms.get_term(session, term_id=term_id).name
+        done = term_changes.merge_terms(
             session,
             source_id=term_id,
             target_id=_required_id(values, "target_id"),
             actor=viewer.name,
         )
-        scheme = taxonomy.get_scheme(session, scheme_id=done.term.scheme_id)
+        scheme = schemes.get_scheme(session, scheme_id=done.term.scheme_id)
         message = f"Merged “{source}” into “{done.term.name}”; {_lessons(done.lesson_ids)}."
         return Done(message, scheme, done.term.id, tuple(done.lesson_ids))
 
@@ -221,13 +221,13 @@ async def move_term(request: Request) -> Response:
     term_id = path_id(request)
 
     def work(session: Session, viewer: Viewer, values: dict[str, Any]) -> Done:
-        term = taxonomy.move_term(
+        term = term_changes.move_term(
             session,
             term_id=term_id,
             parent_id=_optional_id(values, "parent_id"),
             actor=viewer.name,
         )
-        scheme = taxonomy.get_scheme(session, scheme_id=term.scheme_id)
+        scheme = schemes.get_scheme(session, scheme_id=term.scheme_id)
         return Done(f"Moved “{term.name}”.", scheme, term.id)
 
     return await _curate(request, work)
@@ -235,14 +235,14 @@ async def move_term(request: Request) -> Response:
 
 async def adopt_tag(request: Request) -> Response:
     def work(session: Session, viewer: Viewer, values: dict[str, Any]) -> Done:
-        done = taxonomy.adopt_tag(
+        done = term_changes.adopt_tag(
             session,
             tag=str(values.get("tag") or ""),
             scheme_id=_required_id(values, "scheme_id"),
             parent_id=_optional_id(values, "parent_id"),
             actor=viewer.name,
         )
-        scheme = taxonomy.get_scheme(session, scheme_id=done.term.scheme_id)
+        scheme = schemes.get_scheme(session, scheme_id=done.term.scheme_id)
         message = f"Adopted as “{done.term.name}”; {_lessons(done.lesson_ids)}."
         return Done(message, scheme, done.term.id, tuple(done.lesson_ids))
 

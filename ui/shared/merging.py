@@ -7,7 +7,8 @@ from starlette.requests import Request
 
 from lessons.catalogue import service as catalogue
 from lessons.curation import merging
-from lessons.curation.merging import MergeIn, UndoResult
+from lessons.curation.merging import MergeIn
+from lessons.curation.unmerging import UndoResult, unmerge
 from lessons.errors import NotFound, ValidationFailed
 from lessons.storage.models import Lesson
 from retrieval import duplicates
@@ -66,6 +67,6 @@ def run_merge(request: Request, canonical_id: int, payload: MergeIn) -> int:
 def run_unmerge(request: Request, merge_id: int, reason: str = "") -> UndoResult:
     with session_for(request, write=True) as session:
         viewer = viewer_for(request)
-        result = merging.unmerge(session, merge_id=merge_id, actor=viewer.name, reason=reason)
+        result = unmerge(session, merge_id=merge_id, actor=viewer.name, reason=reason)
     embed_committed(request, [result.merge.canonical_id])
     return result

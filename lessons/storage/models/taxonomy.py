@@ -23,7 +23,7 @@ class TagScheme(SQLModel, table=True):
 
 class TagTerm(SQLModel, table=True):
     """A term of a scheme, optionally under a broader term. Lessons carry the term's tag
-    string (see lessons.taxonomy.service), so renaming or merging a term retags its lessons."""
+    string (see lessons.taxonomy.term_changes), so renaming or merging a term retags its lessons."""
 
     __tablename__ = "tag_term"
     __table_args__ = (UniqueConstraint("scheme_id", "name"),)

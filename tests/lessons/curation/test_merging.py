@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from lessons.accounts import access
 from lessons.capture import service as capture
 from lessons.catalogue import service as catalogue
-from lessons.curation import lifecycle, merging
+from lessons.curation import lifecycle, merging, unmerging
 from lessons.errors import InvalidTransition, NotFound, ValidationFailed
 from lessons.imports.exchange import export_bank, import_bank
 from lessons.schemas import LessonPatch, ReviewIn
@@ -165,7 +165,7 @@ def test_unmerge_restores_status_link_text_tags_and_actions(
     (row,) = merging.merge(
         session, canonical=canonical, duplicates=[dup], actor="kim", keep_text=dup.id or 0
     )
-    result = merging.unmerge(session, merge_id=row.id or 0, actor="ada")
+    result = unmerging.unmerge(session, merge_id=row.id or 0, actor="ada")
     assert (dup.status, dup.merged_into_id) == (S.IDENTIFIED, None)
     assert {name: getattr(canonical, name) for name in merging.TEXT_FIELDS} == before
     assert canonical.tags == ["procurement"]
@@ -195,7 +195,7 @@ def test_unmerge_keeps_edits_made_to_the_canonical_after_the_merge(
         by_curator=True,
         actor="kim",
     )
-    result = merging.unmerge(session, merge_id=row.id or 0, actor="kim")
+    result = unmerging.unmerge(session, merge_id=row.id or 0, actor="kim")
     assert canonical.insight == "Rewritten by the curator."
     assert canonical.tags == ["cold-chain", "fridges"]
     assert not result.text_restored and result.tags_removed == []
@@ -215,7 +215,7 @@ def test_unmerge_of_one_of_two_keeps_the_other_and_its_tags(session: Session) ->
     )
     rows = merging.merge(session, canonical=canonical, duplicates=[a, b], actor="kim")
     assert canonical.tags == ["only-a", "shared"]
-    merging.unmerge(session, merge_id=rows[0].id or 0, actor="kim")
+    unmerging.unmerge(session, merge_id=rows[0].id or 0, actor="kim")
     # "shared" came with a but b, still merged, carries it too.
     assert canonical.tags == ["shared"]
     assert (a.status, b.status, b.merged_into_id) == (S.IDENTIFIED, S.MERGED, canonical.id)
@@ -227,7 +227,7 @@ def test_a_learned_duplicate_comes_back_learned_with_its_evidence(
     canonical, dup = pair
     _to(session, dup, S.VALIDATED, S.ACTIONED, S.LEARNED)
     (row,) = merging.merge(session, canonical=canonical, duplicates=[dup], actor="kim")
-    merging.unmerge(session, merge_id=row.id or 0, actor="kim")
+    unmerging.unmerge(session, merge_id=row.id or 0, actor="kim")
     assert (dup.status, dup.learned_evidence, dup.learned_link) == (S.LEARNED, EVIDENCE, LINK)
 
 
@@ -236,7 +236,7 @@ def test_merge_and_unmerge_are_audited(session: Session, pair: tuple[Lesson, Les
     (row,) = merging.merge(
         session, canonical=canonical, duplicates=[dup], actor="kim", keep_text=dup.id or 0
     )
-    merging.unmerge(session, merge_id=row.id or 0, actor="ada")
+    unmerging.unmerge(session, merge_id=row.id or 0, actor="ada")
     rows = session.exec(
         select(AuditEvent)
         .where(col(AuditEvent.action).in_(["merge", "unmerge"]))
@@ -324,11 +324,11 @@ def test_undoing_twice_or_a_missing_merge_is_refused(
 ) -> None:
     canonical, dup = pair
     (row,) = merging.merge(session, canonical=canonical, duplicates=[dup], actor="kim")
-    merging.unmerge(session, merge_id=row.id or 0, actor="kim")
+    unmerging.unmerge(session, merge_id=row.id or 0, actor="kim")
     with pytest.raises(InvalidTransition, match="already undone"):
-        merging.unmerge(session, merge_id=row.id or 0, actor="kim")
+        unmerging.unmerge(session, merge_id=row.id or 0, actor="kim")
     with pytest.raises(NotFound):
-        merging.unmerge(session, merge_id=10**9, actor="kim")
+        unmerging.unmerge(session, merge_id=10**9, actor="kim")
 
 
 # --- sensitivity ---------------------------------------------------------------------------------
@@ -470,7 +470,7 @@ def test_export_import_keeps_merges_links_and_moved_actions(engine: Engine, tmp_
             session, canonical=canonical, duplicates=[a], actor="kim", keep_text=a.id or 0
         )
         (undone,) = merging.merge(session, canonical=canonical, duplicates=[b], actor="kim")
-        merging.unmerge(session, merge_id=undone.id or 0, actor="ada")
+        unmerging.unmerge(session, merge_id=undone.id or 0, actor="ada")
         session.commit()
         exported = export_bank(session)
     assert len(exported["merges"]["history"]) == 2
@@ -499,7 +499,7 @@ def test_export_import_keeps_merges_links_and_moved_actions(engine: Engine, tmp_
             row = session.exec(
                 select(LessonMerge).where(col(LessonMerge.undone_at).is_(None))
             ).one()
-            merging.unmerge(session, merge_id=row.id or 0, actor="kim")
+            unmerging.unmerge(session, merge_id=row.id or 0, actor="kim")
             copy_a = session.get(Lesson, row.merged_id)
             assert copy_a is not None
             action = session.exec(select(Action).where(Action.what == "Fix the form")).one()

@@ -16,8 +16,10 @@ from lessons.imports.exchange import export_bank, import_bank
 from lessons.storage.db import make_engine, migrate, transaction
 from lessons.storage.models import AuditEvent, Lesson, LessonTag, TagScheme, TagTerm
 from lessons.storage.settings import Settings
-from lessons.taxonomy import service as taxonomy
+from lessons.taxonomy.schemes import find_scheme
+from lessons.taxonomy.suggestions import suggest_tags
 from lessons.taxonomy.tagging import term_tag, term_tag_sql
+from lessons.taxonomy.terms import term_tags
 from tests.conftest import Client
 
 ORG = "org"
@@ -129,7 +131,7 @@ def test_term_tag_is_the_bare_name_org_wide_and_prefixed_in_a_unit_scheme(
         )
         assert (
             in_sql
-            == set(taxonomy.term_tags(session))
+            == set(term_tags(session))
             == {
                 "logistics",
                 "nasa-llis:risk-management",
@@ -456,7 +458,7 @@ def test_export_and_import_keep_schemes_and_the_hierarchy(
         with transaction(other, write=True) as session:
             report = import_bank(session, looping)
             assert any("loop" in e for e in report.errors)
-            assert taxonomy.find_scheme(session, key="loop") is None
+            assert find_scheme(session, key="loop") is None
     finally:
         other.dispose()
 
@@ -577,5 +579,5 @@ def test_suggest_tags_skips_tags_the_lesson_has(session: Session) -> None:
 
     target = made(1, ["a"])
     finder = Finder([Hit(made(2, ["a", "b"]), 0.9), Hit(made(3, ["b", "c"]), 0.1)])
-    found = taxonomy.suggest_tags(session, lesson=target, viewer=access.STAFF, retriever=finder)
+    found = suggest_tags(session, lesson=target, viewer=access.STAFF, retriever=finder)
     assert [(s.tag, s.score, s.lesson_ids) for s in found] == [("b", 1.0, (2, 3)), ("c", 0.1, (3,))]
