@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lessons.curation import lifecycle
 from lessons.errors import ValidationFailed
 from lessons.storage.models import (
     Decision,
@@ -27,6 +27,7 @@ from lessons.storage.models import (
 from lessons.storage.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
+MAX_LINK_CHARS = 1000  # the learned_link column
 # Record ids: anything larger cannot exist in any database and must not reach one.
 MAX_ID = 2**63 - 1
 
@@ -45,6 +46,21 @@ def _clean_tags(values: list[str]) -> list[str]:
         if tag:
             seen[tag] = None
     return list(seen)
+
+
+def link_problem(link: str) -> str | None:
+    """Why `link` is not a usable http(s) link to the evidence, or None when it is."""
+    if len(link) > MAX_LINK_CHARS:
+        return f"at most {MAX_LINK_CHARS} characters"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in link):
+        return "a link has no spaces or control characters"
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return "not a valid link"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "an http:// or https:// link to the changed process, guidance or checklist"
+    return None
 
 
 class _Input(BaseModel):
@@ -158,7 +174,7 @@ class TransitionIn(_Input):
     @field_validator("learned_link")
     @classmethod
     def _http_link(cls, value: str) -> str:
-        if value and (problem := lifecycle.link_problem(value)):
+        if value and (problem := link_problem(value)):
             raise ValueError(problem)
         return value
 

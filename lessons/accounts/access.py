@@ -29,7 +29,7 @@ from lessons.storage.models import (
     Review,
     Sensitivity,
 )
-from lessons.taxonomy.tagging import matches_tag
+from lessons.storage.tagging import matches_tag
 
 # Widest audience first (public reaches anyone, restricted one project's members).
 AUDIENCES = (Sensitivity.PUBLIC, Sensitivity.INTERNAL, Sensitivity.RESTRICTED)

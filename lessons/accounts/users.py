@@ -1,12 +1,13 @@
-"""Users, passwords, roles, API tokens and project membership."""
+"""Users, passwords, roles, sign-in and what a user may see. Sessions and API tokens are in
+`lessons.accounts.sessions`, project membership in `lessons.accounts.membership`; both are
+reachable from here too."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,18 +16,66 @@ from sqlmodel import Session, col, delete, select
 
 from lessons.accounts import audit
 from lessons.accounts.access import CURATOR, STAFF, Viewer
+from lessons.accounts.membership import add_member, list_members, member_counts, remove_member
+from lessons.accounts.sessions import (
+    TOKEN_USE_RESOLUTION,
+    create_token,
+    end_session,
+    end_sessions,
+    note_token_use,
+    open_session,
+    revoke_token,
+    token_use_is_stale,
+    user_for_session,
+    user_for_token,
+)
 from lessons.errors import NotFound, ValidationFailed
 from lessons.people import service as people
 from lessons.storage.models import (
-    ApiToken,
     LoginFailure,
     ProjectMember,
     Role,
     User,
-    UserSession,
     utcnow,
 )
 from lessons.storage.settings import Settings
+
+__all__ = [
+    "FAILURE_WINDOW",
+    "MAX_FAILURES",
+    "MIN_PASSWORD",
+    "SIGN_IN_REFUSED",
+    "TOKEN_USE_RESOLUTION",
+    "add_member",
+    "authenticate",
+    "change_password",
+    "check_password_rules",
+    "create_token",
+    "create_user",
+    "end_session",
+    "end_sessions",
+    "find_user",
+    "get_user",
+    "has_password",
+    "hasher",
+    "list_members",
+    "list_users",
+    "member_counts",
+    "normal_username",
+    "note_token_use",
+    "open_session",
+    "public_view",
+    "remove_member",
+    "revoke_token",
+    "set_active",
+    "set_role",
+    "throttled",
+    "token_use_is_stale",
+    "user_for_session",
+    "user_for_token",
+    "user_named",
+    "viewer",
+]
 
 
 @functools.cache
@@ -48,12 +97,13 @@ def _dummy_hash() -> str:
 
 
 MIN_PASSWORD = 10
+
+
 # Sign-in throttling: this many failures for a name within the window locks it for the window.
 MAX_FAILURES = 5
+
+
 FAILURE_WINDOW = timedelta(minutes=15)
-# A token's last use is recorded to the minute: writing it on every request would make every
-# API read wait for the write lock.
-TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 def normal_username(name: str) -> str:
@@ -215,50 +265,6 @@ def set_active(session: Session, *, user: User, active: bool, actor: str) -> Use
     return user
 
 
-def open_session(session: Session, *, user: User, lifetime: timedelta) -> str:
-    """A new server-side session for `user`: the random id for the (signed) cookie. Only its
-    hash is stored, so the table alone signs no one in."""
-    assert user.id is not None
-    session_id = secrets.token_urlsafe(32)
-    now = utcnow()
-    session.add(
-        UserSession(
-            id_hash=_hash_token(session_id),
-            user_id=user.id,
-            created_at=now,
-            expires_at=now + lifetime,
-        )
-    )
-    # Expired sessions of anyone go as new ones come (sign-ins are rare; the table stays small).
-    session.exec(delete(UserSession).where(col(UserSession.expires_at) < now))
-    session.flush()
-    return session_id
-
-
-def user_for_session(session: Session, *, session_id: str) -> User | None:
-    """The active user of a live session, or None (ended, expired, or user disabled)."""
-    row = session.get(UserSession, _hash_token(session_id))
-    if row is None or _aware(row.expires_at) <= utcnow():
-        return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.is_active else None
-
-
-def end_session(session: Session, *, session_id: str) -> None:
-    """Sign out: the session stops working, in this browser and any copy of its cookie."""
-    session.exec(delete(UserSession).where(col(UserSession.id_hash) == _hash_token(session_id)))
-
-
-def end_sessions(session: Session, *, user: User) -> None:
-    """End every session of `user`, wherever their cookies are."""
-    session.exec(delete(UserSession).where(col(UserSession.user_id) == user.id))
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-
-
 def get_user(session: Session, *, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
@@ -275,121 +281,6 @@ def find_user(session: Session, *, username: str) -> User:
 
 def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.username))))
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(session: Session, *, user: User, name: str, actor: str) -> str:
-    """A new bearer token for `user`; only its hash is kept, so this is the one time it shows."""
-    token = "lb_" + secrets.token_urlsafe(32)
-    assert user.id is not None
-    row = ApiToken(user_id=user.id, name=name[:100] or "token", token_hash=_hash_token(token))
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="create_token",
-        entity=row,
-        after={"user": user.username, "name": row.name},
-    )
-    return token
-
-
-def revoke_token(session: Session, *, token_id: int, actor: str) -> None:
-    row = session.get(ApiToken, token_id)
-    if row is None:
-        raise NotFound(f"No token with id {token_id}.")
-    row.revoked_at = utcnow()
-    session.add(row)
-    audit.record(session, actor=actor, action="revoke_token", entity=row)
-
-
-def user_for_token(session: Session, *, token: str) -> User | None:
-    """The active user a bearer token belongs to, or None (unknown, revoked or inactive).
-    Only reads: `note_token_use` records the use, in a writing transaction of its own."""
-    row = _live_token(session, token)
-    if row is None:
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
-        return None
-    return user
-
-
-def token_use_is_stale(session: Session, *, token: str) -> bool:
-    """Whether the token's last use is older than TOKEN_USE_RESOLUTION (so worth writing)."""
-    row = _live_token(session, token)
-    if row is None:
-        return False
-    last = row.last_used_at
-    return last is None or utcnow() - last > TOKEN_USE_RESOLUTION
-
-
-def note_token_use(session: Session, *, token: str) -> None:
-    """Record that the token was used now (for admins deciding what to revoke)."""
-    row = _live_token(session, token)
-    if row is not None:
-        row.last_used_at = utcnow()
-        session.add(row)
-
-
-def _live_token(session: Session, token: str) -> ApiToken | None:
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash_token(token))).first()
-    return None if row is None or row.revoked_at is not None else row
-
-
-def add_member(session: Session, *, project_id: int, user: User, actor: str) -> None:
-    """Let `user` see the project's restricted lessons (a permission change: audited)."""
-    assert user.id is not None
-    if session.get(ProjectMember, (project_id, user.id)) is None:
-        session.add(ProjectMember(project_id=project_id, user_id=user.id))
-        audit.record(
-            session,
-            actor=actor,
-            action="add_member",
-            entity_name="project",
-            entity_id=project_id,
-            after={"user": user.username},
-        )
-
-
-def remove_member(session: Session, *, project_id: int, user: User, actor: str) -> None:
-    """Stop `user` seeing the project's restricted lessons (audited; a no-op if not a member)."""
-    assert user.id is not None
-    row = session.get(ProjectMember, (project_id, user.id))
-    if row is not None:
-        session.delete(row)
-        audit.record(
-            session,
-            actor=actor,
-            action="remove_member",
-            entity_name="project",
-            entity_id=project_id,
-            before={"user": user.username},
-        )
-
-
-def list_members(session: Session, *, project_id: int) -> list[User]:
-    """The users who may see the project's restricted lessons, by name."""
-    return list(
-        session.exec(
-            select(User)
-            .join(ProjectMember, col(ProjectMember.user_id) == col(User.id))
-            .where(ProjectMember.project_id == project_id)
-            .order_by(col(User.username))
-        )
-    )
-
-
-def member_counts(session: Session) -> dict[int, int]:
-    """Members per project id (projects without members are absent)."""
-    rows = session.exec(
-        select(ProjectMember.project_id, func.count()).group_by(col(ProjectMember.project_id))
-    )
-    return {project_id: count for project_id, count in rows}
 
 
 def viewer(session: Session, user: User | None) -> Viewer:

@@ -9,12 +9,20 @@ from sqlmodel import Session
 from lessons.accounts import audit
 from lessons.accounts.access import Viewer, most_restricted
 from lessons.capture import projects, questions
-from lessons.curation import lifecycle
 from lessons.errors import ValidationFailed
 from lessons.numbers import read_whole
 from lessons.people import service as people
 from lessons.schemas import ActionIn, LessonIn, ReviewIn
-from lessons.storage.models import Action, Lesson, LessonStatus, LessonTag, Person, Project, Review
+from lessons.storage.models import (
+    Action,
+    Lesson,
+    LessonEvent,
+    LessonStatus,
+    LessonTag,
+    Person,
+    Project,
+    Review,
+)
 
 
 def check_answers(kind: str, answers: dict[str, str | int]) -> dict[str, str]:
@@ -156,7 +164,7 @@ def add_lesson(
     set_tags(session, lesson=lesson, tags=data.tags)
     if not reason:
         reason = f"submitted in {review.kind} review #{review.id}" if review else "created"
-    lifecycle.record_creation(session, lesson=lesson, actor=actor, reason=reason)
+    _record_creation(session, lesson=lesson, actor=actor, reason=reason)
     return lesson
 
 
@@ -201,3 +209,17 @@ def add_action(
     session.add(action)
     session.flush()
     return action
+
+
+def _record_creation(session: Session, *, lesson: Lesson, actor: str, reason: str = "") -> None:
+    """Log how a lesson came to exist (its first lifecycle event)."""
+    assert lesson.id is not None
+    session.add(
+        LessonEvent(
+            lesson_id=lesson.id,
+            from_status=None,
+            to_status=lesson.status,
+            actor=actor,
+            reason=reason,
+        )
+    )

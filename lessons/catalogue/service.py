@@ -15,16 +15,19 @@ from lessons.accounts.access import (
     Viewer,
     action_clause,
     visible_lessons,
+    visible_person_ids,
     visible_review_ids,
 )
 from lessons.capture import service as capture
-from lessons.curation import lifecycle
 from lessons.errors import NotFound, ValidationFailed
 from lessons.schemas import LessonPatch, SearchFilters
 from lessons.storage.models import (
     Action,
     ActionStatus,
     Lesson,
+    LessonEvent,
+    LessonStatus,
+    Person,
     Review,
     Sensitivity,
     utcnow,
@@ -71,7 +74,7 @@ def update_lesson(
 
     A curator's word is what makes a lesson trusted, so when someone who is not a curator
     rewrites the text of a validated (or later) lesson, or widens who may see it, the edit is
-    saved and the lesson goes back to identified for curation (lifecycle.send_back): it leaves
+    saved and the lesson goes back to identified for curation (`_send_back`): it leaves
     trusted results until a curator validates it again, never silently published."""
     changes = patch.model_dump(exclude_unset=True)
     needs_curation = None if by_curator else _needs_curation(lesson, changes)
@@ -96,7 +99,7 @@ def update_lesson(
         after=audit.snapshot(lesson, _EDITABLE),
     )
     if needs_curation:
-        lifecycle.send_back(session, lesson=lesson, actor=actor, why=needs_curation)
+        _send_back(session, lesson=lesson, actor=actor, why=needs_curation)
     return lesson
 
 
@@ -218,3 +221,43 @@ def list_actions(
 
 def today() -> date:
     return utcnow().date()
+
+
+def _send_back(session: Session, *, lesson: Lesson, actor: str, why: str) -> LessonEvent:
+    """Return a curated lesson to identified after an edit a curator has not seen (not a step
+    anyone may choose: `update_lesson` takes it). Recorded in the lesson's history and
+    the audit log; the curation queue lists it for validating again."""
+    assert lesson.id is not None
+    current = lesson.status
+    reason = f"edited by {actor} ({why}): back for curation before it is trusted again"
+    event = LessonEvent(
+        lesson_id=lesson.id,
+        from_status=current,
+        to_status=LessonStatus.IDENTIFIED,
+        actor=actor,
+        reason=reason,
+    )
+    lesson.status = LessonStatus.IDENTIFIED
+    lesson.updated_at = utcnow()
+    session.add_all([lesson, event])
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="send_back",
+        entity=lesson,
+        before={"status": current},
+        after={"status": LessonStatus.IDENTIFIED, "reason": reason},
+    )
+    return event
+
+
+def list_people(session: Session, *, viewer: Viewer) -> list[Person]:
+    """Everyone the viewer may see named (`access.visible_person_ids`), by name."""
+    return list(
+        session.exec(
+            select(Person)
+            .where(col(Person.id).in_(visible_person_ids(viewer)))
+            .order_by(col(Person.name))
+        )
+    )

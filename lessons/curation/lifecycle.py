@@ -5,12 +5,12 @@ from __future__ import annotations
 import calendar
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
 from lessons.accounts import audit
 from lessons.errors import InvalidTransition, ValidationFailed
+from lessons.schemas import link_problem
 from lessons.storage.models import Lesson, LessonEvent, LessonStatus, utcnow
 
 S = LessonStatus
@@ -38,28 +38,12 @@ NEEDS_EVIDENCE = frozenset({S.LEARNED})
 ONLY_BY_MERGE = S.MERGED
 
 DEFAULT_REVIEW_MONTHS = 12
-MAX_LINK_CHARS = 1000  # the learned_link column
 
 
 def allowed_next(status: str) -> list[LessonStatus]:
     """The plain steps a lesson in `status` may take, in lifecycle order (merging is not one)."""
     nexts = ALLOWED.get(LessonStatus(status), frozenset()) - {ONLY_BY_MERGE}
     return [s for s in LessonStatus if s in nexts]
-
-
-def link_problem(link: str) -> str | None:
-    """Why `link` is not a usable http(s) link to the evidence, or None when it is."""
-    if len(link) > MAX_LINK_CHARS:
-        return f"at most {MAX_LINK_CHARS} characters"
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in link):
-        return "a link has no spaces or control characters"
-    try:
-        parts = urlsplit(link)
-    except ValueError:
-        return "not a valid link"
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return "an http:// or https:// link to the changed process, guidance or checklist"
-    return None
 
 
 def add_months(start: date, months: int) -> date:
@@ -75,20 +59,6 @@ def add_months(start: date, months: int) -> date:
 def next_review(*, today: date, months: int = DEFAULT_REVIEW_MONTHS) -> date:
     """When a lesson validated or confirmed `today` is due for review again."""
     return add_months(today, months)
-
-
-def record_creation(session: Session, *, lesson: Lesson, actor: str, reason: str = "") -> None:
-    """Log how a lesson came to exist (its first lifecycle event)."""
-    assert lesson.id is not None
-    session.add(
-        LessonEvent(
-            lesson_id=lesson.id,
-            from_status=None,
-            to_status=lesson.status,
-            actor=actor,
-            reason=reason,
-        )
-    )
 
 
 def transition(
@@ -147,31 +117,6 @@ def transition(
     session.flush()
     audit.record(
         session, actor=actor, action="transition", entity=lesson, before=before, after=after
-    )
-    return event
-
-
-def send_back(session: Session, *, lesson: Lesson, actor: str, why: str) -> LessonEvent:
-    """Return a curated lesson to identified after an edit a curator has not seen (not a step
-    anyone may choose: catalogue.update_lesson takes it). Recorded in the lesson's history and
-    the audit log; the curation queue lists it for validating again."""
-    assert lesson.id is not None
-    current = lesson.status
-    reason = f"edited by {actor} ({why}): back for curation before it is trusted again"
-    event = LessonEvent(
-        lesson_id=lesson.id, from_status=current, to_status=S.IDENTIFIED, actor=actor, reason=reason
-    )
-    lesson.status = S.IDENTIFIED
-    lesson.updated_at = utcnow()
-    session.add_all([lesson, event])
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="send_back",
-        entity=lesson,
-        before={"status": current},
-        after={"status": S.IDENTIFIED, "reason": reason},
     )
     return event
 

@@ -13,7 +13,6 @@ from lessons.capture import projects
 from lessons.catalogue import service as catalogue
 from lessons.curation import lifecycle
 from lessons.errors import InvalidTransition, ValidationFailed
-from lessons.people import service as people
 from lessons.schemas import SearchFilters, TransitionIn, parse
 from lessons.storage.models import ActionStatus, LessonStatus
 from ui.pages import merge
@@ -205,7 +204,7 @@ def lesson_transition(request: Request, form: FormData) -> Response:
 def people_list(request: Request) -> Response:
     require(request)
     with session_for(request) as session:
-        named = people.list_people(session, viewer=viewer_for(request))
+        named = catalogue.list_people(session, viewer=viewer_for(request))
         return page(request, "people.html", {"people": named})
 
 

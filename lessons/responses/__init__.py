@@ -1,0 +1,124 @@
+"""Output models: the JSON the API answers with, declared once for the OpenAPI document
+(`ui.api.openapi`) and for the tests that hold every route to it.
+
+Every model forbids fields it does not declare, so a presenter that adds a key without
+declaring it here fails tests/ui/api/test_api_contract.py and the schemathesis run. To add a field:
+one line on its entity's model in this package (with a default if it is not always present).
+
+A lesson has one shape, `Lesson`, and one short form, `LessonBrief`, used inside lists and
+results; in both, `id` is the lesson's id. `lesson_id` names a lesson from a record that is not a
+lesson (an action, a tag suggestion, a BAR's surfaced item, a similarity hit): BAR and similar
+results carry it beside the short form's `id`, as DESIGN.md's API contract names it and the
+decisions a client sends back (`{"lesson_id", "decision"}`) use it. `total` is always how many
+records match overall, however many one page holds.
+"""
+
+from lessons.responses.actions import ActionList, TrackedAction
+from lessons.responses.bar import (
+    Bar,
+    BarResult,
+    BarSummary,
+    PersonLesson,
+    RelevantPerson,
+    ResultPerson,
+)
+from lessons.responses.common import (
+    Day,
+    Error,
+    ErrorDetail,
+    Match,
+    PersonOut,
+    ProjectName,
+    Timestamp,
+)
+from lessons.responses.curation import (
+    Duplicate,
+    DuplicatePair,
+    DuplicatePairs,
+    Duplicates,
+    Queue,
+    QueuedLesson,
+    QueueSection,
+    Undone,
+)
+from lessons.responses.lessons import (
+    Action,
+    CanonicalLesson,
+    HistoryEntry,
+    Lesson,
+    LessonBrief,
+    LessonDetail,
+    LessonList,
+    LessonResult,
+    Merge,
+    MergedSource,
+    Review,
+    SimilarLesson,
+    SimilarLessons,
+    SourceReview,
+    Why,
+)
+from lessons.responses.metrics import Metric, Metrics
+from lessons.responses.taxonomy import (
+    FreeTag,
+    Scheme,
+    SchemeChange,
+    TagSuggestion,
+    TagSuggestions,
+    Taxonomy,
+    Term,
+)
+from lessons.responses.themes import Theme, ThemeLesson, Themes
+
+__all__ = [
+    "Action",
+    "ActionList",
+    "Bar",
+    "BarResult",
+    "BarSummary",
+    "CanonicalLesson",
+    "Day",
+    "Duplicate",
+    "DuplicatePair",
+    "DuplicatePairs",
+    "Duplicates",
+    "Error",
+    "ErrorDetail",
+    "FreeTag",
+    "HistoryEntry",
+    "Lesson",
+    "LessonBrief",
+    "LessonDetail",
+    "LessonList",
+    "LessonResult",
+    "Match",
+    "Merge",
+    "MergedSource",
+    "Metric",
+    "Metrics",
+    "PersonLesson",
+    "PersonOut",
+    "ProjectName",
+    "Queue",
+    "QueueSection",
+    "QueuedLesson",
+    "RelevantPerson",
+    "ResultPerson",
+    "Review",
+    "Scheme",
+    "SchemeChange",
+    "SimilarLesson",
+    "SimilarLessons",
+    "SourceReview",
+    "TagSuggestion",
+    "TagSuggestions",
+    "Taxonomy",
+    "Term",
+    "Theme",
+    "ThemeLesson",
+    "Themes",
+    "Timestamp",
+    "TrackedAction",
+    "Undone",
+    "Why",
+]
