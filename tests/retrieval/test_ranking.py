@@ -1,7 +1,7 @@
 """The shipped ranking's mechanisms (hashing embedder): passage vectors kept with the lesson,
 scores on one absolute scale, match bands, the floor for briefs without words, explanations
-without filler words, people ranked by relevance. Ranking quality with the real model is in
-test_bar_model.py."""
+without filler words. Ranking quality with the real model is in test_bar_model.py; people
+ranked by relevance in tests/lessons/bar/test_reading.py."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from retrieval.explain import explain
 from retrieval.fusion import Candidate, RankingParams, combine
 from retrieval.service import Retriever
 from tests.conftest import Client
-from ui.shared.presenters import people_by_relevance
 
 
 class ShortWindowEmbedder(HashingEmbedder):
@@ -168,35 +167,3 @@ def test_explanation_shows_the_sentence_closest_in_meaning() -> None:
     why = explain(lesson, "fridges for the vaccine", closest=lambda sentences: 1)
     assert why.best_sentence.startswith("Refrigerated storage")
     assert explain(lesson, "fridges for the vaccine").best_sentence == "The fridges were late."
-
-
-def test_people_are_ranked_by_the_relevance_of_their_lessons() -> None:
-    def result(lesson_id: int, title: str, score: float, match: str) -> dict[str, object]:
-        """A BAR result as the API shows it: the lesson's short form, its score and band."""
-        short = {"status": "validated", "sensitivity": "internal", "polarity": "negative"}
-        return {
-            "id": lesson_id,
-            "lesson_id": lesson_id,
-            "title": title,
-            "tags": [],
-            "project": None,
-            **short,
-            "score": score,
-            "match": match,
-        }
-
-    results = [
-        result(1, "A", 0.8, "strong"),
-        result(2, "B", 0.36, "related"),
-        result(3, "C", 0.36, "related"),
-        result(4, "D", 0.1, "weak"),
-    ]
-    ada = {"id": 1, "name": "Ada", "why": "wrote it"}
-    bo = {"id": 2, "name": "Bo", "why": "wrote it"}
-    cy = {"id": 3, "name": "Cy", "why": "owns an action"}
-    people = people_by_relevance(results, {1: [ada], 2: [bo], 3: [bo], 4: [cy, ada]})
-    # Bo wrote more of the list, Ada the more relevant lesson; Cy only a weak one.
-    assert [p["name"] for p in people] == ["Ada", "Bo"]
-    assert [le["id"] for le in people[0]["lessons"]] == [1]
-    assert [le["id"] for le in people[1]["lessons"]] == [2, 3]
-    assert people[0]["relevance"] == 0.8

@@ -35,7 +35,7 @@ from ui.api import outcomes as outcomes_api
 from ui.api import taxonomy as taxonomy_api
 from ui.api import themes as themes_api
 from ui.api.openapi import openapi
-from ui.shared.bar_run import run_bar
+from ui.shared.bar_run import read_bar, run_bar
 from ui.shared.body import path_id, read_json_object
 from ui.shared.params import id_param, int_param, paging
 from ui.shared.presenters import (
@@ -233,7 +233,7 @@ async def post_bar(request: Request) -> Response:
     payload = parse(BarIn, await read_json_object(request), state.limits)
 
     def work() -> dict[str, Any]:
-        return run_bar(request, payload)
+        return bar_json(run_bar(request, payload))
 
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 
@@ -244,9 +244,8 @@ async def get_bar(request: Request) -> Response:
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:
-            bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
-            viewer = viewer_for(request)
-            return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
+            view = read_bar(request, session, bar_id)
+        return bar_json(view)
 
     return JSONResponse(await run_in_threadpool(work))
 
@@ -261,7 +260,11 @@ async def post_decisions(request: Request) -> Response:
             viewer = viewer_for(request)
             bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
             bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer)
-            return bar_json(session, bar, bars.visible_items(bar, viewer), viewer=viewer)
+        # The answer is assembled in a read of its own: explaining and scoring the results
+        # again does not hold the write lock.
+        with session_for(request, write=False) as session:
+            view = read_bar(request, session, bar_id)
+        return bar_json(view)
 
     return JSONResponse(await run_in_threadpool(work))
 

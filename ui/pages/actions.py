@@ -23,7 +23,7 @@ from ui.pages.auth import safe_next
 from ui.pages.render import page
 from ui.shared.bar_view import bar_context
 from ui.shared.body import path_id
-from ui.shared.carry import carry_context, settle_in_own_transaction
+from ui.shared.carry import settle_in_own_transaction
 from ui.shared.forms import nested, redisplay
 from ui.shared.params import id_param
 from ui.shared.state import app_state, require, session_for, viewer_for
@@ -179,18 +179,9 @@ async def bar_settle(request: Request) -> Response:
         error = exc
 
         def again() -> Response:
-            context = bar_context(request, bar_id)
-            with session_for(request, write=False) as session:
-                context["carry"] = carry_context(
-                    session,
-                    viewer=viewer_for(request),
-                    project_id=bars.get(
-                        session, bar_id=bar_id, viewer=viewer_for(request)
-                    ).project_id,
-                    bar_id=bar_id,
-                    errors=error.fields,
-                    values=values,
-                )
+            context = bar_context(
+                request, bar_id, outcomes=True, errors=error.fields, values=values
+            )
             context["carry_message"] = error.message
             return page(request, "bar.html", context, status=422)
 

@@ -52,7 +52,9 @@ def bar_submit(request: Request, form: FormData) -> Response:
             payload = parse(BarIn, bar_input(values), app_state(request).limits)
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message, form_paths(exc.fields)) from None
-        return int(run_bar(request, payload)["id"])
+        bar_id = run_bar(request, payload).bar.id
+        assert bar_id is not None
+        return bar_id
 
     try:
         bar_id = run()
@@ -70,7 +72,7 @@ def bar_submit(request: Request, form: FormData) -> Response:
 def bar_detail(request: Request) -> Response:
     require(request)
     bar_id = path_id(request)
-    return page(request, "bar.html", _with_outcomes(request, bar_id, bar_context(request, bar_id)))
+    return page(request, "bar.html", bar_context(request, bar_id, outcomes=True))
 
 
 @form_handler
@@ -91,7 +93,7 @@ def bar_decide(request: Request, form: FormData) -> Response:
             bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer_for(request))
     except ValidationFailed as exc:
         context = {
-            **_with_outcomes(request, bar_id, bar_context(request, bar_id)),
+            **bar_context(request, bar_id, outcomes=True),
             "errors": exc.fields,
             "message": exc.message,
             # What was chosen and typed comes back, keyed by lesson, so nothing is lost.
@@ -99,25 +101,6 @@ def bar_decide(request: Request, form: FormData) -> Response:
         }
         return page(request, "bar.html", context, status=422)
     return RedirectResponse(f"/bar/{bar_id}?saved=1", status_code=303)
-
-
-def _with_outcomes(request: Request, bar_id: int, context: dict[str, Any]) -> dict[str, Any]:
-    """The page's context with each visible result's recorded outcome (kept apart from `bar`,
-    which is the BAR exactly as the API shows it), and the outcome forms' state."""
-    with session_for(request, write=False) as session:
-        viewer = viewer_for(request)
-        items = bars.visible_items(bars.get(session, bar_id=bar_id, viewer=viewer), viewer)
-        outcomes = {
-            item.lesson_id: {"outcome": item.outcome, "outcome_at": item.outcome_at}
-            for item in items
-        }
-    return {
-        "outcomes": outcomes,
-        "outcome_errors": {},
-        "outcome_typed": {},
-        "outcome_saved": request.query_params.get("outcome") == "1",
-        **context,
-    }
 
 
 @form_handler
@@ -148,7 +131,7 @@ def bar_outcome(request: Request, form: FormData) -> Response:
         if not outcome.strip():
             problem = "say what happened when you applied it"
         context = {
-            **_with_outcomes(request, bar_id, bar_context(request, bar_id)),
+            **bar_context(request, bar_id, outcomes=True),
             "message": exc.message,
             # The text typed comes back beside the lesson it was typed for.
             "outcome_errors": {lesson_id: problem},
