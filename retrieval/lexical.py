@@ -3,9 +3,9 @@ see come back.
 
 Scores are BM25 over the viewer's own collection: lesson count, average length and document
 frequencies of the lessons they may see (FTS5's bm25() counts every lesson, hidden ones too,
-and a score would tell how many hidden lessons hold a word). A query whose terms are rare
-enough is ranked exactly, every visible match scored; otherwise `retrieval.bm25` scores a
-bounded set of candidates by the same statistics."""
+and a score would tell how many hidden lessons hold a word; `retrieval.bm25`). A query whose
+terms are rare enough is ranked exactly, every visible match scored (`retrieval.bm25_exact`);
+otherwise `retrieval.bm25_bounded` scores a bounded set of candidates by the same statistics."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from lessons.storage import changes
 from lessons.storage.models import Lesson
-from retrieval import bm25
+from retrieval import bm25, bm25_bounded, bm25_caches, bm25_exact, fts5_index
 from retrieval.explain import STOPWORDS
 from retrieval.text import words
 
 WEIGHTS = bm25.WEIGHTS
 MAX_TERMS = 40  # a page-long brief: keep the query bounded
 # Viewers who may see at most this many lessons, and queries whose terms this many of those
-# lessons hold in all, are ranked exactly, every visible match scored (`bm25.exact`, about the
-# cost of FTS5's bm25() per posting); above it the bounded ranker scores a bounded set of
+# lessons hold in all, are ranked exactly, every visible match scored (`bm25_exact.exact`, about
+# the cost of FTS5's bm25() per posting); above it the bounded ranker scores a bounded set of
 # candidates, whose exact scoring costs about 50 ms of CPU whatever the bank (CPU time of
 # lexical.search, p50 over 60 of scripts/bench_search.py's queries: 10k lessons 21 ms all
 # exact, 36 ms with the bounded ranker above 10,000 postings; 100k lessons 46 ms with the
@@ -54,7 +54,7 @@ def prepare(session: Session) -> None:
     """Read the index's postings into memory now (a server's start-up), not at the first
     search: about 15 s at 100k lessons."""
     if IN_MEMORY and session.get_bind().dialect.name == "sqlite":
-        bm25.in_memory(session.connection(), changes.version(session))
+        bm25_exact.in_memory(session.connection(), changes.version(session))
 
 
 def search(
@@ -82,7 +82,7 @@ def search(
     connection = session.connection()
     found = query_words(query)
     by_term: dict[str, str] = {}  # index term -> the first query word that gave it
-    for term, word in zip(bm25.index_terms(connection, found), found, strict=True):
+    for term, word in zip(fts5_index.index_terms(connection, found), found, strict=True):
         by_term.setdefault(term, word)
     if not by_term:
         return []
@@ -90,24 +90,24 @@ def search(
         allowed_ids = np.sort(np.fromiter(session.exec(allowed), np.int64))
     counted = allowed_ids if collection_ids is None else collection_ids
     version = changes.version(session)
-    seen = bm25.collection(connection, counted, version)
+    seen = bm25_caches.collection(connection, counted, version)
     narrowed = None if collection_ids is None else allowed_ids
     if not seen.corpus.lessons:
         return []
     if IN_MEMORY and exact_limit is None:
-        in_memory = bm25.in_memory(connection, version)
+        in_memory = bm25_exact.in_memory(connection, version)
         if in_memory is not None:
-            ranked = bm25.exact(connection, by_term, seen, limit, narrowed, in_memory)
+            ranked = bm25_exact.exact(connection, by_term, seen, limit, narrowed, in_memory)
             return _checked(session, allowed, ranked)
     exact_limit = EXACT_LIMIT if exact_limit is None else exact_limit
     # The path is chosen by the viewer's counts too: a hidden lesson must not switch it.
     df: dict[str, int] = {}
     if seen.corpus.lessons > exact_limit:
-        size = bm25.corpus(connection).lessons
-        held = bm25.frequencies.postings(connection, size, list(by_term.values()), version)
+        size = fts5_index.corpus(connection).lessons
+        held = bm25_caches.frequencies.postings(connection, size, list(by_term.values()), version)
         df = seen.frequencies(held)
     if sum(df.values()) <= exact_limit:
-        ranked = bm25.exact(connection, by_term, seen, limit, narrowed)
+        ranked = bm25_exact.exact(connection, by_term, seen, limit, narrowed)
         return _checked(session, allowed, ranked)
     return _bounded(session, seen, df, by_term, allowed, limit, allowed_ids)
 
@@ -121,24 +121,24 @@ def _bounded(
     limit: int,
     allowed_ids: np.ndarray,
 ) -> list[tuple[int, float]]:
-    """BM25 over a bounded set of candidates (see `retrieval.bm25`) among `allowed_ids`, best
-    first, ties to the older lesson, by the statistics of the viewer's collection `seen` (`df`:
+    """BM25 over a bounded set of candidates (see `retrieval.bm25_bounded`) among `allowed_ids`,
+    best first, ties to the older lesson, by the statistics of the viewer's collection `seen` (`df`:
     its lessons holding each query word);
     access checked in SQL on what is returned, whatever `allowed_ids` said."""
     connection = session.connection()
-    ids = bm25.candidates(
+    ids = bm25_bounded.candidates(
         connection,
         {word: term for term, word in by_term.items()},
         df,
         seen.corpus,
-        want=min(limit * bm25.SCORED_PER_RESULT, _MOST_SCORED),
+        want=min(limit * bm25_bounded.SCORED_PER_RESULT, _MOST_SCORED),
         allowed_ids=allowed_ids,
     ).tolist()
     if not ids:
         return []
     visible = set(session.exec(allowed.where(col(Lesson.id).in_(ids))))
     index_df = {term: df[word] for term, word in by_term.items() if df[word] > 0}
-    scores = bm25.score(connection, [i for i in ids if i in visible], index_df, seen.corpus)
+    scores = bm25_bounded.score(connection, [i for i in ids if i in visible], index_df, seen.corpus)
     ranked = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
     return [(i, s) for i, s in ranked if s > 0][:limit]
 

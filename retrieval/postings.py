@@ -6,7 +6,8 @@ search (about 170 ms of its 290, scripts/bench_search.py under load). Here every
 postings are read once, from the FTS5 index's own tokens (fts5vocab 'instance', so stems and
 counts are the index's, never a second tokenizer's), into CSR arrays: a term's sorted lesson
 ids and each lesson's weighted count of it (a hit in a column weighs `bm25.WEIGHTS`).
-`bm25.exact` scores from them with the viewer's own statistics, every visible match, exactly.
+`bm25_exact.exact` scores from them with the viewer's own statistics, every visible match,
+exactly.
 
 Kept in step as the vector index is: when the lessons' change counter moves, the lessons
 changed since (new or gone from the index, a different length, or edited since the last look:

@@ -1,4 +1,5 @@
-"""BM25 for large banks (retrieval.bm25): the same scores as FTS5's bm25(), over a bounded set
+"""BM25 for large banks (retrieval.bm25_bounded) and the viewer's own statistics
+(retrieval.bm25, bm25_caches, fts5_index): the same scores as FTS5's bm25(), over a bounded set
 of candidates, and never a lesson the viewer may not see."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from lessons.capture import service as capture
 from lessons.catalogue import service as catalogue
 from lessons.schemas import LessonIn, LessonPatch
 from lessons.storage.models import Lesson, LessonStatus, Sensitivity
-from retrieval import bm25, lexical
+from retrieval import bm25_bounded, bm25_caches, fts5_index, lexical
 
 WORDS = [
     "valve",
@@ -94,8 +95,8 @@ def _search(
 def _bounded(monkeypatch: pytest.MonkeyPatch, *, postings: int, scored: int) -> None:
     monkeypatch.setattr(lexical, "IN_MEMORY", False)  # FTS5 read per query, as on PostgreSQL
     monkeypatch.setattr(lexical, "EXACT_LIMIT", 0)
-    monkeypatch.setattr(bm25, "CANDIDATE_POSTINGS", postings)
-    monkeypatch.setattr(bm25, "SCORED_PER_RESULT", scored)
+    monkeypatch.setattr(bm25_bounded, "CANDIDATE_POSTINGS", postings)
+    monkeypatch.setattr(bm25_bounded, "SCORED_PER_RESULT", scored)
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -164,9 +165,9 @@ def test_corpus_statistics_are_fts5s(engine: Engine) -> None:
     with Session(engine) as session:
         _bank(session, n=30)
         connection = session.connection()
-        stats = bm25.corpus(connection)
+        stats = fts5_index.corpus(connection)
         lengths = [
-            sum(bm25.varints(blob))
+            sum(fts5_index.varints(blob))
             for (blob,) in connection.exec_driver_sql("SELECT sz FROM lesson_fts_docsize")
         ]
     assert stats.lessons == 30 == len(lengths)
@@ -174,9 +175,9 @@ def test_corpus_statistics_are_fts5s(engine: Engine) -> None:
 
 
 def test_varints_read_sqlites_encoding() -> None:
-    assert bm25.varints(bytes([0x05, 0x81, 0x00, 0xFF, 0x7F])) == [5, 128, 16383]
+    assert fts5_index.varints(bytes([0x05, 0x81, 0x00, 0xFF, 0x7F])) == [5, 128, 16383]
     nine = bytes([0xFF] * 8 + [0x01])  # the ninth byte carries eight bits
-    assert bm25.varints(nine) == [(2**56 - 1) << 8 | 1]
+    assert fts5_index.varints(nine) == [(2**56 - 1) << 8 | 1]
 
 
 def test_column_sizes_read_many_varints_at_once() -> None:
@@ -189,13 +190,13 @@ def test_column_sizes_read_many_varints_at_once() -> None:
             groups.append(0x80 | (value & 0x7F))
             value >>= 7
         blob += bytes(reversed(groups))
-    assert bm25.varints(blob) == values
-    assert bm25.column_sizes(blob).tolist() == values
+    assert fts5_index.varints(blob) == values
+    assert fts5_index.column_sizes(blob).tolist() == values
 
 
 def test_index_terms_are_the_indexs_own_stems(engine: Engine) -> None:
     with Session(engine) as session:
-        terms = bm25.index_terms(session.connection(), ["valves", "Connectors", "loading"])
+        terms = fts5_index.index_terms(session.connection(), ["valves", "Connectors", "loading"])
     assert terms == ["valv", "connector", "load"]
 
 
@@ -220,19 +221,19 @@ def test_a_new_word_is_found_at_once_however_little_the_bank_changed(
 def test_common_terms_counts_are_kept_while_the_bank_barely_changes(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bm25, "CANDIDATE_POSTINGS", 5)  # "common": in more than 5 lessons
+    monkeypatch.setattr(bm25_bounded, "CANDIDATE_POSTINGS", 5)  # "common": in more than 5 lessons
     with Session(engine) as session:
         _bank(session, n=30)
         connection = session.connection()
-        size = bm25.corpus(connection).lessons
-        counted = bm25.frequencies.get(connection, size, ["valve", "zeppelin"])
+        size = fts5_index.corpus(connection).lessons
+        counted = bm25_caches.frequencies.get(connection, size, ["valve", "zeppelin"])
         assert counted["valve"] > 5 and counted["zeppelin"] == 0
         _add(session, "Zeppelin valve", "zeppelin valve")
         # Within the drift allowed: the common count is the kept one, the rare one is fresh.
-        again = bm25.frequencies.get(connection, size, ["valve", "zeppelin"])
+        again = bm25_caches.frequencies.get(connection, size, ["valve", "zeppelin"])
         assert again == {"valve": counted["valve"], "zeppelin": 1}
         # Beyond it (one lesson in 31 is over 0.1%), everything is counted again.
-        grown = bm25.frequencies.get(connection, size + 1, ["valve"])
+        grown = bm25_caches.frequencies.get(connection, size + 1, ["valve"])
         assert grown["valve"] == counted["valve"] + 1
 
 
@@ -257,7 +258,7 @@ def _direct_bm25(session: Session, query: str, viewer: access.Viewer) -> dict[in
     log((N - n + 0.5) / (n + 0.5)), or 1e-6 where that is not positive."""
     connection = session.connection()
     visible = {i for i in session.exec(access.visible_lesson_ids(viewer)) if i is not None}
-    terms = set(bm25.index_terms(connection, lexical.query_words(query)))
+    terms = set(fts5_index.index_terms(connection, lexical.query_words(query)))
     connection.exec_driver_sql(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.direct USING fts5vocab(main, lesson_fts, instance)"
     )
@@ -268,7 +269,7 @@ def _direct_bm25(session: Session, query: str, viewer: access.Viewer) -> dict[in
             f.setdefault(doc, {}).setdefault(term, 0.0)
             f[doc][term] += weight[column]
     length = {
-        doc: sum(bm25.varints(blob))
+        doc: sum(fts5_index.varints(blob))
         for doc, blob in connection.exec_driver_sql("SELECT id, sz FROM lesson_fts_docsize")
         if doc in visible
     }
@@ -336,7 +337,9 @@ def test_a_viewer_who_sees_every_lesson_gets_fts5s_own_bm25(engine: Engine) -> N
         for query in QUERIES:
             expression = " OR ".join(
                 f'"{t}"'
-                for t in dict.fromkeys(bm25.index_terms(connection, lexical.query_words(query)))
+                for t in dict.fromkeys(
+                    fts5_index.index_terms(connection, lexical.query_words(query))
+                )
             )
             fts5 = dict(
                 connection.exec_driver_sql(
@@ -413,9 +416,9 @@ def test_hidden_lessons_do_not_choose_the_ranking_path(
         monkeypatch.setattr(lexical, "IN_MEMORY", False)  # the paths that read FTS5 per query
         monkeypatch.setattr(lexical, "EXACT_LIMIT", staff)
         bounded: list[int] = []
-        candidates = bm25.candidates
+        candidates = bm25_bounded.candidates
         monkeypatch.setattr(
-            bm25, "candidates", lambda *a, **k: bounded.append(1) or candidates(*a, **k)
+            bm25_bounded, "candidates", lambda *a, **k: bounded.append(1) or candidates(*a, **k)
         )
         assert _search(session, "valve sensor", access.STAFF)
         assert not bounded

@@ -15,7 +15,7 @@ from lessons.catalogue import service as catalogue
 from lessons.schemas import LessonPatch
 from lessons.storage import changes
 from lessons.storage.models import Lesson, LessonTag, Sensitivity
-from retrieval import bm25, lexical, postings
+from retrieval import bm25, bm25_caches, bm25_exact, lexical, postings
 from tests.retrieval.test_bm25 import QUERIES, VIEWERS, _add, _direct_bm25, _mixed_bank, _search
 
 READ_ALL = postings.read_all
@@ -41,14 +41,14 @@ def _agrees(session: Session) -> None:
 
 
 def _held(session: Session) -> postings.Postings:
-    held = bm25.in_memory(session.connection(), changes.version(session))
+    held = bm25_exact.in_memory(session.connection(), changes.version(session))
     assert held is not None
     return held
 
 
 def _fresh(session: Session) -> dict[str, tuple[list[int], list[float]]]:
     """Every term's postings read whole from the index now."""
-    lengths, _ = bm25._lengths_by_id.get(session.connection(), changes.version(session))
+    lengths, _ = bm25_caches._lengths_by_id.get(session.connection(), changes.version(session))
     made = READ_ALL(session.connection(), bm25.WEIGHTS, lengths, None)
     return {t: (lambda p: (p[0].tolist(), p[1].tolist()))(made.of(t)) for t in made.terms}
 
@@ -166,11 +166,11 @@ def test_an_older_snapshot_reads_fts5_instead(engine: Engine) -> None:
     with Session(engine) as session:
         _mixed_bank(session)
         version = changes.version(session)
-        assert bm25.in_memory(session.connection(), version) is not None
+        assert bm25_exact.in_memory(session.connection(), version) is not None
         _add(session, "Zeppelin", "zeppelin")
         session.commit()
-        assert bm25.in_memory(session.connection(), changes.version(session)) is not None
-        assert bm25.in_memory(session.connection(), version) is None
+        assert bm25_exact.in_memory(session.connection(), changes.version(session)) is not None
+        assert bm25_exact.in_memory(session.connection(), version) is None
         _agrees(session)
 
 
@@ -189,7 +189,9 @@ def test_a_bulk_change_is_read_whole_not_lesson_by_lesson(
         assert _held(session).terms
         _mixed_bank(session, n=40, seed=9)  # twice the bank: far past the share
         session.commit()
-        monkeypatch.setattr(bm25, "_tokenized", lambda *a: pytest.fail("tokenized one by one"))
+        monkeypatch.setattr(
+            bm25_exact, "_tokenized", lambda *a: pytest.fail("tokenized one by one")
+        )
         held = _held(session)
         assert not held.extra and not len(held.changed)
         _agrees(session)

@@ -14,7 +14,7 @@ from lessons.catalogue import service as catalogue
 from lessons.storage.db import make_engine, transaction
 from lessons.storage.models import Lesson, LessonStatus
 from lessons.storage.settings import Settings
-from retrieval import bm25, lexical
+from retrieval import bm25_bounded, lexical
 from tests.conftest import Client
 
 # --- the seeded bank -----------------------------------------------------------------------------
@@ -346,14 +346,14 @@ def _large_bank_ranker(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     number of candidates of each ranking, as it happens (so a test can tell it ran)."""
     monkeypatch.setattr(lexical, "IN_MEMORY", False)  # FTS5 read per query
     monkeypatch.setattr(lexical, "EXACT_LIMIT", 0)
-    monkeypatch.setattr(bm25, "CANDIDATE_POSTINGS", 4)
+    monkeypatch.setattr(bm25_bounded, "CANDIDATE_POSTINGS", 4)
     found: list[int] = []
-    candidates = bm25.candidates
+    candidates = bm25_bounded.candidates
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         ids = candidates(*args, **kwargs)
         found.append(len(ids))
         return ids
 
-    monkeypatch.setattr(bm25, "candidates", counted)
+    monkeypatch.setattr(bm25_bounded, "candidates", counted)
     return found
