@@ -1,10 +1,11 @@
-"""The steps of a search's ranking after both rankers ran: the shipped ranking's candidates
-scored on one scale with a feedback second pass, or reciprocal rank fusion alone, then
-near-copies folded together (`Retriever.rank` runs them)."""
+"""The steps of a search's ranking (`Retriever.rank` runs them): the dense and lexical rankers
+run side by side, then the shipped ranking's candidates scored on one scale with a feedback
+second pass, or reciprocal rank fusion alone, then near-copies folded together."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -12,7 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlmodel import Session
 
-from retrieval import feedback
+from lessons.accounts.access import visible_lesson_ids
+from retrieval import feedback, lexical
 from retrieval.embedder import Vectors
 from retrieval.fusion import (
     Candidate,
@@ -25,9 +27,14 @@ from retrieval.fusion import (
 from retrieval.hits import Hit
 
 if TYPE_CHECKING:
-    from retrieval.service import Retriever
+    from lessons.accounts.access import Viewer
+    from lessons.schemas import SearchFilters
+    from retrieval.index import Ids
+    from retrieval.service import Access, Retriever
 
 Mode = Literal["hybrid", "dense", "lexical"]
+# Dense sides of searches, run beside their lexical sides (see `both_sides`).
+_DENSE_WORKERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dense")
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,70 @@ class Ranking:
 
     hits: list[Hit]
     feedback: dict[str, Any] | None = None
+
+
+def both_sides(
+    retriever: Retriever,
+    session: Session,
+    text: str,
+    viewer: Viewer,
+    filters: SearchFilters | None,
+    mode: Mode,
+    snapshot: tuple[Access, tuple[object, ...] | None, Ids],
+    pools: tuple[int, int],
+) -> tuple[Vectors | None, list[tuple[int, float]], list[tuple[int, float]]]:
+    """The brief's vector and the dense side's hits (None and none when `mode` leaves it
+    out), and the lexical side's hits, among the lessons `snapshot` allows. `pools`: how
+    many candidates the lexical and the dense side hand on."""
+    access, version, counted = snapshot
+    pool, dense_pool = pools
+    lexical_hits: list[tuple[int, float]] = []
+    # The dense side (the model reading the brief, then the index) runs in a worker while
+    # this thread runs the lexical side's SQL: both spend most of their time outside the
+    # GIL, so on two cores the slower side sets the time, not the sum.
+    dense_side = (
+        _DENSE_WORKERS.submit(dense, retriever, text, access, version, dense_pool)
+        if mode in ("hybrid", "dense")
+        else None
+    )
+    try:
+        if mode in ("hybrid", "lexical"):
+            lexical_hits = lexical.search(
+                session,
+                text,
+                allowed=visible_lesson_ids(viewer, filters),
+                limit=pool,
+                allowed_ids=access.ids,
+                collection_ids=counted,
+            )
+    finally:
+        query, dense_hits = dense_side.result() if dense_side is not None else (None, [])
+    return query, dense_hits, lexical_hits
+
+
+def more(
+    retriever: Retriever,
+    moved: Vectors,
+    access: Access,
+    version: tuple[object, ...] | None,
+    pool: int,
+) -> list[tuple[int, float]]:
+    """The `pool` nearest lessons to the moved vector among those `access` allows."""
+    with retriever._lock:
+        mask = access.mask if retriever._version == version else retriever.index.mask_of(access.ids)
+        return retriever.index.search(moved, pool, mask=mask)
+
+
+def dense(
+    retriever: Retriever, text: str, access: Access, version: tuple[object, ...] | None, pool: int
+) -> tuple[Vectors, list[tuple[int, float]]]:
+    """The brief's vector and the `pool` nearest lessons among those `access` allows. When
+    the index has been refreshed since `access` was taken, its rows (and so the mask) may
+    differ: the mask is made again from the allowed ids, for the index as it now is."""
+    query = retriever.embed_query(text)
+    with retriever._lock:
+        mask = access.mask if retriever._version == version else retriever.index.mask_of(access.ids)
+        return query, retriever.index.search(query, pool, mask=mask)
 
 
 def ranked(

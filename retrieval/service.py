@@ -9,7 +9,6 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,12 +45,9 @@ _MASK_CACHE = 64
 # Stored vectors read and indexed at a time when the index loads.
 _LOAD_BATCH = 20_000
 
-# Dense sides of searches, run beside their lexical sides (see `Retriever.search`).
-_DENSE_WORKERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dense")
-
 
 @dataclass(frozen=True)
-class _Access:
+class Access:
     """Lessons a viewer may see under some filters: their ids, sorted, and the index rows."""
 
     ids: Ids
@@ -85,7 +81,7 @@ class Retriever:
         self._current = False
         self._newest: datetime | None = None
         # Which index rows each (viewer, filters) may see, valid until lessons change.
-        self._masks: OrderedDict[str, _Access] = OrderedDict()
+        self._masks: OrderedDict[str, Access] = OrderedDict()
 
     @property
     def model(self) -> str:
@@ -237,7 +233,7 @@ class Retriever:
         """Index rows the viewer may see under the filters (see `_access`)."""
         return self._access(session, viewer, filters).mask
 
-    def _access(self, session: Session, viewer: Viewer, filters: SearchFilters | None) -> _Access:
+    def _access(self, session: Session, viewer: Viewer, filters: SearchFilters | None) -> Access:
         """The lessons the viewer may see under the filters, decided by SQL (the one rule for
         access), cached until lessons change."""
         key = json.dumps(
@@ -253,7 +249,7 @@ class Retriever:
         if found is None:
             allowed = np.fromiter(session.exec(visible_lesson_ids(viewer, filters)), np.int64)
             allowed.sort()
-            found = _Access(allowed, self.index.mask_of(allowed))
+            found = Access(allowed, self.index.mask_of(allowed))
             if self._current:
                 self._masks[key] = found
                 if len(self._masks) > _MASK_CACHE:
@@ -300,8 +296,15 @@ class Retriever:
         hybrid = mode == "hybrid" and self.fusion is None
         dense_pool = max(pool, self.ranking.dense_candidates) if hybrid else pool
         access, version, counted = self._snapshot(session, viewer, filters)
-        query, dense_hits, lexical_hits = self._both_sides(
-            session, text, viewer, filters, mode, (access, version, counted), (pool, dense_pool)
+        query, dense_hits, lexical_hits = ranking.both_sides(
+            self,
+            session,
+            text,
+            viewer,
+            filters,
+            mode,
+            (access, version, counted),
+            (pool, dense_pool),
         )
         kept = None
         if hybrid and query is not None:
@@ -313,7 +316,7 @@ class Retriever:
                 dense_hits,
                 lexical_hits,
                 terms,
-                lambda moved: self._more(moved, access, version, dense_pool),
+                lambda moved: ranking.more(self, moved, access, version, dense_pool),
                 limit,
             )
         else:  # one ranker alone, or the reciprocal rank fusion it is measured against
@@ -324,7 +327,7 @@ class Retriever:
 
     def _snapshot(
         self, session: Session, viewer: Viewer, filters: SearchFilters | None
-    ) -> tuple[_Access, tuple[object, ...] | None, Ids]:
+    ) -> tuple[Access, tuple[object, ...] | None, Ids]:
         """The index brought up to date; what the viewer may see in it under `filters`, the
         index's version then, and the ids BM25's statistics count."""
         with self._lock:
@@ -334,63 +337,6 @@ class Retriever:
             # narrows the search further: a filter does not change a lesson's score.
             counted = self._access(session, viewer, _statuses_only(filters)).ids
         return access, version, counted
-
-    def _both_sides(
-        self,
-        session: Session,
-        text: str,
-        viewer: Viewer,
-        filters: SearchFilters | None,
-        mode: Mode,
-        snapshot: tuple[_Access, tuple[object, ...] | None, Ids],
-        pools: tuple[int, int],
-    ) -> tuple[Vectors | None, list[tuple[int, float]], list[tuple[int, float]]]:
-        """The brief's vector and the dense side's hits (None and none when `mode` leaves it
-        out), and the lexical side's hits, among the lessons `snapshot` allows. `pools`: how
-        many candidates the lexical and the dense side hand on."""
-        access, version, counted = snapshot
-        pool, dense_pool = pools
-        lexical_hits: list[tuple[int, float]] = []
-        # The dense side (the model reading the brief, then the index) runs in a worker while
-        # this thread runs the lexical side's SQL: both spend most of their time outside the
-        # GIL, so on two cores the slower side sets the time, not the sum.
-        dense = (
-            _DENSE_WORKERS.submit(self._dense, text, access, version, dense_pool)
-            if mode in ("hybrid", "dense")
-            else None
-        )
-        try:
-            if mode in ("hybrid", "lexical"):
-                lexical_hits = lexical.search(
-                    session,
-                    text,
-                    allowed=visible_lesson_ids(viewer, filters),
-                    limit=pool,
-                    allowed_ids=access.ids,
-                    collection_ids=counted,
-                )
-        finally:
-            query, dense_hits = dense.result() if dense is not None else (None, [])
-        return query, dense_hits, lexical_hits
-
-    def _more(
-        self, moved: Vectors, access: _Access, version: tuple[object, ...] | None, pool: int
-    ) -> list[tuple[int, float]]:
-        """The `pool` nearest lessons to the moved vector among those `access` allows."""
-        with self._lock:
-            mask = access.mask if self._version == version else self.index.mask_of(access.ids)
-            return self.index.search(moved, pool, mask=mask)
-
-    def _dense(
-        self, text: str, access: _Access, version: tuple[object, ...] | None, pool: int
-    ) -> tuple[Vectors, list[tuple[int, float]]]:
-        """The brief's vector and the `pool` nearest lessons among those `access` allows. When
-        the index has been refreshed since `access` was taken, its rows (and so the mask) may
-        differ: the mask is made again from the allowed ids, for the index as it now is."""
-        query = self.embed_query(text)
-        with self._lock:
-            mask = access.mask if self._version == version else self.index.mask_of(access.ids)
-            return query, self.index.search(query, pool, mask=mask)
 
     def similar(
         self, session: Session, lesson: Lesson, *, viewer: Viewer, limit: int = 5
