@@ -569,7 +569,7 @@ def measure_serving(
     import retrieval.service as service
     from lessons.accounts import access
     from lessons.storage.db import make_engine, migrate, transaction
-    from retrieval import lexical
+    from retrieval import lexical, ranking
     from retrieval.embedder import load_embedder
 
     result: dict[str, Any] = {
@@ -667,7 +667,7 @@ def measure_serving(
         (retriever, "_access", timers.wrap("mask", retriever._access)),
         (retriever, "_hits", timers.wrap("hits", retriever._hits)),
         (lexical, "search", timers.wrap("lexical", lexical.search)),
-        (service, "diversify", timers.wrap("diversify", vars(service)["diversify"])),
+        (ranking, "diversify", timers.wrap("diversify", vars(ranking)["diversify"])),
     ):
         for i, text in enumerate(queries):
             query = vectors[text]

@@ -19,7 +19,7 @@ from data import DEMO_BANK
 from lessons.imports.seed import load_bank, read_bank
 from lessons.storage.db import make_engine, migrate, transaction
 from retrieval import lexical
-from retrieval import service as service_module
+from retrieval import ranking as ranking_module
 from retrieval.embedder import HASHING, HashingEmbedder
 from retrieval.service import Retriever
 
@@ -101,11 +101,11 @@ def test_bank_is_built_on_the_real_schema_and_then_reused(
 def test_serving_measurement_covers_every_series_and_undoes_its_timers(
     bank: Path, sources: dict[str, Any]
 ) -> None:
-    search, diversify = lexical.search, vars(service_module)["diversify"]
+    search, diversify = lexical.search, vars(ranking_module)["diversify"]
     queries = bench.pick_queries(sources, 8, seed=3)
     result = bench.measure_serving(bank, queries, timeout_s=30, budget_s=60, model=HASHING)
 
-    assert lexical.search is search and vars(service_module)["diversify"] is diversify
+    assert lexical.search is search and vars(ranking_module)["diversify"] is diversify
     assert result["indexed"] == SIZE
     for key in (
         "query_embedding_ms",

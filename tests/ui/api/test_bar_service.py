@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 import retrieval.bar_ranking
-import retrieval.service
+import retrieval.hits
 import ui.api.routes
 import ui.pages.bar
 import ui.shared.bar_view
@@ -117,7 +117,7 @@ def test_each_result_is_explained_once(
     client: Client, bar_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    for module in (retrieval.service, retrieval.bar_ranking):
+    for module in (retrieval.hits, retrieval.bar_ranking):
         monkeypatch.setattr(module, "explain", noting(calls, "explain", module.explain))
     ran = client.post("/api/bar", json={"brief": BRIEF})
     assert ran.status_code == 201, ran.text
