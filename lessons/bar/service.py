@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from lessons.accounts import audit
 from lessons.accounts.access import Viewer, bar_clause
 from lessons.capture import projects
 from lessons.errors import NotFound, ValidationFailed
-from lessons.schemas import MAX_ID, BarIn, DecisionIn
+from lessons.schemas import BarIn, DecisionIn, OutcomeIn
 from lessons.storage.models import BarItem, BeforeActionReview, Decision, Sensitivity, utcnow
 
 
@@ -165,21 +164,6 @@ def decide(
         actor_user_id=viewer.user_id,
     )
     return bar
-
-
-class OutcomeIn(BaseModel):
-    """What happened when the team applied a lesson the BAR surfaced."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    lesson_id: int = Field(ge=1, le=MAX_ID)
-    outcome: str = Field(min_length=1)
-
-
-class OutcomesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    outcomes: list[OutcomeIn] = Field(min_length=1)
 
 
 def record_outcomes(

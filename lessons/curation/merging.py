@@ -25,9 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -38,7 +37,6 @@ from lessons.capture import service as capture
 from lessons.curation import lifecycle
 from lessons.curation.merge_rules import KeepText, check_merge, may_move
 from lessons.errors import NotFound
-from lessons.schemas import MAX_ID
 from lessons.storage.models import (
     Action,
     ActionStatus,
@@ -50,44 +48,6 @@ from lessons.storage.models import (
 
 S = LessonStatus
 TEXT_FIELDS = ("title", "observation", "insight", "recommendation")
-
-# In input, a duplicate's id must be a JSON number (not `true`, not "7").
-_KeepTextIn = Literal["canonical", "combined"] | Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
-
-
-class MergeIn(BaseModel):
-    """A merge asked for through the API or the merge form."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    duplicates: list[Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]] = Field(
-        min_length=1, description="Ids of the lessons to merge into this (canonical) one."
-    )
-    keep_text: _KeepTextIn = Field(
-        default="canonical",
-        description="Whose text the canonical lesson keeps: `canonical` (its own), the id of "
-        "one of the duplicates, or `combined` (its own, with each duplicate's different "
-        "sections added under it).",
-    )
-    reason: str = Field(default="", description="Why these are the same lesson.")
-
-    @field_validator("keep_text", mode="before")
-    @classmethod
-    def _one_of(cls, value: object) -> object:
-        # One clear message instead of one per member of the union.
-        if value in ("canonical", "combined"):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
-            return value
-        raise ValueError("`canonical`, `combined` or the id of one of the duplicates")
-
-
-class UndoIn(BaseModel):
-    """Undoing a merge through the API: why (kept in the audit log and the lesson history)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    reason: str = Field(default="", description="Why the merge is undone.")
 
 
 def text_of(lesson: Lesson) -> dict[str, str]:

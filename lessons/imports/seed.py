@@ -19,7 +19,7 @@ from lessons.bar import service as bars
 from lessons.capture import service as capture
 from lessons.curation import lifecycle, merging
 from lessons.people import service as people
-from lessons.schemas import BarIn, DecisionIn, Limits, ReviewIn, parse
+from lessons.schemas import BarIn, DecisionIn, Limits, OutcomeIn, ReviewIn, parse
 from lessons.storage.models import (
     Action,
     ActionStatus,
@@ -313,7 +313,7 @@ def _load_bar(session: Session, entry: dict[str, Any], today: datetime) -> int:
     ]
     bars.decide(session, bar=bar, decisions=decisions, viewer=runner)
     outcomes = [
-        bars.OutcomeIn(lesson_id=lesson.id or 0, outcome=item["outcome"])
+        OutcomeIn(lesson_id=lesson.id or 0, outcome=item["outcome"])
         for lesson, item in zip(lessons, entry["lessons"], strict=True)
         if item.get("outcome")
     ]

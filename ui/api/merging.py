@@ -13,8 +13,7 @@ from starlette.routing import Route
 from lessons.accounts.access import Viewer
 from lessons.catalogue import service as catalogue
 from lessons.curation import merging
-from lessons.curation.merging import MergeIn, UndoIn
-from lessons.schemas import parse
+from lessons.schemas import MergeIn, UndoIn, parse
 from lessons.storage.models import Lesson, LessonMerge
 from retrieval import duplicates
 from ui.shared.body import path_id, read_json_object

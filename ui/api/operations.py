@@ -13,17 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lessons import responses as out
 from lessons.actions.service import ActionChange
-from lessons.bar.service import OutcomesIn
-from lessons.curation.merging import MergeIn, UndoIn
 from lessons.curation.queue import Section
 from lessons.schemas import (
     MAX_ID,
     BarIn,
     DecisionsIn,
     LessonPatch,
+    MergeIn,
+    OutcomesIn,
     ReviewDueIn,
     ReviewIn,
     TransitionIn,
+    UndoIn,
     ValidateIn,
 )
 from lessons.storage.models import ActionStatus, LessonStatus

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lessons.bar import service as bars
-from lessons.schemas import parse
+from lessons.schemas import OutcomesIn, parse
 from ui.shared.bar_run import read_bar
 from ui.shared.body import path_id, read_json_object
 from ui.shared.presenters import bar_json
@@ -20,7 +20,7 @@ from ui.shared.state import app_state, require, session_for, viewer_for
 async def post_outcomes(request: Request) -> Response:
     require(request)
     bar_id = path_id(request)
-    payload = parse(bars.OutcomesIn, await read_json_object(request), app_state(request).limits)
+    payload = parse(OutcomesIn, await read_json_object(request), app_state(request).limits)
 
     def work() -> dict[str, Any]:
         with session_for(request) as session:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from lessons.bar import service as bars
 from lessons.capture import projects
 from lessons.errors import DomainError, ValidationFailed
-from lessons.schemas import BarIn, DecisionsIn, parse
+from lessons.schemas import BarIn, DecisionsIn, OutcomesIn, parse
 from ui.pages.render import page
 from ui.shared.bar_run import run_bar
 from ui.shared.bar_view import bar_context
@@ -114,7 +114,7 @@ def bar_outcome(request: Request, form: FormData) -> Response:
 
     def work() -> None:
         payload = parse(
-            bars.OutcomesIn,
+            OutcomesIn,
             {"outcomes": [{"lesson_id": lesson_id, "outcome": outcome}]},
             app_state(request).limits,
         )

@@ -18,10 +18,9 @@ from lessons.accounts.access import Viewer
 from lessons.catalogue import service as catalogue
 from lessons.curation import merging
 from lessons.curation.merge_rules import suggest_canonical
-from lessons.curation.merging import MergeIn
 from lessons.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from lessons.numbers import read_whole
-from lessons.schemas import parse
+from lessons.schemas import MergeIn, parse
 from lessons.storage.models import Lesson
 from retrieval import duplicates
 from ui.pages.render import page

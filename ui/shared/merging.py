@@ -7,9 +7,9 @@ from starlette.requests import Request
 
 from lessons.catalogue import service as catalogue
 from lessons.curation import merging
-from lessons.curation.merging import MergeIn
 from lessons.curation.unmerging import UndoResult, unmerge
 from lessons.errors import NotFound, ValidationFailed
+from lessons.schemas import MergeIn
 from lessons.storage.models import Lesson
 from retrieval import duplicates
 from ui.shared.state import embed_committed, session_for, viewer_for

@@ -21,7 +21,7 @@ from lessons.curation import lifecycle
 from lessons.curation.themes import Theme
 from lessons.metrics import service as metrics
 from lessons.metrics.service import Metric
-from lessons.schemas import BarIn, DecisionIn, Limits, ReviewIn
+from lessons.schemas import BarIn, DecisionIn, Limits, OutcomeIn, ReviewIn
 from lessons.storage.db import transaction
 from lessons.storage.models import Action, ActionStatus, Lesson, LessonStatus, Project
 from lessons.storage.settings import Settings
@@ -109,7 +109,7 @@ def _bar(
     decisions = [DecisionIn(lesson_id=le.id or 0, decision=d) for le, d, _ in decided if d]  # type: ignore[arg-type]
     if decisions:
         bars.decide(session, bar=bar, decisions=decisions, viewer=CURATOR)
-    outcomes = [bars.OutcomeIn(lesson_id=le.id or 0, outcome=o) for le, _, o in decided if o]
+    outcomes = [OutcomeIn(lesson_id=le.id or 0, outcome=o) for le, _, o in decided if o]
     if outcomes:
         bars.record_outcomes(session, bar=bar, outcomes=outcomes, viewer=CURATOR)
 

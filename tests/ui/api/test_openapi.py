@@ -10,8 +10,6 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from lessons.actions.service import ActionChange
-from lessons.bar.service import OutcomesIn
-from lessons.curation.merging import MergeIn, UndoIn
 from lessons.schemas import (
     ActionIn,
     BarIn,
@@ -19,11 +17,14 @@ from lessons.schemas import (
     DecisionsIn,
     LessonIn,
     LessonPatch,
+    MergeIn,
+    OutcomesIn,
     ProjectRef,
     ReviewDueIn,
     ReviewIn,
     SearchFilters,
     TransitionIn,
+    UndoIn,
     ValidateIn,
 )
 from tests.ui.api.helpers import get_json

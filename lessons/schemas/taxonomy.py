@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from lessons.responses.common import Out
+from lessons.schemas.common import Out
 
 
 class Term(Out):

@@ -1,18 +1,80 @@
-"""Lessons (the one shape and its short form), their merges, history, search results and reviews."""
+"""Lessons: a lesson sent or edited, the search filters, and the one shape and its short form,
+their merges, history and search results as answered.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import date
 
-from lessons.responses.common import Day, Out, PersonOut, ProjectName, Timestamp
+from pydantic import Field, field_validator
+
+from lessons.schemas.actions import Action
+from lessons.schemas.common import (
+    MAX_ID,
+    Day,
+    Out,
+    PersonOut,
+    ProjectName,
+    Timestamp,
+    _clean_tags,
+    _Input,
+)
 from lessons.storage.models import (
-    ActionStatus,
     LessonStatus,
     Perspective,
     Polarity,
     ReviewKind,
     Sensitivity,
 )
+
+
+class LessonIn(_Input):
+    title: str = Field(min_length=1)
+    observation: str = ""
+    insight: str = ""
+    recommendation: str = ""
+    polarity: Polarity = Polarity.IMPROVE
+    perspective: Perspective = Perspective.OPERATIONAL
+    tags: list[str] = Field(default_factory=list)
+    sensitivity: Sensitivity = Sensitivity.INTERNAL
+    review_due: date | None = None
+
+    _tags = field_validator("tags")(_clean_tags)
+
+
+class LessonPatch(_Input):
+    """A partial edit of a lesson's wording and classification (not its lifecycle state)."""
+
+    title: str | None = Field(default=None, min_length=1)
+    observation: str | None = None
+    insight: str | None = None
+    recommendation: str | None = None
+    polarity: Polarity | None = None
+    perspective: Perspective | None = None
+    tags: list[str] | None = None
+    sensitivity: Sensitivity | None = None
+    review_due: date | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _clean_tags(value)
+
+
+class SearchFilters(_Input):
+    """Narrow a search before ranking. Empty means the defaults (DESIGN.md: retrieval)."""
+
+    status: list[LessonStatus] | None = None
+    tags: list[str] | None = None
+    polarity: Polarity | None = None
+    perspective: Perspective | None = None
+    project_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    unit: str | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _clean_tags(value)
 
 
 class LessonBrief(Out):
@@ -42,19 +104,6 @@ class Lesson(LessonBrief):
     source_url: str | None
     created_at: Timestamp
     updated_at: Timestamp
-
-
-class Action(Out):
-    id: int
-    what: str
-    owner: PersonOut | None
-    due: Day | None
-    status: ActionStatus
-    overdue: bool
-    closure_evidence: str
-    lesson_id: int | None = Field(description="The lesson the action serves, if any.")
-    project_id: int | None
-    review_id: int | None
 
 
 class Merge(Out):
@@ -160,17 +209,3 @@ class SimilarLesson(LessonBrief):
 
 class SimilarLessons(Out):
     results: list[SimilarLesson]
-
-
-class Review(Out):
-    id: int
-    kind: ReviewKind
-    question_set_version: int
-    project: ProjectName
-    held_on: Day | None
-    author: PersonOut | None = Field(description="Whose words these are.")
-    recorded_by: str | None = Field(description="Who sent them (the signed-in user).")
-    answers: dict[str, str | int]
-    lessons: list[Lesson]
-    actions: list[Action]
-    created_at: Timestamp

@@ -1,15 +1,59 @@
-"""Before-action reviews: the lessons and people a brief surfaced."""
+"""Before-action reviews: a brief, the team's decisions and outcomes sent, and the lessons and
+people a brief surfaced as answered.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from lessons.responses.common import Match, Out, PersonOut, ProjectName, Timestamp
-from lessons.responses.lessons import Action, LessonBrief, Why
-from lessons.schemas import SearchFilters
+from lessons.schemas.actions import Action
+from lessons.schemas.common import (
+    MAX_ID,
+    Match,
+    Out,
+    PersonOut,
+    ProjectName,
+    ProjectRef,
+    Timestamp,
+    _Input,
+)
+from lessons.schemas.lessons import LessonBrief, SearchFilters, Why
 from lessons.storage.models import (
     Decision,
 )
+
+
+class BarIn(_Input):
+    brief: str = Field(min_length=1)
+    project: ProjectRef | None = None
+    run_by: str = ""
+    limit: int | None = Field(default=None, ge=1)
+    filters: SearchFilters | None = None
+
+
+class DecisionIn(_Input):
+    lesson_id: int = Field(ge=1, le=MAX_ID)
+    decision: Decision
+    note: str = ""
+
+
+class DecisionsIn(_Input):
+    decisions: list[DecisionIn] = Field(min_length=1)
+
+
+class OutcomeIn(BaseModel):
+    """What happened when the team applied a lesson the BAR surfaced."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    lesson_id: int = Field(ge=1, le=MAX_ID)
+    outcome: str = Field(min_length=1)
+
+
+class OutcomesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcomes: list[OutcomeIn] = Field(min_length=1)
 
 
 class ResultPerson(PersonOut):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lessons.responses.common import Day, Out
+from lessons.schemas.common import Day, Out
 
 Cell = int | float | str | None
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from lessons.responses.common import Out, ProjectName
-from lessons.responses.lessons import Action, LessonBrief
+from lessons.schemas.actions import Action
+from lessons.schemas.common import Out, ProjectName
+from lessons.schemas.lessons import LessonBrief
 
 
 class ThemeLesson(LessonBrief):

@@ -1,9 +1,10 @@
 """Output models: the JSON the API answers with, declared once for the OpenAPI document
-(`ui.api.openapi`) and for the tests that hold every route to it.
+(`ui.api.openapi`) and for the tests that hold every route to it. Each is declared beside its
+entity's input models in `lessons.schemas.<entity>`; this module gathers the output names.
 
 Every model forbids fields it does not declare, so a presenter that adds a key without
 declaring it here fails tests/ui/api/test_api_contract.py and the schemathesis run. To add a field:
-one line on its entity's model in this package (with a default if it is not always present).
+one line on its entity's model in `lessons.schemas` (with a default if it is not always present).
 
 A lesson has one shape, `Lesson`, and one short form, `LessonBrief`, used inside lists and
 results; in both, `id` is the lesson's id. `lesson_id` names a lesson from a record that is not a
@@ -13,8 +14,8 @@ decisions a client sends back (`{"lesson_id", "decision"}`) use it. `total` is a
 records match overall, however many one page holds.
 """
 
-from lessons.responses.actions import ActionList, TrackedAction
-from lessons.responses.bar import (
+from lessons.schemas.actions import Action, ActionList, TrackedAction
+from lessons.schemas.bar import (
     Bar,
     BarResult,
     BarSummary,
@@ -22,7 +23,7 @@ from lessons.responses.bar import (
     RelevantPerson,
     ResultPerson,
 )
-from lessons.responses.common import (
+from lessons.schemas.common import (
     Day,
     Error,
     ErrorDetail,
@@ -31,7 +32,7 @@ from lessons.responses.common import (
     ProjectName,
     Timestamp,
 )
-from lessons.responses.curation import (
+from lessons.schemas.curation import (
     Duplicate,
     DuplicatePair,
     DuplicatePairs,
@@ -41,8 +42,7 @@ from lessons.responses.curation import (
     QueueSection,
     Undone,
 )
-from lessons.responses.lessons import (
-    Action,
+from lessons.schemas.lessons import (
     CanonicalLesson,
     HistoryEntry,
     Lesson,
@@ -52,14 +52,14 @@ from lessons.responses.lessons import (
     LessonResult,
     Merge,
     MergedSource,
-    Review,
     SimilarLesson,
     SimilarLessons,
     SourceReview,
     Why,
 )
-from lessons.responses.metrics import Metric, Metrics
-from lessons.responses.taxonomy import (
+from lessons.schemas.metrics import Metric, Metrics
+from lessons.schemas.reviews import Review
+from lessons.schemas.taxonomy import (
     FreeTag,
     Scheme,
     SchemeChange,
@@ -68,7 +68,7 @@ from lessons.responses.taxonomy import (
     Taxonomy,
     Term,
 )
-from lessons.responses.themes import Theme, ThemeLesson, Themes
+from lessons.schemas.themes import Theme, ThemeLesson, Themes
 
 __all__ = [
     "Action",

@@ -1,0 +1,45 @@
+"""Actions: an action sent with a review, and actions as answered and tracked across reviews."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from lessons.schemas.common import Day, Out, PersonOut, ProjectName, Timestamp, _Input
+from lessons.storage.models import (
+    ActionStatus,
+)
+
+
+class ActionIn(_Input):
+    what: str = Field(min_length=1)
+    owner: str | None = None
+    due: date | None = None
+    lesson_index: int | None = Field(
+        default=None, ge=0, description="Index in this review's `lessons` that the action serves."
+    )
+
+
+class Action(Out):
+    id: int
+    what: str
+    owner: PersonOut | None
+    due: Day | None
+    status: ActionStatus
+    overdue: bool
+    closure_evidence: str
+    lesson_id: int | None = Field(description="The lesson the action serves, if any.")
+    project_id: int | None
+    review_id: int | None
+
+
+class TrackedAction(Action):
+    project: ProjectName | None
+    carried_to_review_id: int | None
+    closed_at: Timestamp | None
+
+
+class ActionList(Out):
+    results: list[TrackedAction]
+    total: int = Field(description="How many actions match overall.")
