@@ -19,7 +19,8 @@ test: $(BIN)/lessonbank
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	# One test process per core (at most 4): every test has its own SQLite file and port.
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4
 
 format: $(BIN)/lessonbank
 	$(BIN)/ruff format .
