@@ -269,15 +269,6 @@ def may_follow(viewer: Viewer, merged: Lesson, row: LessonMerge) -> bool:
     return viewer.can_see(_as_it_was(merged, row.merged_status_before))
 
 
-def active_merge(session: Session, *, merged_id: int) -> LessonMerge | None:
-    """The merge that currently holds `merged_id` (none once undone)."""
-    return session.exec(
-        select(LessonMerge)
-        .where(LessonMerge.merged_id == merged_id, col(LessonMerge.undone_at).is_(None))
-        .order_by(col(LessonMerge.id).desc())
-    ).first()
-
-
 def open_lesson(
     session: Session, *, lesson_id: int, viewer: Viewer, follow_visible: bool = False
 ) -> Lesson | int:

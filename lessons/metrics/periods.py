@@ -5,14 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def quarter_of(day: date) -> str:
-    return f"{day.year:04d} Q{(day.month - 1) // 3 + 1}"
-
-
 def months_between(first: date, last: date) -> list[str]:
     """Every month from `first`'s to `last`'s, inclusive."""
     months = []
