@@ -22,7 +22,7 @@ def person_ref(person: Person | None) -> dict[str, Any] | None:
         "name": person.name,
         "unit": person.unit,
         "role": person.role,
-        "profile": f"/people#person-{person.id}",
+        "profile": f"/people/{person.id}",
     }
 
 

@@ -37,7 +37,7 @@ from lessons.storage.models.lessons import (
     Sensitivity,
 )
 from lessons.storage.models.merges import LessonMerge
-from lessons.storage.models.people import Person
+from lessons.storage.models.people import PeerAssist, Person
 from lessons.storage.models.taxonomy import TagScheme, TagTerm
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "LessonTag",
     "LessonVersion",
     "LoginFailure",
+    "PeerAssist",
     "Person",
     "Perspective",
     "Polarity",

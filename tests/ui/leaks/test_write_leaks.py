@@ -142,3 +142,46 @@ def test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one(
 def _action_rows(engine: Any) -> list[Any]:
     with engine.connect() as connection:
         return list(connection.exec_driver_sql("SELECT * FROM action ORDER BY id"))
+
+
+def test_profile_writes_on_a_hidden_person_answer_as_on_a_missing_one(
+    client: Client, anon_client: Client, settings: Settings, fresh_bank: Bank
+) -> None:
+    """Editing the profile of someone known only through the secret project's work answers
+    as for a person who does not exist, and changes nothing (not even for an admin's form
+    typed by casey: casey may not see them)."""
+    missing = 10**9
+    bearer = {"Authorization": f"Bearer {TOKENS['casey']}"}
+    writes: list[tuple[str, str, dict[str, Any]]] = [
+        ("PATCH", "/api/people/{id}", {"json": {"role": "Renamed by casey"}}),
+        ("POST", "/people/{id}/edit", {"data": {"role": "Renamed by casey"}}),
+        ("GET", "/people/{id}/edit", {}),
+    ]
+    engine = make_engine(settings.database_url)
+    try:
+        before = _person_rows(engine)
+        for key in ("secret_author", "secret_owner", "secret_story_owner"):
+            hidden = fresh_bank.people[key]
+            for method, path, body in writes:
+                for who, headers in ((client, {}), (anon_client, bearer)):
+                    answers = [
+                        who.request(
+                            method,
+                            path.format(id=person_id),
+                            headers=headers,
+                            follow_redirects=False,
+                            **body,
+                        )
+                        for person_id in (hidden, missing)
+                    ]
+                    where = (key, method, path, "bearer" if headers else "session")
+                    assert answers[0].status_code == answers[1].status_code == 404, where
+                    assert _same_answer(answers[0].text, answers[1].text, hidden, missing), where
+        assert _person_rows(engine) == before
+    finally:
+        engine.dispose()
+
+
+def _person_rows(engine: Any) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.exec_driver_sql("SELECT * FROM person ORDER BY id"))
