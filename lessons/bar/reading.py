@@ -9,7 +9,7 @@ one transaction. Each result is explained once."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from lessons.accounts.access import Viewer
+from lessons.bar import assists
 from lessons.bar import service as bars
 from lessons.bar.service import Surfaced
 from lessons.catalogue import service as catalogue
@@ -28,6 +29,7 @@ from lessons.storage.models import (
     BarItem,
     BeforeActionReview,
     Lesson,
+    PeerAssist,
     Person,
     ReviewKind,
 )
@@ -188,6 +190,8 @@ class BarView:
     results: tuple[Result, ...]
     people: tuple[Relevant, ...]
     summary: Summary
+    # The team's peer-assist requests, naming people the reader may see (`assists.on_bar`).
+    assists: tuple[PeerAssist, ...] = ()
 
 
 def summarise(matches: Sequence[str | None]) -> Summary:
@@ -262,7 +266,9 @@ def read(session: Session, ranker: BarRanker, *, bar_id: int, viewer: Viewer) ->
         (item, lesson, shown, ranker.explain(lesson, bar.brief, item.best_sentence))
         for item, lesson, shown in zip(items, lessons, figures, strict=True)
     ]
-    return _view(bar, rows, visible, _open_actions(session, lessons))
+    view = _view(bar, rows, visible, _open_actions(session, lessons))
+    asked = assists.on_bar(session, bar_id=bar_id, viewer=viewer)
+    return replace(view, assists=tuple(asked))
 
 
 # --- Assembling the result (from data already read) -------------------------------------------

@@ -58,7 +58,11 @@ class Section:
 
 SECTIONS = (
     Section(
-        "people", Person, ("name", "unit", "role", "expertise", "bio", "created_at"), {}, "name"
+        "people",
+        Person,
+        ("name", "unit", "role", "expertise", "bio", "contact", "created_at"),
+        {},
+        "name",
     ),
     Section(
         "projects",

@@ -63,6 +63,7 @@ def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo cu
         person.role = entry.get("role", "")
         person.expertise = list(entry.get("expertise", []))
         person.bio = entry.get("bio", "")
+        person.contact = entry.get("contact", "")
         session.add(person)
     added = 0
     for project in bank.get("projects", []):

@@ -3,10 +3,12 @@ found for a topic, a profile with inferred expertise and what the person contrib
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import Field, field_validator
 
 from lessons.schemas.actions import Action
-from lessons.schemas.common import Out, PersonOut, Timestamp, _Input
+from lessons.schemas.common import MAX_ID, Day, Out, PersonOut, Timestamp, _Input
 from lessons.schemas.lessons import LessonBrief
 
 MAX_EXPERTISE = 20
@@ -97,3 +99,28 @@ class Profile(PersonOut):
     created_at: Timestamp
     inferred: list[Inferred]
     contributions: Contributions
+
+
+class PeerAssistIn(_Input):
+    """A peer-assist request on a BAR: whom (a person in the directory), what to ask, and by
+    when the team wants to have talked to them."""
+
+    person_id: int = Field(ge=1, le=MAX_ID)
+    ask: str = Field(min_length=1)
+    ask_by: date | None = None
+
+
+class PeerAssistOutcomeIn(_Input):
+    outcome: str = Field(min_length=1, description="What came of talking to them.")
+
+
+class PeerAssist(Out):
+    id: int
+    bar_id: int
+    person: PersonOut
+    ask: str
+    ask_by: Day | None
+    requested_by: str | None = Field(description="Who recorded the request (a user name).")
+    created_at: Timestamp
+    outcome: str
+    outcome_at: Timestamp | None

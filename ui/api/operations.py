@@ -27,7 +27,7 @@ from lessons.schemas import (
     UndoIn,
     ValidateIn,
 )
-from lessons.schemas.people import ProfileIn
+from lessons.schemas.people import PeerAssistIn, PeerAssistOutcomeIn, ProfileIn
 from lessons.storage.models import ActionStatus, LessonStatus
 from retrieval.duplicates import FLOOR
 from ui.api.actions import CarryIn, CloseIn, DropIn
@@ -234,6 +234,12 @@ PEOPLE = [
     Operation("PATCH", "/api/people/{id}",
         "Edit a profile (the person themselves, or an admin); only the fields sent change",
         out.Profile, body=ProfileIn, errors=(400, 401, 403, 404, 413, 422)),
+    Operation("POST", "/api/bar/{id}/peer-assists",
+        "Record a peer-assist request on a BAR: whom (a person in the directory), what to ask, "
+        "by when", out.Bar, status=201, body=PeerAssistIn, errors=(*WRITE, 401)),
+    Operation("POST", "/api/peer-assists/{id}/outcome",
+        "Record what came of a peer-assist request (the BAR's team or the person asked)",
+        out.PeerAssist, body=PeerAssistOutcomeIn, errors=(*WRITE, 401)),
 ]  # fmt: skip
 
 OPERATIONS: list[Operation] = [*LESSONS, *CURATION, *TAXONOMY_ACTIONS, *PEOPLE]

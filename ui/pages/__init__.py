@@ -3,6 +3,7 @@
 from ui.pages import (
     actions,
     admin,
+    assists,
     auth,
     bar,
     browse,
@@ -22,4 +23,4 @@ routes += [*actions.routes, *feeds.routes, *taxonomy.routes]
 routes += merge.routes
 routes += themes_routes
 routes += metrics_routes
-routes += people.routes
+routes += [*people.routes, *assists.routes]

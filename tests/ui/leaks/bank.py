@@ -345,6 +345,14 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
         ran = client.post("/api/bar", json={"brief": brief, "limit": 10}, headers=headers)
         assert ran.status_code == 201, ran.text
         bars[who] = ran.json()["id"]
+    # Curator kim asks the secret author for a peer assist on casey's BAR: casey reads the BAR
+    # but may not see the person, so neither the request nor its words may show to casey.
+    asked = client.post(
+        f"/api/bar/{bars['casey']}/peer-assists",
+        json={"person_id": people["secret_author"], "ask": f"Ask about the {MARK_PROFILE} fridges"},
+        headers=client.curator,
+    )
+    assert asked.status_code == 201, asked.text
     return Bank(
         lessons=ids,
         projects={

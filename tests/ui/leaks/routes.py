@@ -95,6 +95,7 @@ HIDDEN_WRITES = "test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one"
 BAR_OUTCOME = "test_bar_outcome_on_a_hidden_lesson_answers_as_on_a_missing_one"
 ACTION_WRITES = "test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one"
 PROFILE_WRITES = "test_profile_writes_on_a_hidden_person_answer_as_on_a_missing_one"
+ASSIST_WRITES = "test_peer_assists_name_no_hidden_person_and_reach_no_hidden_bar"
 OTHER_ROUTES: dict[str, str] = {
     "POST /login": NO_LESSONS,
     "POST /logout": NO_LESSONS,
@@ -131,6 +132,10 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /bar/{id:int}/actions": ACTION_WRITES,
     "PATCH /api/people/{id:int}": PROFILE_WRITES,
     "POST /people/{id:int}/edit": PROFILE_WRITES,
+    "POST /api/bar/{id:int}/peer-assists": ASSIST_WRITES,
+    "POST /bar/{id:int}/peer-assists": ASSIST_WRITES,
+    "POST /api/peer-assists/{id:int}/outcome": ASSIST_WRITES,
+    "POST /peer-assists/{id:int}/outcome": ASSIST_WRITES,
     # Curators only (they see every lesson); a redirect, or the taxonomy page again.
     "POST /taxonomy/schemes": NO_LESSONS,
     "POST /taxonomy/terms": NO_LESSONS,
