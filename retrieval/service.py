@@ -1,7 +1,9 @@
-"""The retriever: the one facade callers use. Keeps the in-memory vector index in step with the
-vectors stored in the database (embedding and storing them: `retrieval.vector_sync`), decides
-which index rows a viewer may see, and ranks lessons for a text (the ranking's steps:
-`retrieval.ranking`; hits and their explanations: `retrieval.hits`)."""
+"""The retriever: the one facade callers use. Embeds and stores lessons' vectors
+(`retrieval.vector_sync`) and ranks lessons for a text (the ranking's steps:
+`retrieval.ranking`; hits and their explanations: `retrieval.hits`) through the search backend
+of the session's database (`retrieval.backends`): on SQLite it keeps the in-memory vector index
+in step with the stored vectors and decides which index rows a viewer may see; on PostgreSQL
+the database answers every query and the process holds nothing that could go stale."""
 
 from __future__ import annotations
 

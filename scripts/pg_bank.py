@@ -8,6 +8,7 @@ over the same lessons (scripts/eval_retrieval.py, scripts/bench_search.py). Not 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +40,28 @@ def recreate(server_url: str, name: str, template: str | None = None) -> str:
 
 def copy_bank(sqlite_file: Path, server_url: str, name: str) -> str:
     """Every table of the models, rows as they are, into a new database `name` migrated to
-    head first (so its own triggers fill the full-text rows); returns its URL."""
+    head first; returns its URL (`copy_bank_timed` for what each step took)."""
+    return copy_bank_timed(sqlite_file, server_url, name)[0]
+
+
+# Migration 0012's triggers that fill `lesson_search`, off while rows are copied in bulk (each
+# tag would fill its lesson's row again); the rows are filled once afterwards.
+_SEARCH_TRIGGERS = (
+    ("lesson", "lesson_search_insert"),
+    ("lesson", "lesson_search_update"),
+    ("lesson_tag", "lesson_search_tag"),
+)
+
+
+# Migration 0012's indexes, dropped while rows go in and built once afterwards (timed).
+_BUILT_AFTER = ("ix_lesson_embedding_hnsw", "ix_lesson_search_document", "ix_lesson_term_term")
+
+
+def copy_bank_timed(sqlite_file: Path, server_url: str, name: str) -> tuple[str, dict[str, float]]:
+    """`copy_bank`, and the seconds its steps took: copying the rows, filling the full-text
+    rows and their postings (with their indexes), filling the pgvector column, and building
+    the HNSW index (migration 0012's indexes are dropped while rows go in, then made again as
+    the migration made them)."""
     import lessons.storage.models  # noqa: F401  (registers the tables)
     from lessons.storage.db import make_engine, migrate
 
@@ -47,14 +69,25 @@ def copy_bank(sqlite_file: Path, server_url: str, name: str) -> str:
     source = make_engine(f"sqlite:///{sqlite_file}")
     target = make_engine(url)
     migrate(target)
+    times: dict[str, float] = {}
+    started = time.perf_counter()
     with source.connect() as reading, target.begin() as writing:
+        indexes = {
+            name: writing.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": name}
+            ).scalar_one()
+            for name in _BUILT_AFTER
+        }
+        for name in _BUILT_AFTER:
+            writing.execute(text(f"DROP INDEX {name}"))
+        for table, trigger in _SEARCH_TRIGGERS:
+            writing.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
         tables = SQLModel.metadata.sorted_tables
         for table in reversed(tables):
             writing.execute(table.delete())
         for table in tables:
-            rows = reading.execute(table.select()).mappings()
             batch: list[dict[str, object]] = []
-            for row in rows:
+            for row in reading.execute(table.select()).mappings():
                 batch.append(dict(row))
                 if len(batch) == _BATCH:
                     writing.execute(table.insert(), batch)
@@ -62,10 +95,28 @@ def copy_bank(sqlite_file: Path, server_url: str, name: str) -> str:
             if batch:
                 writing.execute(table.insert(), batch)
         _reset_sequences(writing, tables)
+        times["rows_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        writing.execute(text("SELECT lesson_search_fill(array_agg(id)) FROM lesson"))
+        for table, trigger in _SEARCH_TRIGGERS:
+            writing.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
+        writing.execute(text("SET maintenance_work_mem = '1GB'"))
+        writing.execute(text(indexes["ix_lesson_search_document"]))
+        writing.execute(text(indexes["ix_lesson_term_term"]))
+        times["full_text_s"] = time.perf_counter() - started
     source.dispose()
+    started = time.perf_counter()
     fill_vectors(target)
+    times["vectors_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    with target.begin() as writing:
+        writing.execute(text("SET maintenance_work_mem = '1GB'"))
+        writing.execute(text(indexes["ix_lesson_embedding_hnsw"]))
+    times["hnsw_build_s"] = time.perf_counter() - started
+    with target.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
     target.dispose()
-    return url
+    return url, {k: round(v, 1) for k, v in times.items()}
 
 
 def _reset_sequences(connection: object, tables: object) -> None:

@@ -8,7 +8,9 @@ written out in it (a migration never calls live code); a later migration that re
 
 On PostgreSQL it is `lesson_search`: a tsvector per lesson (English stems; title, tags and body
 labelled A, B and D so BM25 can weigh them as FTS5 does) with a GIN index, and each lesson's
-length in tokens, filled by triggers on the same two tables (migration 0012).
+length in tokens, filled by triggers on the same two tables, and its postings (`lesson_term`:
+each stem's weighted count in each lesson) written from it by the same triggers (migration
+0012).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ COLUMNS = ("title", "body", "tags")
 
 
 # On PostgreSQL (migration 0012): the full-text table, and the pgvector column and its index.
+_POSTGRES_TABLES = ("lesson_search", "lesson_term")
 _POSTGRES_OWN = {
-    ("table", None, "lesson_search"),
     ("column", "lesson_embedding", "embedding"),
     ("index", "lesson_embedding", "ix_lesson_embedding_hnsw"),
 }
@@ -34,7 +36,7 @@ _POSTGRES_OWN = {
 def is_own_table(name: str | None) -> bool:
     """The FTS5 table and its shadow tables, and PostgreSQL's full-text table: search's own,
     which the models do not describe."""
-    return bool(name) and (str(name).startswith("lesson_fts") or name == "lesson_search")
+    return bool(name) and (str(name).startswith("lesson_fts") or name in _POSTGRES_TABLES)
 
 
 def is_own(name: str | None, type_: str, parents: Mapping[Any, str | None]) -> bool:

@@ -8,10 +8,11 @@ visible ones out of the candidate list); when even that comes back short (a filt
 few lessons pass), the same statement is run exactly, without the index.
 
 Lexical: BM25 as the SQLite path computes it (`retrieval.bm25`: FTS5's formula, its k1 and b,
-its field weights 4/2/1 for title/tags/body), from the `lesson_search` tsvector (migration
-0012, kept in step by triggers) and its GIN index, with every statistic the viewer's own: the
-lesson count, average length and per-term document frequencies are counted in the statement
-over the lessons the viewer may see, so a hidden lesson moves no score. What differs from
+its field weights 4/2/1 for title/tags/body), from the postings of the `lesson_search` tsvector
+(`lesson_term`: each stem's count in each lesson, its hits weighed by field; migration 0012,
+kept in step by triggers), with every statistic the viewer's own: the lesson count, average
+length and per-term document frequencies are counted in the statement over the lessons the
+viewer may see, so a hidden lesson moves no score. What differs from
 FTS5 is the tokenizer: PostgreSQL's English snowball stemmer and stopword list instead of the
 Porter stemmer (measured by scripts/eval_retrieval.py --postgres on the judged briefs).
 """
@@ -41,12 +42,6 @@ INDEXED_DIM = 384
 EF_SEARCH = 100
 # Rows written at a time when vectors are filled in from their stored bytes.
 _FILL_BATCH = 2_000
-# FTS5's weights by field, as tsvector labels carry them (migration 0012: title A, tags B,
-# body D): a hit counts 1 (body), plus 3 more in the title, 1 more in the tags.
-_WEIGHTED_COUNT = (
-    "cardinality(u.weights) + 3 * cardinality(array_positions(u.weights, 'A'))"
-    " + cardinality(array_positions(u.weights, 'B'))"
-)
 
 
 @dataclass(frozen=True)
@@ -233,7 +228,6 @@ class PostgresSearch:
         counted, counted_params = _prefixed(
             *_compiled(session, scope.viewer, scope.counted_filters), "counted_"
         )
-        tsquery = " | ".join("'" + term.replace("'", "''") + "'" for term in terms)
         rows = connection.exec_driver_sql(
             f"""
             WITH collection AS (
@@ -242,12 +236,9 @@ class PostgresSearch:
                 WHERE {counted}
             ),
             hits AS MATERIALIZED (
-                SELECT s.lesson_id, s.length, u.lexeme, {_WEIGHTED_COUNT} AS f,
-                       ({allowed}) AS allowed
-                FROM lesson_search s JOIN lesson ON lesson.id = s.lesson_id
-                CROSS JOIN LATERAL unnest(s.document) u
-                WHERE s.document @@ %(tsquery)s::tsquery AND ({counted})
-                  AND u.lexeme = ANY(%(terms)s)
+                SELECT p.lesson_id, p.length, p.term AS lexeme, p.f, ({allowed}) AS allowed
+                FROM lesson_term p JOIN lesson ON lesson.id = p.lesson_id
+                WHERE p.term = ANY(%(terms)s) AND ({counted})
             ),
             frequency AS (
                 SELECT h.lexeme, greatest(ln((c.lessons - count(*) + 0.5) / (count(*) + 0.5)),
@@ -267,7 +258,6 @@ class PostgresSearch:
             {
                 **allowed_params,
                 **counted_params,
-                "tsquery": tsquery,
                 "terms": terms,
                 "limit": limit,
             },

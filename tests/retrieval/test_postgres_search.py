@@ -5,8 +5,10 @@ processes seeing each other's lessons without a restart."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,9 +34,11 @@ _TEMPLATE = "lessonbank_search_template"
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A PostgreSQL server for this module, with one database migrated to head as a template."""
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"))
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server for this module, with one database migrated to head as a template.
+    Its folder is not under pytest's own (private to this user; the server runs as another)."""
+    folder = Path(tempfile.mkdtemp(prefix="lessonbank-pg-"))
+    server = pgserver.get_server(folder)
     url = server.get_uri()
     admin = create_engine(_url(url, "postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -46,6 +50,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin.dispose()
     yield url
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _url(server_url: str, database: str) -> str:

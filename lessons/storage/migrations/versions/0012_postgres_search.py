@@ -47,7 +47,10 @@ VECTOR_DDL = [
 # and tags, filled by triggers on `lesson` and `lesson_tag` in the same transaction as any
 # change, from any code path or process. tsvector weights label the fields (title A, tags B,
 # body D) so BM25 can weigh a hit by its field as FTS5's bm25() does (4, 2, 1); `length` counts
-# every token of the three fields (FTS5's document length: stopwords included).
+# every token of the three fields (FTS5's document length: stopwords included). BM25 reads the
+# tsvector's postings from `lesson_term`, one row per (lesson, stem) with the stem's weighted
+# count and the lesson's length, written from the tsvector by the same triggers: reading them
+# out of each matching tsvector per query cost ten times more.
 SEARCH_DDL = [
     """CREATE TABLE IF NOT EXISTS lesson_search (
         lesson_id integer PRIMARY KEY REFERENCES lesson(id) ON DELETE CASCADE,
@@ -55,6 +58,15 @@ SEARCH_DDL = [
         length integer NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS ix_lesson_search_document ON lesson_search USING gin (document)",
+    """CREATE TABLE IF NOT EXISTS lesson_term (
+        lesson_id integer NOT NULL REFERENCES lesson(id) ON DELETE CASCADE,
+        term text NOT NULL,
+        f integer NOT NULL,
+        length integer NOT NULL,
+        PRIMARY KEY (lesson_id, term)
+    )""",
+    "CREATE INDEX IF NOT EXISTS ix_lesson_term_term ON lesson_term (term) "
+    "INCLUDE (lesson_id, f, length)",
     """CREATE OR REPLACE FUNCTION lesson_search_fill(lesson_ids integer[]) RETURNS void
     LANGUAGE sql AS $$
         INSERT INTO lesson_search (lesson_id, document, length)
@@ -73,7 +85,15 @@ SEARCH_DDL = [
         ) f
         WHERE l.id = ANY(lesson_ids)
         ON CONFLICT (lesson_id) DO UPDATE
-        SET document = excluded.document, length = excluded.length
+        SET document = excluded.document, length = excluded.length;
+        DELETE FROM lesson_term WHERE lesson_id = ANY(lesson_ids);
+        INSERT INTO lesson_term (lesson_id, term, f, length)
+        SELECT s.lesson_id, u.lexeme,
+               cardinality(u.weights) + 3 * cardinality(array_positions(u.weights, 'A'))
+               + cardinality(array_positions(u.weights, 'B')),
+               s.length
+        FROM lesson_search s CROSS JOIN LATERAL unnest(s.document) u
+        WHERE s.lesson_id = ANY(lesson_ids);
     $$""",
     """CREATE OR REPLACE FUNCTION lesson_search_on_lesson() RETURNS trigger
     LANGUAGE plpgsql AS $$
@@ -151,6 +171,7 @@ def downgrade() -> None:
         "DROP FUNCTION IF EXISTS lesson_search_on_tag()",
         "DROP FUNCTION IF EXISTS lesson_search_on_lesson()",
         "DROP FUNCTION IF EXISTS lesson_search_fill(integer[])",
+        "DROP TABLE IF EXISTS lesson_term",
         "DROP TABLE IF EXISTS lesson_search",
         "DROP TRIGGER IF EXISTS lesson_embedding_stale ON lesson_embedding",
         "DROP FUNCTION IF EXISTS lesson_embedding_stale()",
