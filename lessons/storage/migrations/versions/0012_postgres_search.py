@@ -67,6 +67,8 @@ SEARCH_DDL = [
     )""",
     "CREATE INDEX IF NOT EXISTS ix_lesson_term_term ON lesson_term (term) "
     "INCLUDE (lesson_id, f, length)",
+    # The ids are joined, not tested with = ANY(array): an array of every lesson (a bank's
+    # first fill) would be scanned once per lesson.
     """CREATE OR REPLACE FUNCTION lesson_search_fill(lesson_ids integer[]) RETURNS void
     LANGUAGE sql AS $$
         INSERT INTO lesson_search (lesson_id, document, length)
@@ -77,23 +79,24 @@ SEARCH_DDL = [
                (SELECT count(*) FROM regexp_matches(l.title || ' ' || f.body || ' ' || f.tags,
                                                     '[[:alnum:]]+', 'g'))
         FROM lesson l
+        JOIN (SELECT DISTINCT unnest(lesson_ids) AS id) wanted ON wanted.id = l.id
         CROSS JOIN LATERAL (
             SELECT coalesce(l.observation, '') || ' ' || coalesce(l.insight, '') || ' '
                    || coalesce(l.recommendation, '') AS body,
                    (SELECT coalesce(string_agg(replace(t.tag, '-', ' '), ' '), '')
                     FROM lesson_tag t WHERE t.lesson_id = l.id) AS tags
         ) f
-        WHERE l.id = ANY(lesson_ids)
         ON CONFLICT (lesson_id) DO UPDATE
         SET document = excluded.document, length = excluded.length;
-        DELETE FROM lesson_term WHERE lesson_id = ANY(lesson_ids);
+        DELETE FROM lesson_term WHERE lesson_id IN (SELECT unnest(lesson_ids));
         INSERT INTO lesson_term (lesson_id, term, f, length)
         SELECT s.lesson_id, u.lexeme,
                cardinality(u.weights) + 3 * cardinality(array_positions(u.weights, 'A'))
                + cardinality(array_positions(u.weights, 'B')),
                s.length
-        FROM lesson_search s CROSS JOIN LATERAL unnest(s.document) u
-        WHERE s.lesson_id = ANY(lesson_ids);
+        FROM lesson_search s
+        JOIN (SELECT DISTINCT unnest(lesson_ids) AS id) wanted ON wanted.id = s.lesson_id
+        CROSS JOIN LATERAL unnest(s.document) u;
     $$""",
     """CREATE OR REPLACE FUNCTION lesson_search_on_lesson() RETURNS trigger
     LANGUAGE plpgsql AS $$
