@@ -25,11 +25,13 @@ TOKENIZE = "porter unicode61 remove_diacritics 2"
 COLUMNS = ("title", "body", "tags")
 
 
-# On PostgreSQL (migration 0012): the full-text table, and the pgvector column and its index.
+# On PostgreSQL (migration 0012): the full-text tables, the pgvector column and its index, and
+# the index BM25 counts a viewer's lessons from.
 _POSTGRES_TABLES = ("lesson_search", "lesson_term")
 _POSTGRES_OWN = {
     ("column", "lesson_embedding", "embedding"),
     ("index", "lesson_embedding", "ix_lesson_embedding_hnsw"),
+    ("index", "lesson", "ix_lesson_access"),
 }
 
 

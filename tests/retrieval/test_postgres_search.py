@@ -320,3 +320,37 @@ def test_two_processes_see_each_others_new_lessons_without_restart(
     assert hybrid and hybrid[0].lesson.id == new_id
     assert hybrid[0].components.lexical is not None
     assert dense and dense[0].lesson.id == new_id
+
+
+def test_migration_0012_adds_only_search_own_objects_to_the_models_schema(
+    pg_engine: Engine,
+) -> None:
+    """What migration 0012 adds on PostgreSQL (full-text tables, the pgvector column, their
+    indexes) is search's own, left out when the schema is compared with the models."""
+    import pgvector.sqlalchemy  # noqa: F401  (PostgreSQL's vector type, read back)
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from lessons.storage import fulltext
+
+    with pg_engine.connect() as connection:
+        names = {
+            row[0]
+            for row in connection.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE indexname IN "
+                "('ix_lesson_embedding_hnsw', 'ix_lesson_access', 'ix_lesson_term_term')"
+            )
+        }
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_name": lambda name, type_, parents: (
+                    not fulltext.is_own(name, type_, parents)
+                )
+            },
+        )
+        diff = compare_metadata(context, SQLModel.metadata)
+    assert len(names) == 3
+    own = ("lesson_search", "lesson_term", "embedding", "ix_lesson_")
+    assert [change for change in diff if any(name in str(change) for name in own)] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pgvector.sqlalchemy  # noqa: F401  (PostgreSQL's vector type, read back from the schema)
 from alembic import context
 from sqlmodel import SQLModel
 

@@ -67,6 +67,13 @@ SEARCH_DDL = [
     )""",
     "CREATE INDEX IF NOT EXISTS ix_lesson_term_term ON lesson_term (term) "
     "INCLUDE (lesson_id, f, length)",
+    # BM25 counts the viewer's lessons and their lengths per query: read from these two
+    # indexes alone (the access rule's columns, the lengths), never the wide rows (at 10k
+    # lessons 2.5 ms instead of 30).
+    "CREATE INDEX IF NOT EXISTS ix_lesson_search_length ON lesson_search (lesson_id) "
+    "INCLUDE (length)",
+    "CREATE INDEX IF NOT EXISTS ix_lesson_access ON lesson (status, sensitivity) "
+    "INCLUDE (deleted_at, project_id, id)",
     # The ids are joined, not tested with = ANY(array): an array of every lesson (a bank's
     # first fill) would be scanned once per lesson.
     """CREATE OR REPLACE FUNCTION lesson_search_fill(lesson_ids integer[]) RETURNS void
@@ -174,6 +181,7 @@ def downgrade() -> None:
         "DROP FUNCTION IF EXISTS lesson_search_on_tag()",
         "DROP FUNCTION IF EXISTS lesson_search_on_lesson()",
         "DROP FUNCTION IF EXISTS lesson_search_fill(integer[])",
+        "DROP INDEX IF EXISTS ix_lesson_access",
         "DROP TABLE IF EXISTS lesson_term",
         "DROP TABLE IF EXISTS lesson_search",
         "DROP TRIGGER IF EXISTS lesson_embedding_stale ON lesson_embedding",
