@@ -4,8 +4,10 @@ rule: accounts create a person for each user)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from lessons.errors import NotFound
 from lessons.storage.models import Person
@@ -29,4 +31,44 @@ def get(session: Session, *, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound(f"No person with id {person_id}.")
+    return person
+
+
+def _key(name: str) -> str:
+    """How names are matched: trimmed, ignoring case."""
+    return name.strip().casefold()
+
+
+def named(session: Session, *, name: str, among: Any = None) -> Person | None:
+    """The directory person of exactly this name (case-insensitive, trimmed), if there is one
+    and only one; `among` (a select of person ids) narrows who may be found."""
+    key = _key(name)
+    if not key:
+        return None
+    query = select(Person).where(func.lower(func.trim(Person.name)) == name.strip().lower())
+    if among is not None:
+        query = query.where(col(Person.id).in_(among))
+    found = [p for p in session.exec(query) if _key(p.name) == key]
+    if not found and not name.isascii():  # SQL lower() folds ASCII only: the rest in Python
+        query = select(Person) if among is None else select(Person).where(col(Person.id).in_(among))
+        found = [p for p in session.exec(query) if _key(p.name) == key]
+    exact = [p for p in found if p.name.strip() == name.strip()]
+    if len(exact) == 1:
+        return exact[0]
+    return found[0] if len(found) == 1 else None
+
+
+def add_to_directory(
+    session: Session, *, name: str, email: str = "", unit: str = "", role: str = ""
+) -> Person:
+    """Add someone to the people directory (or update the one of that name)."""
+    person = named(session, name=name) or Person(name=name.strip())
+    if email:
+        person.email = email.strip()
+    if unit:
+        person.unit = unit.strip()
+    if role:
+        person.role = role.strip()
+    session.add(person)
+    session.flush()
     return person
