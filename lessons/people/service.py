@@ -4,12 +4,13 @@ rule: accounts create a person for each user)."""
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from lessons.errors import NotFound
+from lessons.errors import NotFound, ValidationFailed
 from lessons.storage.models import Person
 
 
@@ -62,9 +63,11 @@ def add_to_directory(
     session: Session, *, name: str, email: str = "", unit: str = "", role: str = ""
 ) -> Person:
     """Add someone to the people directory (or update the one of that name)."""
+    if not name.strip() or len(name.strip()) > 200:
+        raise ValidationFailed("A person's name has 1 to 200 characters.", {"name": "invalid"})
     person = named(session, name=name) or Person(name=name.strip())
     if email:
-        person.email = email.strip()
+        set_email(session, person=person, email=email)
     if unit:
         person.unit = unit.strip()
     if role:
@@ -72,3 +75,23 @@ def add_to_directory(
     session.add(person)
     session.flush()
     return person
+
+
+def set_email(session: Session, *, person: Person, email: str) -> Person:
+    """Where this person's digest goes (empty: none). A plain address, checked."""
+    email = email.strip()
+    if email and not _plain_address(email):
+        raise ValidationFailed(
+            f"{email!r} is not an e-mail address such as name@example.org.",
+            {"email": "not an e-mail address"},
+        )
+    person.email = email
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _plain_address(email: str) -> bool:
+    name, address = parseaddr(email)
+    local, _, domain = address.rpartition("@")
+    return not name and address == email and bool(local) and "." in domain and len(email) <= 320
