@@ -80,7 +80,8 @@ def cmd_users_list(args: argparse.Namespace) -> int:
         for user in accounts.list_users(session):
             state = "" if user.is_active else " (inactive)"
             state += "" if accounts.has_password(user) else " (single sign-on only)"
-            print(f"{user.username}\t{user.role}{state}")
+            person = f"\t{user.person.name}" if user.person else ""
+            print(f"{user.username}\t{user.role}{state}{person}")
     return 0
 
 
