@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from lessons.accounts import users as accounts
 from lessons.digest.sections import SOURCES, Reader, Section, Source, sections
+from lessons.people import service as people
 from lessons.storage.models import Person, User
 
 
@@ -51,10 +52,13 @@ def account_of(session: Session, person: Person) -> User | None:
 
 
 def recipients(session: Session) -> list[tuple[Person, User]]:
-    """Everyone who may get a digest: an address, and an active account, by name."""
-    people = session.exec(select(Person).where(Person.email != "").order_by(col(Person.name)))
+    """Everyone who may get a digest: an address, and an active account, by name. An
+    address that is not a plain one (only an import could have stored it) gets nothing."""
+    directory = session.exec(select(Person).where(Person.email != "").order_by(col(Person.name)))
     found = []
-    for person in people:
+    for person in directory:
+        if not people.is_plain_address(person.email):
+            continue
         user = account_of(session, person)
         if user is not None:
             found.append((person, user))

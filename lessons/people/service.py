@@ -80,7 +80,7 @@ def add_to_directory(
 def set_email(session: Session, *, person: Person, email: str) -> Person:
     """Where this person's digest goes (empty: none). A plain address, checked."""
     email = email.strip()
-    if email and not _plain_address(email):
+    if email and not is_plain_address(email):
         raise ValidationFailed(
             f"{email!r} is not an e-mail address such as name@example.org.",
             {"email": "not an e-mail address"},
@@ -91,7 +91,9 @@ def set_email(session: Session, *, person: Person, email: str) -> Person:
     return person
 
 
-def _plain_address(email: str) -> bool:
+def is_plain_address(email: str) -> bool:
+    """A bare address (name@example.org): no display name, nothing a mail header could
+    carry besides it."""
     name, address = parseaddr(email)
     local, _, domain = address.rpartition("@")
     return not name and address == email and bool(local) and "." in domain and len(email) <= 320

@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from lessons.digest import deliveries
 from lessons.digest import run as digests
 from lessons.people import service as people
 from lessons.storage.db import transaction
@@ -217,3 +218,39 @@ def test_only_administrators_preview_someone_elses_digest(client: Client, engine
     assert missing.status_code == 404
     tom = client.get(f"/digest?person_id={ids['Tom Reyes']}", headers=client.admin)
     assert "has no active account, so no digest is sent" in tom.text
+
+
+def test_a_day_is_claimed_once_per_person(engine: Engine) -> None:
+    """Two runs racing for the same digest: the second claim fails, and a released claim
+    (a failed send) can be claimed again."""
+    with transaction(engine) as session:
+        casey = people.named(session, name="casey")
+        assert casey is not None and casey.id is not None
+        person_id = casey.id
+    for expected in (True, False):
+        with transaction(engine, write=True) as session:
+            got = deliveries.claim(session, person_id=person_id, day=TODAY, address=CASEY)
+        assert got is expected
+    with transaction(engine, write=True) as session:
+        deliveries.release(session, person_id=person_id, day=TODAY)
+    with transaction(engine, write=True) as session:
+        assert deliveries.claim(session, person_id=person_id, day=TODAY, address=CASEY)
+        deliveries.confirm(session, person_id=person_id, day=TODAY)
+    with transaction(engine, write=True) as session:
+        deliveries.release(session, person_id=person_id, day=TODAY)  # a sent one stays
+        assert not deliveries.claim(session, person_id=person_id, day=TODAY, address=CASEY)
+
+
+def test_an_address_that_is_not_plain_gets_no_digest(
+    client: Client, engine: Engine, settings: Settings
+) -> None:
+    """Only an import could store one (the directory refuses it): it never reaches a header."""
+    _bank(client, engine)
+    with transaction(engine) as session:
+        casey = people.named(session, name="casey")
+        assert casey is not None
+        casey.email = "casey@example.org\nBcc: all@example.org"
+        session.add(casey)
+    shown: list[str] = []
+    digests.run(engine, settings, today=TODAY, dry_run=True, show=shown.append)
+    assert [s.split("\n", 1)[0] for s in shown] == [f"To: kim <{KIM}>"]

@@ -107,7 +107,7 @@ def _in_directory_ids(connection: sa.Connection, people: Sequence[sa.Row]) -> se
     for pid, _name, unit, role, bio, expertise in people:
         if (unit or "").strip() or (role or "").strip() or (bio or "").strip():
             known.add(pid)
-        elif expertise not in (None, "", "[]", "null"):
+        elif expertise and expertise not in ("[]", "null"):  # JSON text (SQLite) or a list
             known.add(pid)
     return known
 
