@@ -6,11 +6,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, MetaData, Table, select, text
+from sqlalchemy import Engine, text
 from sqlmodel import col
 from sqlmodel import select as sm_select
 
@@ -22,6 +20,7 @@ from lessons.storage.settings import Settings
 from lessons.taxonomy.schemes import create_scheme
 from lessons.taxonomy.terms import add_term
 from tests.conftest import Client
+from tests.postgres import every_row
 from tests.ui.leaks.bank import seed_bank
 
 
@@ -60,25 +59,6 @@ def engines(bank: str, pg_url: str) -> Iterator[tuple[Engine, Engine]]:
     yield source, target
     source.dispose()
     target.dispose()
-
-
-def every_row(engine: Engine, table: str) -> list[tuple[Any, ...]]:
-    """A table's rows in key order, each side read through its own reflected schema."""
-    schema = MetaData()
-    reflected = Table(table, schema, autoload_with=engine)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(reflected).order_by(*reflected.primary_key.columns)
-        ).mappings()
-        return [tuple(_comparable(row[c]) for c in sorted(row.keys())) for row in rows]
-
-
-def _comparable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return (value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    if isinstance(value, memoryview):
-        return bytes(value)
-    return value
 
 
 def test_every_table_is_copied_row_for_row(
