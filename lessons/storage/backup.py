@@ -13,9 +13,7 @@ migrations so a backup made by an older Lessonbank upgrades.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -35,6 +33,7 @@ from lessons.storage.backup_common import (
     check_revision_known,
     fsync,
     publish,
+    temp_beside,
 )
 from lessons.storage.db import make_engine, migrate
 
@@ -82,10 +81,7 @@ def backup(
         raise BackupError(f"{target} is the database itself; choose another backup path.")
     if target.exists() and not overwrite:
         raise TargetExists(f"{target} already exists; refusing to overwrite it.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    temp = Path(name)
+    temp = temp_beside(target)
     try:
         with (
             closing(_connect(source, mode="rw")) as src,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,15 @@ class RestoreReport:
     source_revision: str
     revision: str
     counts: BankCounts
+
+
+def temp_beside(target: Path) -> Path:
+    """An empty hidden file in the target's folder, to write the backup into before `publish`
+    renames it into place (a rename within one filesystem is a single step)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(name)
 
 
 def publish(temp: Path, target: Path, *, overwrite: bool) -> None:

@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from lessons.storage.backup_common import (
     check_revision_known,
     fsync,
     publish,
+    temp_beside,
 )
 from lessons.storage.db import make_engine, migrate
 
@@ -78,10 +78,7 @@ def backup(
             if not revision:
                 raise BackupError("The database is not a Lessonbank bank (no schema revision).")
             counts = _counts(connection)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            os.close(fd)
-            temp = Path(name)
+            temp = temp_beside(target)
             try:
                 _run(
                     [
