@@ -414,13 +414,18 @@ class Run:
     def stop_all(self) -> None:
         """Stop every process this run started and is still running: TERM, then KILL."""
         for process in self.started:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=30)
+            stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """TERM, then KILL if it has not ended within 30 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
 
 
 def server_names(count: int) -> list[str]:
@@ -457,13 +462,7 @@ def serving(run: Run, count: int, timeout: float) -> Iterator[tuple[list[str], f
         yield bases, time.perf_counter() - started
     finally:
         for server in servers:
-            if server.poll() is None:
-                server.terminate()
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait(timeout=30)
+            stop(server)
 
 
 # --- the database, read directly ------------------------------------------------------------
