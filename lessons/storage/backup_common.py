@@ -56,14 +56,14 @@ class RestorePlan:
     """What a restore is about to do, for a confirmation prompt; nothing is changed yet."""
 
     source: Path
-    target: Path
+    target: Path | str  # a file, or a PostgreSQL URL without its password
     revision: str
     counts: BankCounts | None  # None when the backup cannot be counted before it is restored
 
 
 @dataclass(frozen=True)
 class RestoreReport:
-    path: Path
+    path: Path | str  # as `RestorePlan.target`
     source: Path
     source_revision: str
     revision: str

@@ -84,6 +84,9 @@ def backup(
                     [
                         str(tools.pg_dump),
                         "--format=custom",
+                        # gzip level 1: on the 100k bench bank, 25 s and 1.12 GiB against the
+                        # default level's 130 s and 1.10 GiB (vectors hardly compress).
+                        "--compress=1",
                         f"--snapshot={snapshot}",
                         f"--file={temp}",
                         f"--dbname={_libpq(url)}",
@@ -121,7 +124,7 @@ def restore(
         tables = _archive_tables(tools, source, url)
         revision = _archive_revision(tools, source, url)
         check_revision_known(revision, source)
-        plan = RestorePlan(source, Path(_shown(url)), revision, None)
+        plan = RestorePlan(source, _shown(url), revision, None)
         if confirm is not None and not confirm(plan):
             raise RestoreCancelled(f"restore of {source} cancelled")
         with engine.begin() as connection:

@@ -152,3 +152,4 @@ def test_cli_backup_and_restore_on_postgres(
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Restored ")
+    assert f"into {pg_url.split('?')[0]}" in done.stdout  # the database, shown as a URL
