@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pgvector.sqlalchemy  # noqa: F401  (lets reflection read pgvector's `vector` columns)
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Column,
