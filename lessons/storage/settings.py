@@ -22,6 +22,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("LESSONBANK_DATABASE_URL", "DATABASE_URL", "database_url"),
         description="SQLAlchemy URL of the database; also read from DATABASE_URL.",
     )
+    pg_bin: str = Field(
+        default="",
+        description=(
+            "Folder holding PostgreSQL's pg_dump and pg_restore, for `lessonbank backup` and "
+            "`restore` on PostgreSQL (the server's major version or newer); empty: found on PATH."
+        ),
+    )
     host: str = Field(default="127.0.0.1", description="Address `lessonbank serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `lessonbank serve` uses.")
     load_demo: bool = Field(

@@ -23,6 +23,7 @@ from retrieval.service import Retriever
 from ui.cli import accounts as cli_accounts
 from ui.cli import backup as cli_backup
 from ui.cli import digest as cli_digest
+from ui.cli import moving as cli_moving
 from ui.cli.options import settings_from_args
 from ui.shared.presenters import why_json
 
@@ -233,6 +234,7 @@ def parser() -> argparse.ArgumentParser:
     cli_accounts.add_parsers(sub, common)
     cli_backup.add_parsers(sub, common)
     cli_digest.add_parsers(sub, common)
+    cli_moving.add_parsers(sub, common)
     return top
 
 
