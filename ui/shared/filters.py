@@ -60,6 +60,33 @@ def bar_title(bar: Any, length: int = 70) -> str:
     return f"{name}: “{brief}”" if name else f"“{brief}”"
 
 
+def plain(value: Any) -> str:
+    """A recorded value as a reader would write it: lists joined, mappings as "key: value",
+    nothing as a dash (the audit log keeps JSON; people read words)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(plain(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{label(k).lower()}: {plain(v)}" for k, v in value.items())
+    return str(value)
+
+
+def changes(before: Any, after: Any) -> list[dict[str, str]]:
+    """What one audit row changed, field by field: only the fields whose value differs (all of
+    them for a record created or deleted), each with its value before and after, in words."""
+    old = before if isinstance(before, dict) else ({"value": before} if before is not None else {})
+    new = after if isinstance(after, dict) else ({"value": after} if after is not None else {})
+    fields = list(dict.fromkeys([*old, *new]))
+    return [
+        {"field": label(name), "before": plain(old.get(name)), "after": plain(new.get(name))}
+        for name in fields
+        if old.get(name) != new.get(name)
+    ]
+
+
 @pass_context
 def csrf_field(context: Context) -> Markup:
     """The hidden CSRF field every POST form carries (the token also sets the cookie)."""
@@ -76,6 +103,7 @@ def install(env: Environment) -> None:
     env.filters["when"] = when
     env.filters["with_article"] = with_article
     env.filters["bar_title"] = bar_title
+    env.globals["changes"] = changes
     env.filters["zip"] = lambda left, right: zip(left, right, strict=False)
     env.globals.update(
         review_kinds=list(ReviewKind),
