@@ -14,13 +14,14 @@ from starlette.routing import Route
 from lessons.accounts import audit
 from lessons.accounts import users as accounts
 from lessons.accounts.access import Viewer
+from lessons.actions import service as actions
 from lessons.bar import service as bars
 from lessons.capture import projects
 from lessons.catalogue import service as catalogue
 from lessons.curation import lifecycle, queue
 from lessons.errors import InvalidTransition, ValidationFailed
 from lessons.schemas import SearchFilters, TransitionIn, parse
-from lessons.storage.models import Action, ActionStatus, Lesson, LessonStatus
+from lessons.storage.models import ActionStatus, Lesson, LessonStatus
 from retrieval.hits import Hit
 from ui.pages import merge
 from ui.pages.render import page
@@ -45,7 +46,7 @@ class Ranked:
 MY_WORK_SIZE = 5
 
 
-def _my_work(session: Session, viewer: Viewer, open_actions: list[Action]) -> dict[str, Any]:
+def _my_work(session: Session, viewer: Viewer) -> dict[str, Any]:
     """A signed-in person's own work: the lessons they wrote (any status), the before action
     reviews they ran, their open actions and, for a curator, the lessons awaiting validation."""
     mine: list[Lesson] = []
@@ -59,10 +60,7 @@ def _my_work(session: Session, viewer: Viewer, open_actions: list[Action]) -> di
     my_bars = [
         b for b in bars.list_bars(session, viewer=viewer) if b.run_by_user_id == viewer.user_id
     ]
-    # TODO(digest): replace with the digest's "my actions" query once it lands on main.
-    my_actions = [
-        a for a in open_actions if a.owner_id is not None and a.owner_id == viewer.person_id
-    ]
+    my_actions = actions.my_actions(session, viewer=viewer)
     awaiting = None
     if viewer.is_curator:
         awaiting = queue.page(
@@ -77,7 +75,8 @@ def _my_work(session: Session, viewer: Viewer, open_actions: list[Action]) -> di
         "my_lessons": mine,
         "my_bars": my_bars[:MY_WORK_SIZE],
         "my_bar_count": len(my_bars),
-        "my_actions": my_actions,
+        "my_actions": my_actions[:MY_WORK_SIZE],
+        "my_action_count": len(my_actions),
         "awaiting": awaiting,
     }
 
@@ -97,7 +96,7 @@ def home(request: Request) -> Response:
             "first_run": not viewer.signed_in and not accounts.has_users(session),
         }
         if viewer.signed_in:
-            context |= _my_work(session, viewer, open_actions)
+            context |= _my_work(session, viewer)
         return page(request, "home.html", context)
 
 
