@@ -60,7 +60,7 @@ SECTIONS = (
     Section(
         "people",
         Person,
-        ("name", "unit", "role", "expertise", "bio", "contact", "created_at"),
+        ("name", "unit", "role", "expertise", "bio", "email", "contact", "created_at"),
         {},
         "name",
     ),
@@ -109,7 +109,7 @@ SECTIONS = (
     Section(
         "actions",
         Action,
-        ("what", "due", "status", "closure_evidence", "created_at", "closed_at"),
+        ("what", "owner_text", "due", "status", "closure_evidence", "created_at", "closed_at"),
         {
             "project": (Project, "project_id"),
             "review": (Review, "review_id"),

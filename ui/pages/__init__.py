@@ -8,6 +8,7 @@ from ui.pages import (
     bar,
     browse,
     curate,
+    digest,
     feeds,
     merge,
     people,
@@ -19,7 +20,7 @@ from ui.pages.themes import routes as themes_routes
 
 routes = [*admin.routes, *auth.routes, *browse.routes, *reviews.routes, *bar.routes]
 routes += curate.routes
-routes += [*actions.routes, *feeds.routes, *taxonomy.routes]
+routes += [*actions.routes, *digest.routes, *feeds.routes, *taxonomy.routes]
 routes += merge.routes
 routes += themes_routes
 routes += metrics_routes

@@ -1,7 +1,7 @@
 """how to reach a person, and peer-assist requests recorded on a BAR
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0016
 Create Date: 2026-12-08
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0010"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
