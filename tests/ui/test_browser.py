@@ -194,6 +194,12 @@ PAGES = [
     Spec("admin deleted", "/admin/deleted", to("/admin/deleted")),
     # Oldest first, ten to a page: the hostile lessons, loaded last, are on page 2.
     Spec("curation queue", "/curate", to("/curate?page=2"), shows_hostile=True),
+    Spec(
+        "curation form",
+        "/curate",
+        to(lambda i: f"/curate?page=2&open={i.queued}"),
+        shows_hostile=True,
+    ),
     Spec("duplicates", "/curate/duplicates", to("/curate/duplicates"), shows_hostile=True),
     Spec("merge form", "/curate/merge", to(_merge), shows_hostile=True),
     Spec("taxonomy", "/taxonomy", to("/taxonomy")),
