@@ -27,6 +27,7 @@ from lessons.schemas import (
     UndoIn,
     ValidateIn,
 )
+from lessons.schemas.handovers import FollowUpAnswerIn, FollowUpIn, ReassignIn
 from lessons.storage.models import ActionStatus, LessonStatus
 from retrieval.duplicates import FLOOR
 from ui.api.actions import CarryIn, CloseIn, DropIn
@@ -207,4 +208,33 @@ TAXONOMY_ACTIONS = [
         out.TagSuggestions, query=SuggestionsQuery, errors=(404, 422)),
 ]  # fmt: skip
 
-OPERATIONS: list[Operation] = [*LESSONS, *CURATION, *TAXONOMY_ACTIONS]
+HANDOVER_DESCRIPTION = (
+    "A handover is a review of kind `handover` (POST /api/reviews with `successor`, `role`, "
+    "`work_in_flight` and `contacts`). Its story (answers, successor, handover parts) goes to "
+    "those who may read the review and to its successor; anyone else who may open it gets "
+    "them null or empty."
+)
+_HANDOVER_WRITE = (400, 401, 403, 404, 409, 413, 422)
+
+HANDOVERS = [
+    Operation("GET", "/api/reviews/{id}", "A review, with its handover parts for a handover",
+        out.Review, errors=(401, 404), description=HANDOVER_DESCRIPTION),
+    Operation("POST", "/api/reviews/{id}/acknowledge",
+        "The successor acknowledges the handover (again: the first time is kept)", out.Review,
+        errors=(401, 403, 404), description="403: the caller is not the successor it names."),
+    Operation("POST", "/api/reviews/{id}/questions",
+        "The successor asks the leaver a follow-up question", out.Review, status=201,
+        body=FollowUpIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/follow-ups/{id}/answer",
+        "The leaver answers (or rewords the answer to) a follow-up question", out.Review,
+        body=FollowUpAnswerIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/reviews/{id}/reassign",
+        "Hand the leaver's open actions on, to the successor or someone named", out.Review,
+        body=ReassignIn, errors=_HANDOVER_WRITE),
+    Operation("GET", "/api/roles", "Roles with their handover history, as far as the caller "
+        "may read it", out.Roles, errors=(401,)),
+    Operation("GET", "/api/roles/{id}", "One role and its handovers, newest first", out.Role,
+        errors=(401, 404)),
+]  # fmt: skip
+
+OPERATIONS: list[Operation] = [*LESSONS, *CURATION, *TAXONOMY_ACTIONS, *HANDOVERS]

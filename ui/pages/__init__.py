@@ -1,6 +1,7 @@
 """Server-rendered pages: one module per area, one template per page."""
 
 from ui.pages import actions, admin, auth, bar, browse, curate, feeds, merge, reviews, taxonomy
+from ui.pages.handovers import routes as handover_routes
 from ui.pages.metrics import routes as metrics_routes
 from ui.pages.themes import routes as themes_routes
 
@@ -10,3 +11,4 @@ routes += [*actions.routes, *feeds.routes, *taxonomy.routes]
 routes += merge.routes
 routes += themes_routes
 routes += metrics_routes
+routes += handover_routes

@@ -16,6 +16,7 @@ from lessons.storage.models.accounts import (
 )
 from lessons.storage.models.bar import BarItem, BeforeActionReview, Decision
 from lessons.storage.models.base import new_uid, utcnow
+from lessons.storage.models.handovers import Handover, HandoverContact, HandoverQuestion, JobRole
 from lessons.storage.models.index import (
     LessonEmbedding,
     LessonPassages,
@@ -48,6 +49,10 @@ __all__ = [
     "BarItem",
     "BeforeActionReview",
     "Decision",
+    "Handover",
+    "HandoverContact",
+    "HandoverQuestion",
+    "JobRole",
     "Lesson",
     "LessonEmbedding",
     "LessonEvent",

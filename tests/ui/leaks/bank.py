@@ -16,6 +16,7 @@ from lessons.storage.models import Lesson, LessonStatus
 from lessons.storage.settings import Settings
 from retrieval import bm25_bounded, lexical
 from tests.conftest import Client
+from tests.ui.handover_support import add_user
 
 # --- the seeded bank -----------------------------------------------------------------------------
 
@@ -35,6 +36,11 @@ SECRET_STORY_OWNER = "Wilhelmina Stroud-Ng"  # owns an action on no lesson, on t
 MARK_STORY = "ibexstoryline"  # the secret review's answers and its action on no lesson
 MARK_BRIEF = "pangolinbriefing"  # curator kim's BAR brief
 MARK_PURGED = "tapirpurged"  # a review whose only (restricted) lesson was purged
+# The secret project's handover (restricted: its one lesson was purged), to successor sam.
+SECRET_ROLE = "Aquarium quarantine warden"
+SECRET_CONTACT = "Ottoline Brandvold"  # a key contact named only on that handover
+SUCCESSOR = "sam"  # a contributor outside the secret project, like casey
+PUBLIC_ROLE = "Cold chain store keeper"
 # What nobody outside the secret project may read, whatever the page: words and names.
 SECRET_WORDS = (
     MARK_STORY,
@@ -45,6 +51,8 @@ SECRET_WORDS = (
     SECRET_AUTHOR,
     SECRET_OWNER,
     SECRET_STORY_OWNER,
+    SECRET_ROLE,
+    SECRET_CONTACT,
 )
 TRUSTED = {"validated", "actioned", "learned"}
 EVERY_STATUS = [str(s) for s in LessonStatus]
@@ -202,6 +210,8 @@ class Bank:
     reviews: dict[str, int]
     bars: dict[str, int]
     actions: dict[str, tuple[str, str]]  # lesson key -> (action text, owner name)
+    roles: dict[str, int] = field(default_factory=dict)
+    follow_ups: dict[str, int] = field(default_factory=dict)  # handover key -> question id
 
     def hidden(self, viewer: str) -> list[Seeded]:
         return [seed for seed in SEEDS if not seed.visible_to(viewer)]
@@ -293,6 +303,7 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
         headers=client.curator,
     )
     assert purged.status_code == 201, purged.text
+    handovers = _seed_handovers(client, engine_url, secret_review["project"]["id"])
     engine = make_engine(engine_url)
     try:
         with transaction(engine) as session:
@@ -301,10 +312,11 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
                     lesson = session.get(Lesson, ids[seed.key])
                     assert lesson is not None
                     catalogue.delete_lesson(session, lesson=lesson, actor="kim")
-            gone = session.get(Lesson, purged.json()["lessons"][0]["id"])
-            assert gone is not None
-            catalogue.delete_lesson(session, lesson=gone, actor="kim")
-            catalogue.purge_lesson(session, lesson=gone, actor="kim")
+            for gone_id in (purged.json()["lessons"][0]["id"], handovers.purge):
+                gone = session.get(Lesson, gone_id)
+                assert gone is not None
+                catalogue.delete_lesson(session, lesson=gone, actor="kim")
+                catalogue.purge_lesson(session, lesson=gone, actor="kim")
     finally:
         engine.dispose()
     bars = {}
@@ -325,9 +337,84 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
             "secret": secret_review["id"],
             "public": public_review["id"],
             "purged": purged.json()["id"],
+            "secret_handover": handovers.reviews["secret"],
+            "public_handover": handovers.reviews["public"],
         },
         bars=bars,
         actions=actions,
+        roles=handovers.roles,
+        follow_ups=handovers.follow_ups,
+    )
+
+
+@dataclass
+class Handovers:
+    reviews: dict[str, int]
+    roles: dict[str, int]
+    follow_ups: dict[str, int]
+    purge: int  # the secret handover's lesson, purged so only the handover's audience stays
+
+
+def _seed_handovers(client: Client, engine_url: str, secret_project: int) -> Handovers:
+    """A handover in the secret project (restricted, by kim for Ravi Okafor, to sam) with a
+    secret role, contact, work and follow-up; and a public one from casey to sam. Sam asks on
+    both; the leavers answer."""
+    sam = add_user(engine_url, SUCCESSOR)
+    secret = client.post(
+        "/api/reviews",
+        json={
+            "kind": "handover",
+            "project": {"id": secret_project},
+            "author": SECRET_AUTHOR,
+            "role": SECRET_ROLE,
+            "successor": {"username": SUCCESSOR},
+            "answers": {"role": f"Keeps the {MARK_STORY} tanks sealed."},
+            "work_in_flight": [{"what": f"{MARK_STORY} seal audit", "status": "half done"}],
+            "contacts": [{"name": SECRET_CONTACT, "why": f"{MARK_STORY} supplier"}],
+            "lessons": [
+                {"title": f"{MARK_PURGED.capitalize()}: sealed", "sensitivity": "restricted"}
+            ],
+        },
+        headers=client.curator,
+    )
+    assert secret.status_code == 201, secret.text
+    public = client.post(
+        "/api/reviews",
+        json={
+            "kind": "handover",
+            "project": {"name": PUBLIC_PROJECT},
+            "role": PUBLIC_ROLE,
+            "successor": {"username": SUCCESSOR},
+            "answers": {"role": "Keeps the cold chain store stocked."},
+            "contacts": [{"name": "Tom Reyes", "why": "Orders the fridges"}],
+        },
+    )
+    assert public.status_code == 201, public.text
+    follow_ups = {}
+    for key, made, leaver in (("secret", secret, client.curator), ("public", public, {})):
+        review_id = made.json()["id"]
+        asked = client.post(
+            f"/api/reviews/{review_id}/questions",
+            json={"question": f"Where is the {MARK_STORY} key?" if key == "secret" else "Keys?"},
+            headers=sam,
+        )
+        assert asked.status_code == 201, asked.text
+        follow_ups[key] = asked.json()["handover"]["questions"][0]["id"]
+        answered = client.post(
+            f"/api/follow-ups/{follow_ups[key]}/answer",
+            json={"answer": "In the safe."},
+            headers=leaver,
+        )
+        assert answered.status_code == 200, answered.text
+    roles = {
+        key: made.json()["handover"]["role"]["id"]
+        for key, made in (("secret", secret), ("public", public))
+    }
+    return Handovers(
+        reviews={"secret": secret.json()["id"], "public": public.json()["id"]},
+        roles=roles,
+        follow_ups=follow_ups,
+        purge=secret.json()["lessons"][0]["id"],
     )
 
 

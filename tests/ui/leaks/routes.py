@@ -27,7 +27,8 @@ from ui.app import create_app
 FILLS = {
     "lesson": [seed.key for seed in SEEDS],
     "project": ["secret", "public"],
-    "review": ["secret", "public", "purged"],
+    "review": ["secret", "public", "purged", "secret_handover", "public_handover"],
+    "role": ["secret", "public"],
     "bar": ["casey", "kim"],
     "tag": ["secret", "public"],
     "unit": ["secret", "public"],
@@ -81,6 +82,11 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/feeds/projects/{id:int}.atom": {"id": "project"},
     "/curate": {},  # curators only: a contributor gets 403, a visitor the sign-in page
     "/api/curation/queue": {},
+    "/api/reviews/{id:int}": {"id": "review"},
+    "/roles": {},
+    "/roles/{id:int}": {"id": "role"},
+    "/api/roles": {},
+    "/api/roles/{id:int}": {"id": "role"},
 }
 NO_LESSONS = "answers nothing about lessons"
 # The tests that check the routes below (names, so the table can sit above them).
@@ -89,6 +95,7 @@ BAR_DECIDE = "test_bar_of_the_marker_brief_is_not_decidable_on_hidden_lessons"
 HIDDEN_WRITES = "test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one"
 BAR_OUTCOME = "test_bar_outcome_on_a_hidden_lesson_answers_as_on_a_missing_one"
 ACTION_WRITES = "test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one"
+HANDOVER_WRITES = "test_writes_on_a_hidden_handover_answer_as_on_a_missing_one"
 OTHER_ROUTES: dict[str, str] = {
     "POST /login": NO_LESSONS,
     "POST /logout": NO_LESSONS,
@@ -140,6 +147,14 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /curate/lessons/{id:int}/edit": HIDDEN_WRITES,
     "POST /api/curation/lessons/{id:int}/validate": HIDDEN_WRITES,
     "POST /api/curation/lessons/{id:int}/review": HIDDEN_WRITES,
+    "POST /api/reviews/{id:int}/acknowledge": HANDOVER_WRITES,
+    "POST /api/reviews/{id:int}/questions": HANDOVER_WRITES,
+    "POST /api/follow-ups/{id:int}/answer": HANDOVER_WRITES,
+    "POST /api/reviews/{id:int}/reassign": HANDOVER_WRITES,
+    "POST /reviews/{id:int}/acknowledge": HANDOVER_WRITES,
+    "POST /reviews/{id:int}/questions": HANDOVER_WRITES,
+    "POST /reviews/{id:int}/questions/{question_id:int}/answer": HANDOVER_WRITES,
+    "POST /reviews/{id:int}/reassign": HANDOVER_WRITES,
 }
 # Mounted apps that are not routers (their routes cannot be walked).
 MOUNTS = {"/static": "the stylesheet and script"}
