@@ -32,6 +32,17 @@ from lessons.schemas.common import (
     ProjectName,
     Timestamp,
 )
+from lessons.schemas.communities import (
+    Communities,
+    Community,
+    CommunityAnswer,
+    CommunityDetail,
+    CommunityQuestion,
+    CommunityTheme,
+    Member,
+    SharedLesson,
+    You,
+)
 from lessons.schemas.curation import (
     Duplicate,
     DuplicatePair,
@@ -88,6 +99,12 @@ __all__ = [
     "BarResult",
     "BarSummary",
     "CanonicalLesson",
+    "Communities",
+    "Community",
+    "CommunityAnswer",
+    "CommunityDetail",
+    "CommunityQuestion",
+    "CommunityTheme",
     "Contact",
     "Day",
     "Duplicate",
@@ -107,6 +124,7 @@ __all__ = [
     "LessonList",
     "LessonResult",
     "Match",
+    "Member",
     "Merge",
     "MergedSource",
     "Metric",
@@ -125,6 +143,7 @@ __all__ = [
     "Roles",
     "Scheme",
     "SchemeChange",
+    "SharedLesson",
     "SimilarLesson",
     "SimilarLessons",
     "SourceReview",
@@ -141,4 +160,5 @@ __all__ = [
     "Undone",
     "Why",
     "WorkItem",
+    "You",
 ]

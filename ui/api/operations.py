@@ -27,6 +27,14 @@ from lessons.schemas import (
     UndoIn,
     ValidateIn,
 )
+from lessons.schemas.communities import (
+    AnswerLessonIn,
+    CommunityAnswerIn,
+    CommunityIn,
+    CommunityQuestionIn,
+    MembershipIn,
+    ShareIn,
+)
 from lessons.schemas.handovers import FollowUpAnswerIn, FollowUpIn, ReassignIn
 from lessons.storage.models import ActionStatus, LessonStatus
 from retrieval.duplicates import FLOOR
@@ -237,4 +245,39 @@ HANDOVERS = [
         errors=(401, 404)),
 ]  # fmt: skip
 
-OPERATIONS: list[Operation] = [*LESSONS, *CURATION, *TAXONOMY_ACTIONS, *HANDOVERS]
+COMMUNITY_DESCRIPTION = (
+    "Communities are for signed-in staff. Their lessons (any one of their tags), shared "
+    "lessons, themes and drawn lessons are only those the caller may see."
+)
+
+COMMUNITIES = [
+    Operation("GET", "/api/communities", "Communities of practice with their members",
+        out.Communities, errors=(401,)),
+    Operation("POST", "/api/communities", "Start a community (curators)", out.Community,
+        status=201, body=CommunityIn, errors=(400, 401, 403, 413, 422)),
+    Operation("GET", "/api/communities/{id}",
+        "A community: members, recent lessons, shared lessons, questions and themes",
+        out.CommunityDetail, errors=(401, 404), description=COMMUNITY_DESCRIPTION),
+    Operation("POST", "/api/communities/{id}/membership", "Join or leave, follow or stop",
+        out.Community, body=MembershipIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/communities/{id}/shares",
+        "Share a lesson the caller may see with the community (members)", out.CommunityDetail,
+        body=ShareIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/communities/{id}/questions", "Ask the community a question (members)",
+        out.CommunityQuestion, status=201, body=CommunityQuestionIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/community-questions/{id}/answers",
+        "Answer a community's question (members)", out.CommunityQuestion, status=201,
+        body=CommunityAnswerIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/community-answers/{id}/lesson",
+        "Draw a lesson (identified, for curation) from a good answer (facilitators, its "
+        "author, curators)", out.Lesson, status=201, body=AnswerLessonIn,
+        errors=_HANDOVER_WRITE),
+]  # fmt: skip
+
+OPERATIONS: list[Operation] = [
+    *LESSONS,
+    *CURATION,
+    *TAXONOMY_ACTIONS,
+    *HANDOVERS,
+    *COMMUNITIES,
+]

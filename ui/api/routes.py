@@ -28,6 +28,7 @@ from lessons.schemas import (
 from lessons.storage.models import Action, Lesson
 from retrieval.explain import has_words
 from ui.api import actions as actions_api
+from ui.api import communities as communities_api
 from ui.api import curation as curation_api
 from ui.api import handovers as handovers_api
 from ui.api import merging as merging_api
@@ -292,4 +293,5 @@ routes += [*actions_api.routes, *taxonomy_api.routes]
 routes += merging_api.routes
 routes += themes_api.routes
 routes += handovers_api.routes
+routes += communities_api.routes
 routes += [*metrics_api.routes, *outcomes_api.routes]

@@ -1,6 +1,7 @@
 """Server-rendered pages: one module per area, one template per page."""
 
 from ui.pages import actions, admin, auth, bar, browse, curate, feeds, merge, reviews, taxonomy
+from ui.pages.communities import routes as community_routes
 from ui.pages.handovers import routes as handover_routes
 from ui.pages.metrics import routes as metrics_routes
 from ui.pages.themes import routes as themes_routes
@@ -12,3 +13,4 @@ routes += merge.routes
 routes += themes_routes
 routes += metrics_routes
 routes += handover_routes
+routes += community_routes

@@ -27,6 +27,14 @@ from lessons.schemas import (
     UndoIn,
     ValidateIn,
 )
+from lessons.schemas.communities import (
+    AnswerLessonIn,
+    CommunityAnswerIn,
+    CommunityIn,
+    CommunityQuestionIn,
+    MembershipIn,
+    ShareIn,
+)
 from lessons.schemas.handovers import FollowUpAnswerIn, FollowUpIn, ReassignIn
 from tests.ui.api.helpers import get_json
 from ui.api.actions import CarryIn, CloseIn, DropIn
@@ -59,6 +67,12 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/api/reviews/{id}/questions"): FollowUpIn,
     ("post", "/api/follow-ups/{id}/answer"): FollowUpAnswerIn,
     ("post", "/api/reviews/{id}/reassign"): ReassignIn,
+    ("post", "/api/communities"): CommunityIn,
+    ("post", "/api/communities/{id}/membership"): MembershipIn,
+    ("post", "/api/communities/{id}/shares"): ShareIn,
+    ("post", "/api/communities/{id}/questions"): CommunityQuestionIn,
+    ("post", "/api/community-questions/{id}/answers"): CommunityAnswerIn,
+    ("post", "/api/community-answers/{id}/lesson"): AnswerLessonIn,
 }
 # Writes that take no body: the path says it all.
 BODILESS = {("post", "/api/reviews/{id}/acknowledge")}

@@ -212,6 +212,8 @@ class Bank:
     actions: dict[str, tuple[str, str]]  # lesson key -> (action text, owner name)
     roles: dict[str, int] = field(default_factory=dict)
     follow_ups: dict[str, int] = field(default_factory=dict)  # handover key -> question id
+    communities: dict[str, int] = field(default_factory=dict)
+    drawn_lesson: int = 0  # a restricted lesson kim drew from a community answer
 
     def hidden(self, viewer: str) -> list[Seeded]:
         return [seed for seed in SEEDS if not seed.visible_to(viewer)]
@@ -344,7 +346,46 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
         actions=actions,
         roles=handovers.roles,
         follow_ups=handovers.follow_ups,
+        **_seed_community(client, ids["restricted"]),
     )
+
+
+def _seed_community(client: Client, restricted: int) -> dict[str, Any]:
+    """A community on the cold-chain tag (which the restricted lessons carry too): casey
+    joins, kim shares the restricted lesson with it, casey asks, kim answers, and kim draws a
+    restricted lesson from the answer."""
+    made = client.post(
+        "/api/communities",
+        json={"name": "Cold chain practitioners", "tags": [TAG], "facilitators": ["kim"]},
+        headers=client.curator,
+    )
+    assert made.status_code == 201, made.text
+    community = made.json()["id"]
+    joined = client.post(f"/api/communities/{community}/membership", json={"member": True})
+    assert joined.status_code == 200, joined.text
+    shared = client.post(
+        f"/api/communities/{community}/shares",
+        json={"lesson_id": restricted, "note": "From the tanks"},
+        headers=client.curator,
+    )
+    assert shared.status_code == 200, shared.text
+    asked = client.post(
+        f"/api/communities/{community}/questions", json={"question": "Who checks fridge logs?"}
+    )
+    assert asked.status_code == 201, asked.text
+    answered = client.post(
+        f"/api/community-questions/{asked.json()['id']}/answers",
+        json={"body": "The store keeper, daily."},
+        headers=client.curator,
+    )
+    assert answered.status_code == 201, answered.text
+    drawn = client.post(
+        f"/api/community-answers/{answered.json()['answers'][0]['id']}/lesson",
+        json={"title": f"{MARK_RESTRICTED.capitalize()}: logs", "sensitivity": "restricted"},
+        headers=client.curator,
+    )
+    assert drawn.status_code == 201, drawn.text
+    return {"communities": {"cold_chain": community}, "drawn_lesson": drawn.json()["id"]}
 
 
 @dataclass

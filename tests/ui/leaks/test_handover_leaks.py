@@ -112,3 +112,58 @@ def _token(settings: Settings, username: str) -> str:
             return accounts.create_token(session, user=user, name="leak test", actor="test")
     finally:
         engine.dispose()
+
+
+def test_sharing_a_hidden_lesson_answers_as_sharing_a_missing_one(
+    client: Client, anon_client: Client, settings: Settings, fresh_bank: Bank
+) -> None:
+    """Casey, a member, shares the restricted lesson: exactly as for a lesson that does not
+    exist, and nothing is shared."""
+    community = fresh_bank.communities["cold_chain"]
+    bearer = {"Authorization": f"Bearer {TOKENS['casey']}"}
+    hidden, missing = fresh_bank.lessons["restricted"], 10**9
+    engine = make_engine(settings.database_url)
+    try:
+        before = _share_rows(engine)
+        for who, headers in ((client, {}), (anon_client, bearer)):
+            answers = [
+                who.post(
+                    f"/api/communities/{community}/shares",
+                    json={"lesson_id": i},
+                    headers=headers,
+                )
+                for i in (hidden, missing)
+            ]
+            assert answers[0].status_code == answers[1].status_code == 404
+            assert _same_answer(answers[0].text, answers[1].text, hidden, missing)
+        pages = [
+            client.post(f"/communities/{community}/shares", data={"lesson_id": str(i)})
+            for i in (hidden, missing)
+        ]
+        assert pages[0].status_code == pages[1].status_code == 404
+        assert _share_rows(engine) == before
+    finally:
+        engine.dispose()
+
+
+def _share_rows(engine: Any) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.exec_driver_sql("SELECT * FROM community_share ORDER BY id"))
+
+
+def test_community_shows_casey_its_visible_lessons_and_not_the_restricted_ones(
+    client: Client, fresh_bank: Bank
+) -> None:
+    """The filter hides what it must and no more: the public lessons with its tag show, the
+    shared restricted lesson and the restricted lesson drawn from an answer do not."""
+    community = fresh_bank.communities["cold_chain"]
+    detail = client.get(f"/api/communities/{community}").json()
+    shown = {le["id"] for le in detail["lessons"]}
+    assert fresh_bank.lessons["public_twin"] in shown
+    assert fresh_bank.lessons["restricted"] not in shown
+    assert detail["shared"] == []
+    (question,) = detail["questions"]
+    assert question["answers"][0]["lesson_id"] is None
+    as_kim = client.get(f"/api/communities/{community}", headers=client.curator).json()
+    assert as_kim["shared"][0]["lesson"]["id"] == fresh_bank.lessons["restricted"]
+    assert as_kim["questions"][0]["answers"][0]["lesson_id"] == fresh_bank.drawn_lesson

@@ -52,6 +52,7 @@ def fill(path: str, filling: dict[str, tuple[str, str]], bank: Bank) -> str:
         "review": bank.reviews,
         "bar": bank.bars,
         "role": bank.roles,
+        "community": bank.communities,
         "tag": {"secret": SECRET_TAG, "public": TAG},
         "unit": {"secret": SECRET_UNIT, "public": "Public Health"},
     }
