@@ -114,14 +114,23 @@ def reassign(session: Session, *, review_id: int, viewer: Viewer, payload: Reass
                 {f"actions.{i}.action_id": "not listed on this handover"},
             )
         actions.action_to_change(session, action_id=item.action_id, viewer=viewer)
-        owner = item.owner or (heir.name if heir else None)
-        if not owner:
+        if item.owner is None and heir is None:
             raise ValidationFailed(
                 "This handover names no successor: say who takes the action over.",
                 {f"actions.{i}.owner": "required"},
             )
-        change = actions.ActionChange(owner=owner)
-        actions.update_action(session, action=action, change=change, actor=viewer.name)
+        change = (
+            actions.ActionChange(owner=item.owner)
+            if item.owner is not None
+            else actions.ActionChange(owner_id=heir.id if heir else None)
+        )
+        try:
+            actions.update_action(
+                session, action=action, change=change, actor=viewer.name, viewer=viewer
+            )
+        except ValidationFailed as exc:  # the owner is not in the directory as they may see it
+            fields = {f"actions.{i}.{key}": problem for key, problem in exc.fields.items()}
+            raise ValidationFailed(exc.message, fields) from None
     return review
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from lessons.accounts import audit
 from lessons.accounts import users as accounts
-from lessons.accounts.access import Viewer
+from lessons.accounts.access import Viewer, visible_person_ids
 from lessons.capture import service as capture
 from lessons.catalogue import service as catalogue
 from lessons.errors import NotFound, ValidationFailed
@@ -68,9 +68,9 @@ def log(session: Session, *, payload: ReviewIn, viewer: Viewer | None = None) ->
         work_in_flight=[item.model_dump() for item in payload.work_in_flight],
     )
     session.add(handover)
-    for contact in payload.contacts:
-        person = people.find_or_create(session, name=contact.name)
-        assert person is not None and person.id is not None
+    for i, contact in enumerate(payload.contacts):
+        person = _contact(session, contact.name, viewer, field=f"contacts.{i}.name")
+        assert person.id is not None
         session.add(HandoverContact(review_id=review.id, person_id=person.id, why=contact.why))
     session.flush()
     audit.record(
@@ -87,6 +87,22 @@ def log(session: Session, *, payload: ReviewIn, viewer: Viewer | None = None) ->
         },
     )
     return review
+
+
+def _contact(session: Session, name: str, viewer: Viewer | None, *, field: str) -> Person:
+    """A key contact: a person in the directory the leaver may see (exact name, any case), as
+    action owners are chosen; loaded history (no viewer) adds them."""
+    if viewer is None:
+        person = people.find_or_create(session, name=name)
+        assert person is not None
+        return person
+    found = people.named(session, name=name, among=visible_person_ids(viewer))
+    if found is None:
+        raise ValidationFailed(
+            f"Nobody called {name!r} is in the people directory: choose key contacts from it.",
+            {field: "not a person in the directory"},
+        )
+    return found
 
 
 def _successor(session: Session, payload: ReviewIn) -> User | None:

@@ -42,7 +42,7 @@ def handover_payload(**overrides: Any) -> dict[str, Any]:
         "work_in_flight": [
             {"what": "Replace Kamuli fridges", "status": "quotes in", "next_step": "order"},
         ],
-        "contacts": [{"name": "Grace Nakato", "why": "Runs the Kamuli store"}],
+        "contacts": [{"name": "Tom Reyes", "why": "Runs the Kamuli store"}],
         "actions": [{"what": "Service the Kamuli fridges", "owner": "casey", "due": "2031-01-31"}],
     }
     payload.update(overrides)

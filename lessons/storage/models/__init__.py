@@ -45,7 +45,7 @@ from lessons.storage.models.lessons import (
     Sensitivity,
 )
 from lessons.storage.models.merges import LessonMerge
-from lessons.storage.models.people import Person
+from lessons.storage.models.people import DigestDelivery, Person
 from lessons.storage.models.taxonomy import TagScheme, TagTerm
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "CommunityQuestion",
     "CommunityShare",
     "Decision",
+    "DigestDelivery",
     "Handover",
     "HandoverContact",
     "HandoverQuestion",

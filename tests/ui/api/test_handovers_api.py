@@ -35,7 +35,7 @@ def test_handover_names_its_successor_and_is_not_yet_acknowledged(
     assert handover["work_in_flight"] == [
         {"what": "Replace Kamuli fridges", "status": "quotes in", "next_step": "order"}
     ]
-    assert [c["person"]["name"] for c in handover["contacts"]] == ["Grace Nakato"]
+    assert [c["person"]["name"] for c in handover["contacts"]] == ["Tom Reyes"]
     assert [a["what"] for a in handover["leaver_open_actions"]] == ["Service the Kamuli fridges"]
 
 
@@ -162,13 +162,13 @@ def test_leaver_reassigns_open_actions_to_the_successor_or_someone_named(
     first, second = (a["id"] for a in body["handover"]["leaver_open_actions"])
     moved = client.post(
         f"/api/reviews/{body['id']}/reassign",
-        json={"actions": [{"action_id": first}, {"action_id": second, "owner": "Grace Nakato"}]},
+        json={"actions": [{"action_id": first}, {"action_id": second, "owner": "Ana Lima"}]},
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["handover"]["leaver_open_actions"] == []
     owners = {a["id"]: a["owner"]["name"] for a in client.get("/api/actions").json()["results"]}
     assert owners[first] == "sam"
-    assert owners[second] == "Grace Nakato"
+    assert owners[second] == "Ana Lima"
 
 
 def test_reassigning_an_action_not_listed_on_the_handover_is_refused(
@@ -187,9 +187,10 @@ def test_reassigning_an_action_not_listed_on_the_handover_is_refused(
     [
         ({"successor": {"username": "nobody"}}, "successor.username"),
         ({"successor": {"username": "casey"}}, "successor.username"),
+        ({"contacts": [{"name": "Not In The Directory"}]}, "contacts.0.name"),
     ],
 )
-def test_bad_successor_is_refused_beside_the_field(
+def test_bad_successor_or_contact_is_refused_beside_the_field(
     client: Client, sam: dict[str, str], overrides: dict[str, Any], field: str
 ) -> None:
     refused = client.post("/api/reviews", json=handover_payload(**overrides))

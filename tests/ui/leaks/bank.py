@@ -15,7 +15,7 @@ from lessons.storage.db import make_engine, transaction
 from lessons.storage.models import Lesson, LessonStatus
 from lessons.storage.settings import Settings
 from retrieval import bm25_bounded, lexical
-from tests.conftest import Client
+from tests.conftest import Client, add_people
 from tests.ui.handover_support import add_user
 
 # --- the seeded bank -----------------------------------------------------------------------------
@@ -237,9 +237,14 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
     member of, the rest by casey; kim validates; each runs a BAR; one lesson is soft-deleted."""
     secret = [s for s in SEEDS if s.secret_project]
     public = [s for s in SEEDS if not s.secret_project]
+    add_people(engine_url, SECRET_OWNER, SECRET_STORY_OWNER)  # owners are directory people
     actions = {
         "restricted": (f"{MARK_RESTRICTED.capitalize()}: add the fridge lead time", SECRET_OWNER),
         "restricted_merged": (f"{MARK_RESTRICTED.capitalize()}: empty the store", SECRET_OWNER),
+        # casey owns one action on restricted work she may not see, and one she may: her own
+        # actions ("my actions", her digest) hold the second only.
+        "restricted_spares": (f"{MARK_RESTRICTED.capitalize()}: recount the spares", "casey"),
+        "public_twin": ("Check the twin fridge logs weekly", "casey"),
         "public": ("Add a lead-time buffer to the plan template", "Tom Reyes"),
         "internal": (f"{MARK_INTERNAL.capitalize()}: brief the cold chain team", "Ines Moreau"),
     }
@@ -401,6 +406,7 @@ def _seed_handovers(client: Client, engine_url: str, secret_project: int) -> Han
     secret role, contact, work and follow-up; and a public one from casey to sam. Sam asks on
     both; the leavers answer."""
     sam = add_user(engine_url, SUCCESSOR)
+    add_people(engine_url, SECRET_CONTACT)  # key contacts are directory people
     secret = client.post(
         "/api/reviews",
         json={

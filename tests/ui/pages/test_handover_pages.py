@@ -39,7 +39,7 @@ HANDOVER_FORM = {
     "work_in_flight.0.what": "Replace Kamuli fridges",
     "work_in_flight.0.status": "quotes in",
     "work_in_flight.0.next_step": "order",
-    "contacts.0.name": "Grace Nakato",
+    "contacts.0.name": "Tom Reyes",
     "contacts.0.why": "Runs the Kamuli store",
 }
 
@@ -59,7 +59,7 @@ def test_handover_form_saves_and_the_successor_sees_it(client: Client, sam: Clie
     page = rendered(sam.get(url), "review.html")
     handover = element(page, id="handover").get_text(" ", strip=True)
     assert "Cold chain logistics lead" in handover and "sam" in handover
-    assert "Replace Kamuli fridges" in handover and "Grace Nakato" in handover
+    assert "Replace Kamuli fridges" in handover and "Tom Reyes" in handover
     assert page.find("form", action=f"{url}/acknowledge") is not None
     assert context(sam.get(url))["is_successor"] is True
 
