@@ -80,6 +80,16 @@ from lessons.schemas.lessons import (
     Why,
 )
 from lessons.schemas.metrics import Metric, Metrics
+from lessons.schemas.people import (
+    Contributions,
+    Evidence,
+    Found,
+    Inferred,
+    PeerAssist,
+    People,
+    PersonHit,
+    Profile,
+)
 from lessons.schemas.reviews import Review
 from lessons.schemas.taxonomy import (
     FreeTag,
@@ -106,6 +116,7 @@ __all__ = [
     "CommunityQuestion",
     "CommunityTheme",
     "Contact",
+    "Contributions",
     "Day",
     "Duplicate",
     "DuplicatePair",
@@ -113,11 +124,14 @@ __all__ = [
     "Duplicates",
     "Error",
     "ErrorDetail",
+    "Evidence",
     "FollowUp",
+    "Found",
     "FreeTag",
     "HandoverDetail",
     "HandoverSummary",
     "HistoryEntry",
+    "Inferred",
     "Lesson",
     "LessonBrief",
     "LessonDetail",
@@ -129,8 +143,12 @@ __all__ = [
     "MergedSource",
     "Metric",
     "Metrics",
+    "PeerAssist",
+    "People",
+    "PersonHit",
     "PersonLesson",
     "PersonOut",
+    "Profile",
     "ProjectName",
     "Queue",
     "QueueSection",

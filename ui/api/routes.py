@@ -28,12 +28,14 @@ from lessons.schemas import (
 from lessons.storage.models import Action, Lesson
 from retrieval.explain import has_words
 from ui.api import actions as actions_api
+from ui.api import assists as assists_api
 from ui.api import communities as communities_api
 from ui.api import curation as curation_api
 from ui.api import handovers as handovers_api
 from ui.api import merging as merging_api
 from ui.api import metrics as metrics_api
 from ui.api import outcomes as outcomes_api
+from ui.api import people as people_api
 from ui.api import taxonomy as taxonomy_api
 from ui.api import themes as themes_api
 from ui.api.openapi import openapi
@@ -295,3 +297,4 @@ routes += themes_api.routes
 routes += handovers_api.routes
 routes += communities_api.routes
 routes += [*metrics_api.routes, *outcomes_api.routes]
+routes += [*people_api.routes, *assists_api.routes]

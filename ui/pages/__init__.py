@@ -3,6 +3,7 @@
 from ui.pages import (
     actions,
     admin,
+    assists,
     auth,
     bar,
     browse,
@@ -10,6 +11,7 @@ from ui.pages import (
     digest,
     feeds,
     merge,
+    people,
     reviews,
     taxonomy,
 )
@@ -26,3 +28,4 @@ routes += themes_routes
 routes += metrics_routes
 routes += handover_routes
 routes += community_routes
+routes += [*people.routes, *assists.routes]

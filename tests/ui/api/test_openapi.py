@@ -36,6 +36,7 @@ from lessons.schemas.communities import (
     ShareIn,
 )
 from lessons.schemas.handovers import FollowUpAnswerIn, FollowUpIn, ReassignIn
+from lessons.schemas.people import PeerAssistIn, PeerAssistOutcomeIn, ProfileIn
 from tests.ui.api.helpers import get_json
 from ui.api.actions import CarryIn, CloseIn, DropIn
 from ui.api.taxonomy import AdoptIn, SchemeIn, TermIn, TermMergeIn, TermPatch
@@ -73,6 +74,9 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/api/communities/{id}/questions"): CommunityQuestionIn,
     ("post", "/api/community-questions/{id}/answers"): CommunityAnswerIn,
     ("post", "/api/community-answers/{id}/lesson"): AnswerLessonIn,
+    ("patch", "/api/people/{id}"): ProfileIn,
+    ("post", "/api/bar/{id}/peer-assists"): PeerAssistIn,
+    ("post", "/api/peer-assists/{id}/outcome"): PeerAssistOutcomeIn,
 }
 # Writes that take no body: the path says it all.
 BODILESS = {("post", "/api/reviews/{id}/acknowledge")}

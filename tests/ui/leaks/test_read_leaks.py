@@ -55,6 +55,7 @@ def fill(path: str, filling: dict[str, tuple[str, str]], bank: Bank) -> str:
         "community": bank.communities,
         "tag": {"secret": SECRET_TAG, "public": TAG},
         "unit": {"secret": SECRET_UNIT, "public": "Public Health"},
+        "person": bank.people,
     }
 
     def value(match: re.Match[str]) -> str:

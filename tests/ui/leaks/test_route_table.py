@@ -97,6 +97,9 @@ def test_route_table_covers_the_lesson_routes() -> None:
         "/reviews/{id:int}",
         "/actions",
         "/people",
+        "/people/{id:int}",
+        "/api/people",
+        "/api/people/{id:int}",
     ):
         kinds = GET_ROUTES[path].values()
         want = len(VIEWERS) * (len(FILLS[next(iter(kinds))]) if kinds else 1)

@@ -1,7 +1,7 @@
 """handovers: role, successor, contacts, follow-up questions
 
 Revision ID: 0015
-Revises: 0016
+Revises: 0014
 Create Date: 2026-12-08
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = "0015"
-down_revision: str | None = "0016"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
