@@ -42,3 +42,19 @@ def test_demo_bank_holds_two_communities_with_questions_and_answers(demo_client:
         assert answered and len(answered[0]["answers"]) == 2
         assert any(q["open"] for q in detail["questions"])
         assert detail["shared"] and detail["lessons"]
+
+
+def test_demo_connections_render_as_pages(demo_client: Client) -> None:
+    """Casey, signed in, browses the demo's roles, a handover and both communities."""
+    roles = demo_client.get("/api/roles").json()["results"]
+    assert [r["name"] for r in roles] == ["Local studies digitisation coordinator"]  # internal
+    assert demo_client.get("/roles").status_code == 200
+    for role in roles:
+        page = demo_client.get(f"/roles/{role['id']}")
+        assert page.status_code == 200, page.text[:500]
+        for handover in role["handovers"]:
+            review = demo_client.get(f"/reviews/{handover['id']}")
+            assert review.status_code == 200 and 'id="handover"' in review.text
+    for community in demo_client.get("/api/communities").json()["results"]:
+        page = demo_client.get(f"/communities/{community['id']}")
+        assert page.status_code == 200 and community["name"] in page.text
