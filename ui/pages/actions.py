@@ -86,6 +86,7 @@ def _tracker(
                 "statuses": STATUSES,
                 "owners": owners,
                 "project_choices": projects.list_projects(session, viewer=viewer_for(request)),
+                "directory": catalogue.list_people(session, viewer=viewer),
                 "today": today,
                 "errors": errors or {},
                 "typed": typed or {},
@@ -101,6 +102,24 @@ def _tracker(
 def action_list(request: Request) -> Response:
     require(request)
     return _tracker(request, _filters(request.query_params))
+
+
+def my_action_list(request: Request) -> Response:
+    """The signed-in person's own open actions, overdue first, then by due date."""
+    viewer = require(request)
+    with session_for(request, write=False) as session:
+        today = catalogue.today()
+        mine = actions.my_actions(session, viewer=viewer, today=today)
+        return page(
+            request,
+            "my_actions.html",
+            {
+                "actions": mine,
+                "today": today,
+                "overdue_count": sum(1 for a in mine if a.is_overdue(today)),
+                "linked": viewer.person_id is not None,
+            },
+        )
 
 
 def _change(values: dict[str, Any], limits: Limits) -> ActionChange:
@@ -130,7 +149,9 @@ async def action_update(request: Request) -> Response:
         change = _change(values, limits)
         with session_for(request) as session:
             action = actions.action_to_change(session, action_id=action_id, viewer=viewer)
-            actions.update_action(session, action=action, change=change, actor=viewer.name)
+            actions.update_action(
+                session, action=action, change=change, actor=viewer.name, viewer=viewer
+            )
 
     try:
         await run_in_threadpool(save)
@@ -156,5 +177,6 @@ async def action_update(request: Request) -> Response:
 
 routes = [
     Route("/actions", action_list, methods=["GET"]),
+    Route("/actions/mine", my_action_list, methods=["GET"]),
     Route("/actions/{id:int}", action_update, methods=["POST"]),
 ]

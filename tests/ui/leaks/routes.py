@@ -72,6 +72,9 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/curate/duplicates": {},
     "/curate/merge": {},
     "/api/actions": {},
+    "/actions/mine": {},  # the viewer's own actions: casey owns one on hidden work
+    "/api/actions/mine": {},
+    "/digest": {},  # the viewer's own digest (administrators: ?person_id=, anyone's)
     "/taxonomy": {},
     "/api/taxonomy": {},
     "/api/lessons/{id:int}/tag-suggestions": {"id": "lesson"},
@@ -101,6 +104,8 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /api/bar/{id:int}/decisions": BAR_DECIDE,
     "POST /bar/{id:int}/outcomes": BAR_OUTCOME,
     "POST /api/bar/{id:int}/outcomes": BAR_OUTCOME,
+    # Its runner only: a redirect; anyone else 404 (a BAR they cannot see) or 403 (one they can).
+    "POST /bar/{id:int}/delete": NO_LESSONS,
     "PATCH /api/lessons/{id:int}": HIDDEN_WRITES,
     "POST /api/lessons/{id:int}/transition": HIDDEN_WRITES,
     "POST /lessons/{id:int}/transition": HIDDEN_WRITES,
