@@ -83,3 +83,30 @@ def test_bar_decisions_and_open_actions_are_never_lost(page: Page, site: Site) -
     )
     assert_accessible(page)
     assert "Carried forward into this work" in page.inner_text("#open-actions")
+
+
+def test_a_printed_bar_is_its_record(page: Page, site: Site) -> None:
+    """Item 10: printed, the BAR shows the brief, each lesson considered with the decision and
+    note, who ran it and who saved the decisions, and when; no forms, buttons or navigation."""
+    sign_in(page)
+    page.goto(f"/bar/new?project_id={site.ids.demo_project}")
+    page.fill("#brief", "Printing the brief of a cold-chain campaign")
+    with page.expect_navigation():
+        page.click("form[action='/bar'] button[type=submit]")
+    title = page.inner_text("ol.results li h3 >> nth=0")
+    page.check("input[name='decisions.0.decision'][value=not_relevant]")
+    page.fill("textarea[name='decisions.0.note']", "Different district, different fridges")
+    _save(page)
+    page.emulate_media(media="print")
+    printed = page.inner_text("body")
+    assert "Printing the brief of a cold-chain campaign" in printed
+    assert re.search(r"Decisions last saved .+ by ada", printed), printed[:2000]
+    row = page.locator("table.record tbody tr").filter(has_text=title[:40])
+    assert "Not relevant" in row.inner_text()
+    assert "Different district, different fridges" in row.inner_text()
+    assert page.locator("nav").is_hidden() and page.locator("main form").first.is_hidden()
+    assert page.get_by_role("button").filter(visible=True).count() == 0
+    assert page.pdf()[:4] == b"%PDF"
+    page.emulate_media(media="screen")
+    assert page.locator("table.record").is_hidden()
+    assert_accessible(page)

@@ -292,3 +292,31 @@ def test_bar_decisions_form_bad_decision_is_422_and_saves_nothing(
     assert isinstance(alert, Tag)
     assert alert.get_text(strip=True)
     assert client.get(f"/api/bar/{bar_with_three['id']}").json() == bar_with_three
+
+
+def test_bar_page_carries_a_printable_record_of_the_decisions(
+    client: TestClient, bar_with_three: dict[str, Any]
+) -> None:
+    """Issue 15 item 10: the record a printed BAR shows (who saved the decisions, when)."""
+    bar_id = bar_with_three["id"]
+    first = bar_with_three["results"][0]
+    before = rendered(client.get(f"/bar/{bar_id}"), "bar.html")
+    assert "No decisions saved yet." in element(before, id="record-heading").parent.get_text()
+    form = {
+        "decisions.0.lesson_id": str(first["id"]),
+        "decisions.0.decision": "apply",
+        "decisions.0.note": "Order in March",
+    }
+    client.post(f"/bar/{bar_id}/decisions", data=form)
+    page = rendered(client.get(f"/bar/{bar_id}"), "bar.html")
+    record = page.select_one("table.record")
+    assert record is not None
+    rows = [
+        [td.get_text(strip=True) for td in tr.find_all("td")] for tr in record.select("tbody tr")
+    ]
+    assert [first["title"] in rows[0][0], rows[0][2], rows[0][3]] == [
+        True,
+        "Apply",
+        "Order in March",
+    ]
+    assert "Decisions last saved" in element(page, id="record-heading").parent.get_text()
