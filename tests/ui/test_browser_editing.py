@@ -110,3 +110,30 @@ def test_a_printed_bar_is_its_record(page: Page, site: Site) -> None:
     page.emulate_media(media="screen")
     assert page.locator("table.record").is_hidden()
     assert_accessible(page)
+
+
+def test_the_signed_in_user_is_the_author_and_strangers_are_refused(page: Page, site: Site) -> None:
+    """Item 1: the review form's "Whose words" names a directory person or is left empty (the
+    signed-in account's own words); a typed stranger is refused beside the field, with
+    everything typed kept. The BAR form has no "Your name": its runner is the account."""
+    sign_in(page)
+    page.goto("/bar/new")
+    assert page.locator("#run_by").count() == 0
+    page.goto("/reviews/new?kind=aar")
+    assert page.locator("#author[list=directory-people]").count() == 1
+    page.fill("#project-name", "Authorship check")
+    page.fill("#lessons-0-title", "Label the cold boxes")
+    page.fill("#answers-planned", "Deliver vaccines to six clinics.")
+    page.fill("#author", "Somebody New")
+    with page.expect_navigation() as refused:
+        page.click("form[action='/reviews'] button[type=submit]:not([name])")
+    assert refused.value is not None and refused.value.status == 422
+    assert "people directory" in page.inner_text("#author-error")
+    assert page.input_value("#lessons-0-title") == "Label the cold boxes"
+    assert_accessible(page)
+    page.fill("#author", "")
+    with page.expect_navigation():
+        page.click("form[action='/reviews'] button[type=submit]:not([name])")
+    assert re.search(r"/reviews/\d+$", page.url), page.inner_text("main")[:1500]
+    meta = page.inner_text("main p.meta")
+    assert "by ada" in meta and "recorded by" not in meta
