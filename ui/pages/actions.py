@@ -14,16 +14,13 @@ from starlette.routing import Route
 
 from lessons.actions import service as actions
 from lessons.actions.service import ActionChange
-from lessons.bar import service as bars
 from lessons.capture import projects
 from lessons.catalogue import service as catalogue
 from lessons.errors import ValidationFailed
 from lessons.schemas import Limits, parse
 from ui.pages.auth import safe_next
 from ui.pages.render import page
-from ui.shared.bar_view import bar_context
 from ui.shared.body import path_id
-from ui.shared.carry import settle_in_own_transaction
 from ui.shared.forms import nested, redisplay
 from ui.shared.params import id_param
 from ui.shared.state import app_state, require, session_for, viewer_for
@@ -178,41 +175,8 @@ async def action_update(request: Request) -> Response:
     return RedirectResponse(f"{path}?{query + '&' if query else ''}saved=1", status_code=303)
 
 
-async def bar_settle(request: Request) -> Response:
-    """Carry forward, close or drop the BAR's project's open actions from the BAR page."""
-    require(request)
-    bar_id = path_id(request)
-    values = nested(await request.form())
-
-    def save() -> None:
-        with session_for(request, write=False) as session:
-            project_id = bars.get(session, bar_id=bar_id, viewer=viewer_for(request)).project_id
-        if project_id is None:
-            raise ValidationFailed(
-                "This BAR is not for a project, so it has no open actions to settle.",
-                {"carry": "no project"},
-            )
-        settle_in_own_transaction(request, values, project_id=project_id, bar_id=bar_id)
-
-    try:
-        await run_in_threadpool(save)
-    except ValidationFailed as exc:
-        error = exc
-
-        def again() -> Response:
-            context = bar_context(
-                request, bar_id, outcomes=True, errors=error.fields, values=values
-            )
-            context["carry_message"] = error.message
-            return page(request, "bar.html", context, status=422)
-
-        return await run_in_threadpool(again)
-    return RedirectResponse(f"/bar/{bar_id}?settled=1#open-actions", status_code=303)
-
-
 routes = [
     Route("/actions", action_list, methods=["GET"]),
     Route("/actions/mine", my_action_list, methods=["GET"]),
     Route("/actions/{id:int}", action_update, methods=["POST"]),
-    Route("/bar/{id:int}/actions", bar_settle, methods=["POST"]),
 ]

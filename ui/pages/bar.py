@@ -14,6 +14,7 @@ from lessons.capture import projects
 from lessons.errors import DomainError, ValidationFailed
 from lessons.schemas import BarIn, DecisionsIn, OutcomesIn, parse
 from ui.pages.render import page
+from ui.shared import carry
 from ui.shared.bar_run import run_bar
 from ui.shared.bar_view import bar_context
 from ui.shared.body import form_handler, path_id
@@ -46,6 +47,8 @@ def bar_form(request: Request) -> Response:
 def bar_submit(request: Request, form: FormData) -> Response:
     require(request)
     values = nested(form)
+    # The signed-in user runs it: a typed name would be someone else (issue 15, item 1).
+    values.pop("run_by", None)
 
     def run() -> int:
         try:
@@ -75,25 +78,24 @@ def bar_detail(request: Request) -> Response:
     return page(request, "bar.html", bar_context(request, bar_id, outcomes=True))
 
 
+NOTHING_CHOSEN = (
+    "Choose apply, not relevant or note for at least one lesson, "
+    "or what to do with at least one open action."
+)
+
+
 @form_handler
 def bar_decide(request: Request, form: FormData) -> Response:
+    """The page's one save: decisions on the lessons and on the project's open actions, in
+    one transaction, so saving one part never throws away what was chosen in the other."""
     require(request)
     bar_id = path_id(request)
     values = nested(form)
-    chosen = [d for d in values.get("decisions", []) if isinstance(d, dict) and d.get("decision")]
     try:
-        if not chosen:
-            raise ValidationFailed(
-                "Choose apply, not relevant or note for at least one lesson.",
-                {"decisions": "nothing chosen"},
-            )
-        payload = parse(DecisionsIn, {"decisions": chosen}, app_state(request).limits)
-        with session_for(request) as session:
-            bar = bars.get(session, bar_id=bar_id, viewer=viewer_for(request))
-            bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer_for(request))
+        _save_decisions(request, bar_id, values)
     except ValidationFailed as exc:
         context = {
-            **bar_context(request, bar_id, outcomes=True),
+            **bar_context(request, bar_id, outcomes=True, errors=exc.fields, values=values),
             "errors": exc.fields,
             "message": exc.message,
             # What was chosen and typed comes back, keyed by lesson, so nothing is lost.
@@ -101,6 +103,51 @@ def bar_decide(request: Request, form: FormData) -> Response:
         }
         return page(request, "bar.html", context, status=422)
     return RedirectResponse(f"/bar/{bar_id}?saved=1", status_code=303)
+
+
+def _save_decisions(request: Request, bar_id: int, values: dict[str, Any]) -> None:
+    """Every problem in either part is reported at once; nothing is saved unless all is well."""
+    limits = app_state(request).limits
+    rows = values.get("decisions")
+    chosen = [d for d in rows or [] if isinstance(d, dict) and d.get("decision")]
+    payload: DecisionsIn | None = None
+    problems: dict[str, str] = {}
+    messages: list[str] = []
+    try:
+        payload = parse(DecisionsIn, {"decisions": chosen}, limits) if chosen else None
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+        messages.append(exc.message)
+    try:
+        actions_chosen = bool(carry.carry_decisions(values, limits)[0])
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+        messages.append(exc.message)
+        actions_chosen = True
+    if problems:
+        raise ValidationFailed(" ".join(messages), problems)
+    if payload is None and not actions_chosen:
+        raise ValidationFailed(NOTHING_CHOSEN, {"decisions": "nothing chosen"})
+    viewer = viewer_for(request)
+    with session_for(request) as session:
+        bar = bars.get(session, bar_id=bar_id, viewer=viewer)
+        if payload is not None:
+            bars.decide(session, bar=bar, decisions=payload.decisions, viewer=viewer)
+        if actions_chosen:
+            if bar.project_id is None:
+                raise ValidationFailed(
+                    "This BAR is not for a project, so it has no open actions to settle.",
+                    {"carry": "no project"},
+                )
+            carry.settle(
+                session,
+                viewer,
+                values,
+                project_id=bar.project_id,
+                bar_id=bar_id,
+                required=False,
+                limits=limits,
+            )
 
 
 @form_handler
@@ -166,6 +213,8 @@ routes = [
     Route("/bar", bar_submit, methods=["POST"]),
     Route("/bar/{id:int}", bar_detail, methods=["GET"]),
     Route("/bar/{id:int}/decisions", bar_decide, methods=["POST"]),
+    # The page's open actions once had a form of their own; an old page posting here still works.
+    Route("/bar/{id:int}/actions", bar_decide, methods=["POST"]),
     Route("/bar/{id:int}/outcomes", bar_outcome, methods=["POST"]),
     Route("/bar/{id:int}/delete", bar_delete, methods=["POST"]),
 ]

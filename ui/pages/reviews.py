@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lessons.capture import projects, questions
+from lessons.accounts.access import Viewer
+from lessons.capture import owners, projects, questions
 from lessons.catalogue import service as catalogue
 from lessons.errors import DomainError, ValidationFailed
 from lessons.handovers import service as handovers
@@ -111,6 +113,7 @@ def review_submit(request: Request, form: FormData) -> Response:
             raise ValidationFailed(exc.message, form_paths(exc.fields, back)) from None
         with session_for(request) as session:
             viewer = viewer_for(request)
+            _author_in_directory(session, viewer, payload.author)
             review = handovers.log(session, payload=payload, viewer=viewer)
             assert review.id is not None
             # Open actions settled in the form land with the review, or neither does.
@@ -133,6 +136,21 @@ def review_submit(request: Request, form: FormData) -> Response:
         context = _form_context(request, {**values, **carry_values}, exc.fields, exc.message)
         return page(request, "review_form.html", context, status=422)
     return RedirectResponse(f"/reviews/{review_id}", status_code=303)
+
+
+def _author_in_directory(session: Session, viewer: Viewer, name: str | None) -> None:
+    """On the form, whose words are the signed-in user's own or a person chosen from the
+    directory: a typed stranger would become a second person, no longer the account."""
+    if not (name or "").strip():
+        return
+    try:
+        owners.choose(session, viewer=viewer, name=name, field="author")
+    except ValidationFailed:
+        raise ValidationFailed(
+            f"Whose words: nobody called {name!r} is in the people directory. Choose the "
+            "person from the list, or leave it empty if the words are yours.",
+            {"author": "choose a person from the people directory, or leave it empty"},
+        ) from None
 
 
 def _review_page(

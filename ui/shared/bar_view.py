@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from lessons.accounts import audit
 from lessons.bar.reading import BarView
 from lessons.catalogue import service as catalogue
 from ui.shared.bar_run import read_bar
@@ -33,9 +34,16 @@ def bar_context(
             bar_id=bar_id,
             **carry_form,
         )
+        # Who saved the team's decisions and when: the printed BAR is due-diligence evidence.
+        decided = [
+            {"by": event.actor, "at": event.at}
+            for event in audit.events(session, entity="bar", entity_id=bar_id, limit=50)
+            if event.action == "decide"
+        ]
         # Whom a peer assist may ask: the people the reader may see (`_bar_people.html`).
         directory = [(p.id, p.name) for p in catalogue.list_people(session, viewer=viewer)]
     context = {
+        "decided": decided,
         "bar": bar_json(view),
         "errors": {},
         "typed": {},

@@ -397,6 +397,61 @@ def test_bar_page_shows_the_projects_open_actions_and_settles_them(
     assert "open-actions" not in client.get(f"/bar/{loose['id']}").text
 
 
+def test_bar_page_saves_lesson_decisions_and_open_actions_with_one_button(
+    client: Client, settings: Settings
+) -> None:
+    """Issue 15 item 3: the BAR page is one form. A refused save keeps both the lesson
+    decisions and the open-action choices, naming every problem at once; a good save keeps
+    both parts (on main, the open-actions form threw away an unsaved Apply and its note)."""
+    earlier = first_review(client)
+    pumps = ids(earlier)["Map the pumps"]
+    bar = client.post(
+        "/api/bar",
+        json={
+            "brief": "Spare parts ran out",
+            "project": {"id": earlier["project"]["id"]},
+            "filters": {"status": ["identified"]},
+        },
+    ).json()
+    assert bar["results"], "the BAR surfaced no lesson to decide on"
+    lesson = bar["results"][0]["id"]
+    soup = BeautifulSoup(client.get(f"/bar/{bar['id']}").text, "html.parser")
+    forms = [f for f in soup.find_all("form") if f.find(attrs={"name": "carry.0.action_id"})]
+    assert len(forms) == 1 and forms[0]["action"] == f"/bar/{bar['id']}/decisions"
+    assert forms[0].find(attrs={"name": "decisions.0.decision"}) is not None
+    row = next(
+        f["name"].split(".")[1]
+        for f in forms[0].find_all("input", attrs={"type": "hidden"})
+        if f.get("value") == str(pumps)
+    )
+    data = {
+        "decisions.0.lesson_id": str(lesson),
+        "decisions.0.decision": "apply",
+        "decisions.0.note": "Ask Ana about the pump map",
+        f"carry.{row}.action_id": str(pumps),
+        f"carry.{row}.decision": "done",
+    }
+    refused = client.post(f"/bar/{bar['id']}/decisions", data=data)
+    assert refused.status_code == 422
+    page = BeautifulSoup(refused.text, "html.parser")
+    assert "say what shows it is done" in page.text
+    note = page.find("textarea", attrs={"name": "decisions.0.note"})
+    assert note is not None and note.text == "Ask Ana about the pump map"
+    applied = page.find("input", attrs={"name": "decisions.0.decision", "value": "apply"})
+    assert applied is not None and applied.has_attr("checked")
+    done = page.find("input", attrs={"name": f"carry.{row}.decision", "value": "done"})
+    assert done is not None and done.has_attr("checked")
+    assert client.get(f"/api/bar/{bar['id']}").json()["results"][0]["decision"] is None
+    assert action_row(settings, pumps).status == "open"
+
+    data[f"carry.{row}.note"] = "Pump map published"
+    saved = client.post(f"/bar/{bar['id']}/decisions", data=data, follow_redirects=False)
+    assert saved.status_code == 303
+    result = client.get(f"/api/bar/{bar['id']}").json()["results"][0]
+    assert (result["decision"], result["note"]) == ("apply", "Ask Ana about the pump map")
+    assert action_row(settings, pumps).status == "done"
+
+
 def test_tracker_form_enforces_the_api_length_limits(client: Client, settings: Settings) -> None:
     """The HTML row form and PATCH /api/actions/{id} refuse the same over-long owner, and the
     form keeps what was typed beside the error (issue 11, item 16)."""

@@ -163,7 +163,7 @@ def review_form(**changes: str) -> dict[str, str]:
         "project.unit": "Public Health",
         "project.summary": "Catch-up campaign after the outbreak.",
         "held_on": "2025-06-30",
-        "author": "Amina Diallo",
+        "author": "",  # the signed-in user's own words (issue 15 item 1)
         "answers.planned": "Vaccinate 40,000 children in six weeks.",
         "answers.actual": "Started three weeks late.",
         "answers.differences": "",

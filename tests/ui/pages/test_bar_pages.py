@@ -102,7 +102,9 @@ def test_bar_form_post_redirects_to_the_recorded_bar(
     assert location.startswith("/bar/")
     bar = client.get(f"/api{location}").json()
     assert bar["brief"] == "cold chain fridges late"
-    assert bar["run_by"] == "Jo"
+    # Run by the signed-in user: the typed name an old form might post is not a second person
+    # (issue 15 item 1).
+    assert bar["run_by"] == "casey"
     assert bar["project"] is None
     assert (lesson_id in [r["id"] for r in bar["results"]]) is surfaced
     rendered(client.get(location), "bar.html")
@@ -120,10 +122,10 @@ def test_bar_form_new_project_name_creates_it(client: TestClient, engine: Engine
 @pytest.mark.parametrize(
     ("form", "field"),
     [
-        ({"brief": "", "run_by": "Jo", "project.name": "Typed project"}, "brief"),
-        ({"brief": "   ", "run_by": "Jo"}, "brief"),
-        ({"brief": "b" * 101, "run_by": "Jo"}, "brief"),
-        ({"brief": "Fridges", "project.id": "999", "run_by": "Jo"}, "project.id"),
+        ({"brief": "", "project.name": "Typed project"}, "brief"),
+        ({"brief": "   "}, "brief"),
+        ({"brief": "b" * 101}, "brief"),
+        ({"brief": "Fridges", "project.id": "999"}, "project.id"),
     ],
 )
 def test_bar_form_invalid_rerenders_with_values_and_error(
@@ -293,3 +295,31 @@ def test_bar_decisions_form_bad_decision_is_422_and_saves_nothing(
     assert isinstance(alert, Tag)
     assert alert.get_text(strip=True)
     assert client.get(f"/api/bar/{bar_with_three['id']}").json() == bar_with_three
+
+
+def test_bar_page_carries_a_printable_record_of_the_decisions(
+    client: TestClient, bar_with_three: dict[str, Any]
+) -> None:
+    """Issue 15 item 10: the record a printed BAR shows (who saved the decisions, when)."""
+    bar_id = bar_with_three["id"]
+    first = bar_with_three["results"][0]
+    before = rendered(client.get(f"/bar/{bar_id}"), "bar.html")
+    assert "No decisions saved yet." in element(before, id="record-heading").parent.get_text()
+    form = {
+        "decisions.0.lesson_id": str(first["id"]),
+        "decisions.0.decision": "apply",
+        "decisions.0.note": "Order in March",
+    }
+    client.post(f"/bar/{bar_id}/decisions", data=form)
+    page = rendered(client.get(f"/bar/{bar_id}"), "bar.html")
+    record = page.select_one("table.record")
+    assert record is not None
+    rows = [
+        [td.get_text(strip=True) for td in tr.find_all("td")] for tr in record.select("tbody tr")
+    ]
+    assert [first["title"] in rows[0][0], rows[0][2], rows[0][3]] == [
+        True,
+        "Apply",
+        "Order in March",
+    ]
+    assert "Decisions last saved" in element(page, id="record-heading").parent.get_text()

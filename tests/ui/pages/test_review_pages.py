@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup, Tag
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from lessons.capture import questions
-from lessons.storage.models import ReviewKind
+from lessons.storage.models import Review, ReviewKind, User
 from tests.ui.pages.helpers import (
     assert_error_beside,
     assert_kept,
@@ -315,3 +316,26 @@ def test_review_form_over_max_request_bytes_is_413_page(
     page = rendered(response, "error.html", 413)
     assert "5000" in page.get_text()
     assert set(row_counts(engine).values()) == {0}
+
+
+def test_review_form_author_is_the_signed_in_user_or_a_directory_person(
+    client: TestClient, engine: Engine
+) -> None:
+    """Issue 15 item 1: left empty, whose words are the signed-in account's; a name typed that
+    is not in the people directory is refused beside the field (it would have become a
+    second person), everything typed kept, nothing saved."""
+    before = row_counts(engine)
+    refused = client.post("/reviews", data=review_form(author="Casey Someone"))
+    page = rendered(refused, "review_form.html", 422)
+    assert "people directory" in assert_error_beside(page, "author")
+    assert_kept(page, {"author": "Casey Someone", "lessons.0.title": "Order fridges early"})
+    assert row_counts(engine) == before
+    saved = client.post("/reviews", data=review_form(), follow_redirects=False)
+    assert saved.status_code == 303
+    review_id = int(saved.headers["location"].rsplit("/", 1)[1])
+    with Session(engine) as session:
+        review = session.get(Review, review_id)
+        casey = session.exec(select(User).where(User.username == "casey")).one()
+        assert review is not None and casey.person_id is not None
+        assert (review.recorded_by_id, review.author_id) == (casey.id, casey.person_id)
+    assert row_counts(engine)["person"] == before["person"]  # the account's own person
