@@ -38,7 +38,7 @@ class Source:
     key: str
     title: str
     tally: str  # how the subject line counts its items that are not urgent: "3 due soon"
-    more: str  # where the reader sees all of it (a path)
+    more: str  # where the reader sees all of it (a path; "{person}": the reader's person id)
     items: Callable[[Session, Reader], list[Item]]
 
 

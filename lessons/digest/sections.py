@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from lessons.digest.kinds import Reader, Section, Source
-from lessons.digest.sources import actions
+from lessons.digest.sources import actions, assists
 
-SOURCES: tuple[Source, ...] = (actions.SOURCE,)
+SOURCES: tuple[Source, ...] = (actions.SOURCE, assists.SOURCE)
 
 
 def sections(
@@ -23,7 +23,7 @@ def sections(
             source.key,
             source.title,
             source.tally,
-            source.more,
+            source.more.format(person=reader.person.id),
             tuple(source.items(session, reader)),
         )
         for source in sources
