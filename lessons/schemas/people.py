@@ -99,6 +99,10 @@ class Profile(PersonOut):
     created_at: Timestamp
     inferred: list[Inferred]
     contributions: Contributions
+    asked: list[PeerAssist] = Field(
+        default_factory=list,
+        description="On one's own profile: open peer-assist requests addressed to you.",
+    )
 
 
 class PeerAssistIn(_Input):
@@ -124,3 +128,6 @@ class PeerAssist(Out):
     created_at: Timestamp
     outcome: str
     outcome_at: Timestamp | None
+
+
+Profile.model_rebuild()

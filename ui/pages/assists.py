@@ -16,6 +16,7 @@ from lessons.errors import ValidationFailed
 from lessons.schemas import parse
 from lessons.schemas.people import PeerAssistIn, PeerAssistOutcomeIn
 from ui.pages.render import page
+from ui.shared import people
 from ui.shared.bar_view import bar_context
 from ui.shared.body import form_handler, path_id
 from ui.shared.state import app_state, require, session_for, viewer_for
@@ -56,24 +57,39 @@ def request_assist(request: Request, form: FormData) -> Response:
 
 
 def record_outcome(request: Request, form: FormData) -> Response:
-    require(request)
+    """From the BAR page (the team) or from one's own profile (the person asked, who may not
+    see the BAR): back to where the form was, with what was typed when refused."""
+    viewer = require(request)
     assist_id = path_id(request)
     outcome = str(form.get("outcome") or "")
+    from_profile = form.get("from") == "profile" and viewer.person_id is not None
     try:
         payload = parse(PeerAssistOutcomeIn, {"outcome": outcome}, app_state(request).limits)
     except ValidationFailed as exc:
         with session_for(request, write=False) as session:
-            bar_id = assists.bar_of(session, assist_id=assist_id, viewer=viewer_for(request))
+            bar_id = assists.bar_of(session, assist_id=assist_id, viewer=viewer)
         key = f"outcome-{assist_id}"
         problem = "say what came of it" if not outcome.strip() else exc.message
         refused = ValidationFailed(exc.message, {key: problem})
+        if from_profile:
+            return _refused_on_profile(request, refused, {key: outcome})
         return _refused(request, bar_id, refused, {key: outcome})
     with session_for(request) as session:
         assist = assists.record_outcome(
-            session, assist_id=assist_id, outcome=payload.outcome, viewer=viewer_for(request)
+            session, assist_id=assist_id, outcome=payload.outcome, viewer=viewer
         )
         bar_id = assist.bar_id
+    if from_profile:
+        return RedirectResponse(f"/people/{viewer.person_id}#asked", status_code=303)
     return RedirectResponse(f"/bar/{bar_id}#peer-assist-{assist_id}", status_code=303)
+
+
+def _refused_on_profile(request: Request, exc: ValidationFailed, typed: dict[str, str]) -> Response:
+    viewer = viewer_for(request)
+    with session_for(request, write=False) as session:
+        shown = people.profile(request, session, viewer.person_id or 0)
+    context = {"person": shown, "assist_errors": exc.fields, "assist_typed": typed}
+    return page(request, "person.html", context, status=422)
 
 
 routes = [

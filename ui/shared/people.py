@@ -8,13 +8,14 @@ from typing import Any
 from sqlmodel import Session
 from starlette.requests import Request
 
+from lessons.bar import assists
 from lessons.catalogue import service as catalogue
 from lessons.errors import ValidationFailed
 from lessons.expertise import contributions, profiles, search
 from lessons.expertise.contributions import Contributed, Inferred, Record
 from lessons.people.ranking import RankedPerson
 from lessons.storage.models import Person
-from ui.shared.presenters import action_json, lesson_brief, person_ref
+from ui.shared.presenters import action_json, assist_json, lesson_brief, person_ref
 from ui.shared.state import app_state, throttle, viewer_for
 from ui.shared.throttle import Costly
 
@@ -98,9 +99,15 @@ def profile(request: Request, session: Session, person_id: int) -> dict[str, Any
     viewer = viewer_for(request)
     person = profiles.get(session, person_id=person_id, viewer=viewer)
     done = contributions.contributed(session, person=person, viewer=viewer)
-    return profile_json(
+    shown = profile_json(
         person,
         done,
         contributions.inferred(done),
         editable=profiles.may_edit(viewer, person),
     )
+    # The requests written for them are theirs to read and answer, whatever they may see of
+    # the BAR: only on their own profile.
+    if viewer.person_id is not None and viewer.person_id == person.id:
+        asked = assists.addressed_to(session, person_id=person_id)
+        shown["asked"] = [assist_json(a) for a in asked]
+    return shown

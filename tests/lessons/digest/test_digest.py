@@ -260,7 +260,8 @@ def test_peer_assists_asked_of_me_reach_me_without_the_bar_they_came_from(
     client: Client, engine: Engine, settings: Settings, smtp_server: Mailbox
 ) -> None:
     """kim asks casey for a peer assist on a BAR whose brief casey may not read: casey's
-    digest holds the ask (written for her), never the brief, and links to kim, not the BAR."""
+    digest holds the ask (written for her), never the brief, and links to her own profile
+    (where she records what came of it), not the BAR."""
     _bank(client, engine)
     bar = client.post(
         "/api/bar",
@@ -282,11 +283,11 @@ def test_peer_assists_asked_of_me_reach_me_without_the_bar_they_came_from(
     assert done.returncode == 0, done.stderr
     (casey,) = smtp_server.to(CASEY)
     text, html = casey.part("plain"), casey.part("html")
-    assert "Peer assists you are asked for" in text
+    assert "Peer assists asked of you" in text
     assert text.index("Ask casey how the seals were stocked") < text.index("Ask about caretakers")
-    assert "asked by kim" in text and f"/people/{ids['kim']}" in text
+    assert "asked by kim" in text and f"/people/{ids['casey']}#peer-assist-" in text
     assert f"/bar/{bar.json()['id']}" not in text + html
     assert "Ocelot" not in text + html + str(casey.message["Subject"])
-    assert casey.message["Subject"].endswith(": 2 overdue, 1 due soon, 1 asking for a peer assist")
+    assert casey.message["Subject"].endswith(": 2 overdue, 1 due soon, 1 asked")
     (kim,) = smtp_server.to(KIM)
     assert "Peer assists" not in kim.part("plain")  # nobody asked kim

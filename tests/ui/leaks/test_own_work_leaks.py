@@ -98,4 +98,4 @@ def test_my_digest_holds_my_visible_action_and_nothing_of_my_hidden_one(
     assert _clean(text, hidden) == [] and _clean(body, hidden) == []
     assert _clean(str(mail.message["Subject"]), hidden) == []
     # one action, not two
-    assert str(mail.message["Subject"]).endswith(": 1 due soon, 1 asking for a peer assist")
+    assert str(mail.message["Subject"]).endswith(": 1 due soon, 1 asked")
