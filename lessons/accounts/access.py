@@ -21,6 +21,7 @@ from lessons.schemas import SearchFilters
 from lessons.storage.models import (
     Action,
     BeforeActionReview,
+    HandoverContact,
     Lesson,
     LessonStatus,
     LessonTag,
@@ -64,6 +65,9 @@ class Viewer:
     user_id: int | None = None
     person_id: int | None = None  # the Person the user writes as
     role: str = ""  # empty for anonymous
+    # Handovers (review ids) naming this user their successor: the leaver wrote them for this
+    # reader, who reads their story whatever its audience (their lessons keep their own rule).
+    handover_ids: frozenset[int] = field(default_factory=frozenset)
 
     def can_edit(self, lesson: Lesson) -> bool:
         """Curators edit any lesson they curate; contributors the lessons they wrote."""
@@ -87,7 +91,10 @@ class Viewer:
     def can_read_review(self, review: Review) -> bool:
         """Whether the viewer may read a review's own story (answers, author, actions on no
         lesson): as sensitive as the most sensitive lesson it ever held (`Review.sensitivity`,
-        kept when lessons are purged), whatever that lesson's status."""
+        kept when lessons are purged), whatever that lesson's status; and a handover's
+        successor."""
+        if review.id is not None and review.id in self.handover_ids:
+            return True
         return self._cleared_for(review.sensitivity, review.project_id)
 
     def can_change_action(self, action: Action) -> bool:
@@ -147,9 +154,10 @@ def _cleared_clause(viewer: Viewer, sensitivity: Any, project_id: Any) -> Column
 
 def readable_review_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
     """Reviews whose own story (answers, author, actions on no lesson) `viewer` may read."""
-    return select(col(Review.id)).where(
-        _cleared_clause(viewer, Review.sensitivity, Review.project_id)
-    )
+    cleared = _cleared_clause(viewer, Review.sensitivity, Review.project_id)
+    if viewer.handover_ids:
+        cleared = or_(cleared, col(Review.id).in_(sorted(viewer.handover_ids)))
+    return select(col(Review.id)).where(cleared)
 
 
 def _every_state_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
@@ -220,19 +228,24 @@ def visible_project_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
 
 def visible_person_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
     """People `viewer` may see named: on a lesson they may see, a review whose story they may
-    read or an action they may see, people named on nothing yet, and themselves. Someone named
-    only on restricted work is not listed to those who may not see it."""
+    read (its author, or a key contact of a handover) or an action they may see, people named
+    on nothing yet, and themselves. Someone named only on restricted work is not listed to
+    those who may not see it."""
     if viewer.is_curator:
         return select(col(Person.id))
-    named = union(
+    named: Any = union(
         select(col(Lesson.author_id)).where(col(Lesson.author_id).is_not(None)),
         select(col(Review.author_id)).where(col(Review.author_id).is_not(None)),
         select(col(Action.owner_id)).where(col(Action.owner_id).is_not(None)),
+        select(col(HandoverContact.person_id)),
     )
-    seen = union(
+    seen: Any = union(
         select(col(Lesson.author_id)).where(col(Lesson.id).in_(_every_state_ids(viewer))),
         select(col(Review.author_id)).where(col(Review.id).in_(readable_review_ids(viewer))),
         select(col(Action.owner_id)).where(action_clause(viewer)),
+        select(col(HandoverContact.person_id)).where(
+            col(HandoverContact.review_id).in_(readable_review_ids(viewer))
+        ),
     )
     known: list[ColumnElement[bool]] = [col(Person.id).in_(seen), col(Person.id).not_in(named)]
     if viewer.person_id is not None:  # whatever they are named on, people know themselves

@@ -32,6 +32,7 @@ from lessons.accounts.sessions import (
 from lessons.errors import NotFound, ValidationFailed
 from lessons.people import service as people
 from lessons.storage.models import (
+    Handover,
     LoginFailure,
     Person,
     ProjectMember,
@@ -337,6 +338,9 @@ def viewer(session: Session, user: User | None) -> Viewer:
     member_of = session.exec(
         select(ProjectMember.project_id).where(ProjectMember.user_id == user.id)
     ).all()
+    handed_to = session.exec(
+        select(Handover.review_id).where(Handover.successor_user_id == user.id)
+    ).all()
     return Viewer(
         name=user.username,
         sensitivities=STAFF.sensitivities,
@@ -344,4 +348,5 @@ def viewer(session: Session, user: User | None) -> Viewer:
         user_id=user.id,
         person_id=user.person_id,
         role=user.role,
+        handover_ids=frozenset(handed_to),
     )

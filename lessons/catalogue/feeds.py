@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import false, func, or_
 from sqlmodel import Session, col, select
 
 from lessons.accounts.access import Viewer, visible_lesson_ids
 from lessons.schemas import SearchFilters
-from lessons.storage.models import Lesson, LessonEvent, LessonStatus
+from lessons.storage.models import Lesson, LessonEvent, LessonStatus, LessonTag
+from lessons.storage.tagging import matches_tag
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ def newly_validated(
     tag: str | None = None,
     unit: str | None = None,
     project_id: int | None = None,
+    any_tags: list[str] | None = None,
     limit: int = 50,
 ) -> list[FeedEntry]:
     """Validated (and since actioned or learned) lessons the viewer may see, by the time a
@@ -51,4 +54,15 @@ def newly_validated(
     )
     if unit:
         query = query.where(func.lower(Lesson.unit) == unit.strip().lower())
+    if any_tags is not None:  # a community's lessons: any one of its tags
+        query = query.where(col(Lesson.id).in_(tagged_any(any_tags)))
     return [FeedEntry(lesson, at) for lesson, at in session.exec(query)]
+
+
+def tagged_any(tags: list[str]) -> Any:
+    """Ids of lessons carrying any of `tags` (or a narrower taxonomy term of one)."""
+    if not tags:
+        return select(col(LessonTag.lesson_id)).where(false())
+    return select(col(LessonTag.lesson_id)).where(
+        or_(*(matches_tag(col(LessonTag.tag), tag) for tag in tags))
+    )

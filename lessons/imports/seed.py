@@ -19,6 +19,7 @@ from lessons.accounts.access import Viewer
 from lessons.bar import service as bars
 from lessons.capture import service as capture
 from lessons.curation import lifecycle, merging
+from lessons.imports.seed_connections import load_communities, load_handovers
 from lessons.people import service as people
 from lessons.schemas import BarIn, DecisionIn, Limits, OutcomeIn, ReviewIn, parse
 from lessons.storage.models import (
@@ -82,6 +83,8 @@ def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo cu
             added += _load_review(session, review, ref, curator)
     session.flush()
     load_accounts(session, bank.get("people", []), curator=curator)
+    load_handovers(session, bank.get("handovers", []))
+    load_communities(session, bank.get("communities", []), curator=curator)
     load_taxonomy(session, bank.get("taxonomy", []), curator=curator)
     load_merges(session, bank.get("merges", []), curator=curator)
     load_learning_loop(session, bank, curator=curator)

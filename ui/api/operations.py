@@ -27,6 +27,15 @@ from lessons.schemas import (
     UndoIn,
     ValidateIn,
 )
+from lessons.schemas.communities import (
+    AnswerLessonIn,
+    CommunityAnswerIn,
+    CommunityIn,
+    CommunityQuestionIn,
+    MembershipIn,
+    ShareIn,
+)
+from lessons.schemas.handovers import FollowUpAnswerIn, FollowUpIn, ReassignIn
 from lessons.schemas.people import PeerAssistIn, PeerAssistOutcomeIn, ProfileIn
 from lessons.storage.models import ActionStatus, LessonStatus
 from retrieval.duplicates import FLOOR
@@ -221,6 +230,65 @@ TAXONOMY_ACTIONS = [
         out.TagSuggestions, query=SuggestionsQuery, errors=(404, 422)),
 ]  # fmt: skip
 
+HANDOVER_DESCRIPTION = (
+    "A handover is a review of kind `handover` (POST /api/reviews with `successor`, `role`, "
+    "`work_in_flight` and `contacts`). Its story (answers, successor, handover parts) goes to "
+    "those who may read the review and to its successor; anyone else who may open it gets "
+    "them null or empty."
+)
+_HANDOVER_WRITE = (400, 401, 403, 404, 409, 413, 422)
+
+HANDOVERS = [
+    Operation("GET", "/api/reviews/{id}", "A review, with its handover parts for a handover",
+        out.Review, errors=(401, 404), description=HANDOVER_DESCRIPTION),
+    Operation("POST", "/api/reviews/{id}/acknowledge",
+        "The successor acknowledges the handover (again: the first time is kept)", out.Review,
+        errors=(401, 403, 404), description="403: the caller is not the successor it names."),
+    Operation("POST", "/api/reviews/{id}/questions",
+        "The successor asks the leaver a follow-up question", out.Review, status=201,
+        body=FollowUpIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/follow-ups/{id}/answer",
+        "The leaver answers (or rewords the answer to) a follow-up question", out.Review,
+        body=FollowUpAnswerIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/reviews/{id}/reassign",
+        "Hand the leaver's open actions on, to the successor or someone named", out.Review,
+        body=ReassignIn, errors=_HANDOVER_WRITE),
+    Operation("GET", "/api/roles", "Roles with their handover history, as far as the caller "
+        "may read it", out.Roles, errors=(401,)),
+    Operation("GET", "/api/roles/{id}", "One role and its handovers, newest first", out.Role,
+        errors=(401, 404)),
+]  # fmt: skip
+
+COMMUNITY_DESCRIPTION = (
+    "Communities are for signed-in staff. Their lessons (any one of their tags), shared "
+    "lessons, themes and drawn lessons are only those the caller may see."
+)
+
+COMMUNITIES = [
+    Operation("GET", "/api/communities", "Communities of practice with their members",
+        out.Communities, errors=(401,)),
+    Operation("POST", "/api/communities", "Start a community (curators)", out.Community,
+        status=201, body=CommunityIn, errors=(400, 401, 403, 413, 422)),
+    Operation("GET", "/api/communities/{id}",
+        "A community: members, recent lessons, shared lessons, questions and themes",
+        out.CommunityDetail, errors=(401, 404), description=COMMUNITY_DESCRIPTION),
+    Operation("POST", "/api/communities/{id}/membership", "Join or leave, follow or stop",
+        out.Community, body=MembershipIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/communities/{id}/shares",
+        "Share a lesson the caller may see with the community (members)", out.CommunityDetail,
+        body=ShareIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/communities/{id}/questions", "Ask the community a question (members)",
+        out.CommunityQuestion, status=201, body=CommunityQuestionIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/community-questions/{id}/answers",
+        "Answer a community's question (members)", out.CommunityQuestion, status=201,
+        body=CommunityAnswerIn, errors=_HANDOVER_WRITE),
+    Operation("POST", "/api/community-answers/{id}/lesson",
+        "Draw a lesson (identified, for curation) from a good answer (facilitators, its "
+        "author, curators)", out.Lesson, status=201, body=AnswerLessonIn,
+        errors=_HANDOVER_WRITE),
+]  # fmt: skip
+
+
 PEOPLE_DESCRIPTION = (
     "The lessons the caller may see are ranked for the topic as lesson search ranks them; "
     "each person gathers the strong and related ones they wrote, handed over or own an action "
@@ -246,4 +314,11 @@ PEOPLE = [
         out.PeerAssist, body=PeerAssistOutcomeIn, errors=(*WRITE, 401)),
 ]  # fmt: skip
 
-OPERATIONS: list[Operation] = [*LESSONS, *CURATION, *TAXONOMY_ACTIONS, *PEOPLE]
+OPERATIONS: list[Operation] = [
+    *LESSONS,
+    *CURATION,
+    *TAXONOMY_ACTIONS,
+    *PEOPLE,
+    *HANDOVERS,
+    *COMMUNITIES,
+]

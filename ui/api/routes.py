@@ -12,10 +12,10 @@ from starlette.routing import Route
 
 from lessons.accounts.access import Viewer
 from lessons.bar import service as bars
-from lessons.capture import service as capture
 from lessons.catalogue import service as catalogue
 from lessons.curation import lifecycle, merging
 from lessons.errors import Forbidden, ValidationFailed
+from lessons.handovers import service as handovers
 from lessons.schemas import (
     BarIn,
     DecisionsIn,
@@ -29,7 +29,9 @@ from lessons.storage.models import Action, Lesson
 from retrieval.explain import has_words
 from ui.api import actions as actions_api
 from ui.api import assists as assists_api
+from ui.api import communities as communities_api
 from ui.api import curation as curation_api
+from ui.api import handovers as handovers_api
 from ui.api import merging as merging_api
 from ui.api import metrics as metrics_api
 from ui.api import outcomes as outcomes_api
@@ -39,13 +41,13 @@ from ui.api import themes as themes_api
 from ui.api.openapi import openapi
 from ui.shared.bar_run import read_bar, run_bar
 from ui.shared.body import path_id, read_json_object
+from ui.shared.handover_json import review_with_handover
 from ui.shared.params import id_param, int_param, paging
 from ui.shared.presenters import (
     action_json,
     bar_json,
     lesson_brief,
     lesson_json,
-    review_json,
     why_json,
 )
 from ui.shared.state import (
@@ -68,12 +70,13 @@ async def post_review(request: Request) -> Response:
     def work() -> dict[str, Any]:
         with session_for(request) as session:
             viewer = viewer_for(request)
-            review = capture.log_review(session, payload=payload, viewer=viewer)
+            review = handovers.log(session, payload=payload, viewer=viewer)
             lessons = sorted(review.lessons, key=lambda le: le.id or 0)
             actions = catalogue.list_actions(
                 session, viewer=viewer_for(request), review_id=review.id
             )
-            body = review_json(review, lessons, actions)
+            view = handovers.view(session, review=review, viewer=viewer)
+            body = review_with_handover(review, lessons, actions, view)
         embed_committed(request, [le.id for le in lessons if le.id is not None])
         return body
 
@@ -291,5 +294,7 @@ routes += curation_api.routes
 routes += [*actions_api.routes, *taxonomy_api.routes]
 routes += merging_api.routes
 routes += themes_api.routes
+routes += handovers_api.routes
+routes += communities_api.routes
 routes += [*metrics_api.routes, *outcomes_api.routes]
 routes += [*people_api.routes, *assists_api.routes]

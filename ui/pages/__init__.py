@@ -15,6 +15,8 @@ from ui.pages import (
     reviews,
     taxonomy,
 )
+from ui.pages.communities import routes as community_routes
+from ui.pages.handovers import routes as handover_routes
 from ui.pages.metrics import routes as metrics_routes
 from ui.pages.themes import routes as themes_routes
 
@@ -24,4 +26,6 @@ routes += [*actions.routes, *digest.routes, *feeds.routes, *taxonomy.routes]
 routes += merge.routes
 routes += themes_routes
 routes += metrics_routes
+routes += handover_routes
+routes += community_routes
 routes += [*people.routes, *assists.routes]

@@ -17,12 +17,13 @@ from starlette.routing import Route
 from lessons.accounts.access import Viewer
 from lessons.capture import projects
 from lessons.catalogue import feeds
+from lessons.communities import service as communities
 from lessons.errors import NotFound, ValidationFailed
 from lessons.schemas import normalise_tag
 from lessons.storage.models import Lesson
 from ui.shared.body import path_id
 from ui.shared.params import id_param
-from ui.shared.state import session_for, viewer_for
+from ui.shared.state import require, session_for, viewer_for
 
 # With its charset: without it some readers take the bytes for Latin-1 ("JoaquÃn").
 ATOM = "application/atom+xml; charset=utf-8"
@@ -118,6 +119,30 @@ async def project_feed(request: Request) -> Response:
     return await _feed(request, project_id=path_id(request))
 
 
+async def community_feed(request: Request) -> Response:
+    """A community's new lessons (any of its tags): for signed-in readers or a bearer token,
+    as communities are."""
+    require(request)
+    community_id = path_id(request)
+
+    def work() -> Response:
+        viewer = viewer_for(request)
+        with session_for(request) as session:
+            community = communities.get(session, community_id=community_id, viewer=viewer)
+            entries = feeds.newly_validated(
+                session, viewer=viewer, any_tags=list(community.tags), limit=FEED_SIZE
+            )
+            return _atom(
+                request,
+                title=f"Lessonbank: new lessons in {community.name}",
+                subtitle="Lessons newly validated with the community's tags, newest first.",
+                entries=entries,
+                page=f"/communities/{community_id}",
+            )
+
+    return await run_in_threadpool(work)
+
+
 async def _feed(
     request: Request,
     *,
@@ -182,4 +207,5 @@ routes = [
     Route("/feeds/tags/{tag}.atom", tag_feed, methods=["GET"]),
     Route("/feeds/units/{unit}.atom", unit_feed, methods=["GET"]),
     Route("/feeds/projects/{id:int}.atom", project_feed, methods=["GET"]),
+    Route("/feeds/communities/{id:int}.atom", community_feed, methods=["GET"]),
 ]

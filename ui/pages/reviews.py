@@ -11,19 +11,21 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from lessons.capture import projects, questions
-from lessons.capture import service as capture
 from lessons.catalogue import service as catalogue
 from lessons.errors import DomainError, ValidationFailed
+from lessons.handovers import service as handovers
 from lessons.numbers import read_whole
 from lessons.schemas import ReviewIn, parse
 from lessons.storage.models import ReviewKind
 from lessons.taxonomy import suggestions
 from ui.pages import merge
+from ui.pages.handover_view import handover_context
 from ui.pages.render import page
 from ui.shared import carry
 from ui.shared.body import form_handler, path_id
 from ui.shared.carry import carry_context
 from ui.shared.forms import form_paths, nested, redisplay, review_input
+from ui.shared.handover_forms import ROWS, grow, handover_parts
 from ui.shared.params import id_param
 from ui.shared.state import app_state, embed_committed, require, session_for, viewer_for
 
@@ -62,7 +64,13 @@ def _form_context(
         "directory": directory,
         "lesson_slots": max(len(lessons), 1),
         "action_slots": max(len(actions), 1),
+        **{f"{key}_slots": _slots(values, key) for key in ROWS.values()},
     }
+
+
+def _slots(values: dict[str, Any], key: str) -> int:
+    rows = values.get(key)
+    return max(len(rows) if isinstance(rows, list) else 0, 2)
 
 
 def review_form(request: Request) -> Response:
@@ -89,16 +97,21 @@ def review_submit(request: Request, form: FormData) -> Response:
         )
         context = _form_context(request, {**values, **carry_values}, {})
         return page(request, "review_form.html", context)
+    grown = next((key for button, key in ROWS.items() if button in form), None)
+    if grown:
+        context = _form_context(request, {**grow(values, grown), **carry_values}, {})
+        return page(request, "review_form.html", context)
 
     def save() -> int:
         data, back = review_input(values)
+        data = handover_parts(data, back)
         try:
             payload = parse(ReviewIn, data, app_state(request).limits)
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message, form_paths(exc.fields, back)) from None
         with session_for(request) as session:
             viewer = viewer_for(request)
-            review = capture.log_review(session, payload=payload, viewer=viewer)
+            review = handovers.log(session, payload=payload, viewer=viewer)
             assert review.id is not None
             # Open actions settled in the form land with the review, or neither does.
             carry.settle(
@@ -130,6 +143,7 @@ def _review_page(
     carry_values: dict[str, Any] | None = None,
     carry_message: str = "",
     status: int = 200,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     with session_for(request, write=False) as session:
         viewer = viewer_for(request)
@@ -169,6 +183,8 @@ def _review_page(
                 "settled": request.query_params.get("settled") == "1",
                 # Existing lessons each new lesson looks like (that this viewer may see).
                 "possible_duplicates": merge.review_duplicates(request, session, lessons, viewer),
+                **handover_context(session, review, viewer),
+                **(extra or {}),
             },
             status=status,
         )

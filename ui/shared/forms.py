@@ -13,7 +13,7 @@ from lessons.numbers import read_whole
 # Fields typed as comma-separated text in forms but lists in the input models.
 LIST_FIELDS = frozenset({"tags"})
 # Keys that mean "the form was submitted to grow, not to save".
-CONTROL_KEYS = frozenset({"add_lesson", "add_action", "csrftoken"})
+CONTROL_KEYS = frozenset({"add_lesson", "add_action", "add_work", "add_contact", "csrftoken"})
 # No form of ours nests deeper (`lessons.0.title`); a deeper name is not one of our fields.
 MAX_DEPTH = 4
 
@@ -150,10 +150,10 @@ def redisplay(values: dict[str, Any]) -> dict[str, Any]:
     groups (`project`, `answers`) as dicts of text, repeats (`lessons`, ...) as lists of them."""
     shaped: dict[str, Any] = {}
     for key, value in values.items():
-        if key in ("lessons", "actions", "decisions"):
+        if key in ("lessons", "actions", "decisions", "work_in_flight", "contacts"):
             items = value if isinstance(value, list) else []
             shaped[key] = [_texts(item) for item in items if isinstance(item, dict)]
-        elif key in ("project", "answers", "filters"):
+        elif key in ("project", "answers", "filters", "successor"):
             shaped[key] = _texts(value) if isinstance(value, dict) else {}
         else:
             shaped[key] = value if isinstance(value, str) else ""

@@ -17,6 +17,14 @@ from lessons.storage.models.accounts import (
 from lessons.storage.models.assists import PeerAssist
 from lessons.storage.models.bar import BarItem, BeforeActionReview, Decision
 from lessons.storage.models.base import new_uid, utcnow
+from lessons.storage.models.communities import (
+    Community,
+    CommunityAnswer,
+    CommunityMember,
+    CommunityQuestion,
+    CommunityShare,
+)
+from lessons.storage.models.handovers import Handover, HandoverContact, HandoverQuestion, JobRole
 from lessons.storage.models.index import (
     LessonEmbedding,
     LessonPassages,
@@ -48,8 +56,17 @@ __all__ = [
     "AuditEvent",
     "BarItem",
     "BeforeActionReview",
+    "Community",
+    "CommunityAnswer",
+    "CommunityMember",
+    "CommunityQuestion",
+    "CommunityShare",
     "Decision",
     "DigestDelivery",
+    "Handover",
+    "HandoverContact",
+    "HandoverQuestion",
+    "JobRole",
     "Lesson",
     "LessonEmbedding",
     "LessonEvent",

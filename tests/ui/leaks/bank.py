@@ -17,6 +17,7 @@ from lessons.storage.models import Lesson, LessonStatus, Person
 from lessons.storage.settings import Settings
 from retrieval import bm25_bounded, lexical
 from tests.conftest import Client, add_people
+from tests.ui.handover_support import add_user
 
 # --- the seeded bank -----------------------------------------------------------------------------
 
@@ -36,6 +37,11 @@ SECRET_STORY_OWNER = "Wilhelmina Stroud-Ng"  # owns an action on no lesson, on t
 MARK_STORY = "ibexstoryline"  # the secret review's answers and its action on no lesson
 MARK_BRIEF = "pangolinbriefing"  # curator kim's BAR brief
 MARK_PURGED = "tapirpurged"  # a review whose only (restricted) lesson was purged
+# The secret project's handover (restricted: its one lesson was purged), to successor sam.
+SECRET_ROLE = "Aquarium quarantine warden"
+SECRET_CONTACT = "Ottoline Brandvold"  # a key contact named only on that handover
+SUCCESSOR = "sam"  # a contributor outside the secret project, like casey
+PUBLIC_ROLE = "Cold chain store keeper"
 MARK_PROFILE = "walrusprofile"  # the secret author's own profile: bio and contact
 # The secret author lists the query's own topic as expertise: people search by tag must not
 # find them for anyone outside the secret project.
@@ -56,6 +62,8 @@ SECRET_WORDS = (
     SECRET_AUTHOR,
     SECRET_OWNER,
     SECRET_STORY_OWNER,
+    SECRET_ROLE,
+    SECRET_CONTACT,
 )
 TRUSTED = {"validated", "actioned", "learned"}
 EVERY_STATUS = [str(s) for s in LessonStatus]
@@ -213,6 +221,10 @@ class Bank:
     reviews: dict[str, int]
     bars: dict[str, int]
     actions: dict[str, tuple[str, str]]  # lesson key -> (action text, owner name)
+    roles: dict[str, int] = field(default_factory=dict)
+    follow_ups: dict[str, int] = field(default_factory=dict)  # handover key -> question id
+    communities: dict[str, int] = field(default_factory=dict)
+    drawn_lesson: int = 0  # a restricted lesson kim drew from a community answer
     people: dict[str, int] = field(default_factory=dict)  # PEOPLE's keys -> person id
 
     def hidden(self, viewer: str) -> list[Seeded]:
@@ -320,6 +332,7 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
         headers=client.curator,
     )
     assert purged.status_code == 201, purged.text
+    handovers = _seed_handovers(client, engine_url, secret_review["project"]["id"])
     engine = make_engine(engine_url)
     try:
         with transaction(engine) as session:
@@ -328,10 +341,11 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
                     lesson = session.get(Lesson, ids[seed.key])
                     assert lesson is not None
                     catalogue.delete_lesson(session, lesson=lesson, actor="kim")
-            gone = session.get(Lesson, purged.json()["lessons"][0]["id"])
-            assert gone is not None
-            catalogue.delete_lesson(session, lesson=gone, actor="kim")
-            catalogue.purge_lesson(session, lesson=gone, actor="kim")
+            for gone_id in (purged.json()["lessons"][0]["id"], handovers.purge):
+                gone = session.get(Lesson, gone_id)
+                assert gone is not None
+                catalogue.delete_lesson(session, lesson=gone, actor="kim")
+                catalogue.purge_lesson(session, lesson=gone, actor="kim")
             people = {
                 key: session.exec(select(Person).where(Person.name == name)).one().id or 0
                 for key, name in PEOPLE.items()
@@ -368,10 +382,125 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
             "secret": secret_review["id"],
             "public": public_review["id"],
             "purged": purged.json()["id"],
+            "secret_handover": handovers.reviews["secret"],
+            "public_handover": handovers.reviews["public"],
         },
         bars=bars,
         actions=actions,
         people=people,
+        roles=handovers.roles,
+        follow_ups=handovers.follow_ups,
+        **_seed_community(client, ids["restricted"]),
+    )
+
+
+def _seed_community(client: Client, restricted: int) -> dict[str, Any]:
+    """A community on the cold-chain tag (which the restricted lessons carry too): casey
+    joins, kim shares the restricted lesson with it, casey asks, kim answers, and kim draws a
+    restricted lesson from the answer."""
+    made = client.post(
+        "/api/communities",
+        json={"name": "Cold chain practitioners", "tags": [TAG], "facilitators": ["kim"]},
+        headers=client.curator,
+    )
+    assert made.status_code == 201, made.text
+    community = made.json()["id"]
+    joined = client.post(f"/api/communities/{community}/membership", json={"member": True})
+    assert joined.status_code == 200, joined.text
+    shared = client.post(
+        f"/api/communities/{community}/shares",
+        json={"lesson_id": restricted, "note": "From the tanks"},
+        headers=client.curator,
+    )
+    assert shared.status_code == 200, shared.text
+    asked = client.post(
+        f"/api/communities/{community}/questions", json={"question": "Who checks fridge logs?"}
+    )
+    assert asked.status_code == 201, asked.text
+    answered = client.post(
+        f"/api/community-questions/{asked.json()['id']}/answers",
+        json={"body": "The store keeper, daily."},
+        headers=client.curator,
+    )
+    assert answered.status_code == 201, answered.text
+    drawn = client.post(
+        f"/api/community-answers/{answered.json()['answers'][0]['id']}/lesson",
+        json={"title": f"{MARK_RESTRICTED.capitalize()}: logs", "sensitivity": "restricted"},
+        headers=client.curator,
+    )
+    assert drawn.status_code == 201, drawn.text
+    return {"communities": {"cold_chain": community}, "drawn_lesson": drawn.json()["id"]}
+
+
+@dataclass
+class Handovers:
+    reviews: dict[str, int]
+    roles: dict[str, int]
+    follow_ups: dict[str, int]
+    purge: int  # the secret handover's lesson, purged so only the handover's audience stays
+
+
+def _seed_handovers(client: Client, engine_url: str, secret_project: int) -> Handovers:
+    """A handover in the secret project (restricted, by kim for Ravi Okafor, to sam) with a
+    secret role, contact, work and follow-up; and a public one from casey to sam. Sam asks on
+    both; the leavers answer."""
+    sam = add_user(engine_url, SUCCESSOR)
+    add_people(engine_url, SECRET_CONTACT)  # key contacts are directory people
+    secret = client.post(
+        "/api/reviews",
+        json={
+            "kind": "handover",
+            "project": {"id": secret_project},
+            "author": SECRET_AUTHOR,
+            "role": SECRET_ROLE,
+            "successor": {"username": SUCCESSOR},
+            "answers": {"role": f"Keeps the {MARK_STORY} tanks sealed."},
+            "work_in_flight": [{"what": f"{MARK_STORY} seal audit", "status": "half done"}],
+            "contacts": [{"name": SECRET_CONTACT, "why": f"{MARK_STORY} supplier"}],
+            "lessons": [
+                {"title": f"{MARK_PURGED.capitalize()}: sealed", "sensitivity": "restricted"}
+            ],
+        },
+        headers=client.curator,
+    )
+    assert secret.status_code == 201, secret.text
+    public = client.post(
+        "/api/reviews",
+        json={
+            "kind": "handover",
+            "project": {"name": PUBLIC_PROJECT},
+            "role": PUBLIC_ROLE,
+            "successor": {"username": SUCCESSOR},
+            "answers": {"role": "Keeps the cold chain store stocked."},
+            "contacts": [{"name": "Tom Reyes", "why": "Orders the fridges"}],
+        },
+    )
+    assert public.status_code == 201, public.text
+    follow_ups = {}
+    for key, made, leaver in (("secret", secret, client.curator), ("public", public, {})):
+        review_id = made.json()["id"]
+        asked = client.post(
+            f"/api/reviews/{review_id}/questions",
+            json={"question": f"Where is the {MARK_STORY} key?" if key == "secret" else "Keys?"},
+            headers=sam,
+        )
+        assert asked.status_code == 201, asked.text
+        follow_ups[key] = asked.json()["handover"]["questions"][0]["id"]
+        answered = client.post(
+            f"/api/follow-ups/{follow_ups[key]}/answer",
+            json={"answer": "In the safe."},
+            headers=leaver,
+        )
+        assert answered.status_code == 200, answered.text
+    roles = {
+        key: made.json()["handover"]["role"]["id"]
+        for key, made in (("secret", secret), ("public", public))
+    }
+    return Handovers(
+        reviews={"secret": secret.json()["id"], "public": public.json()["id"]},
+        roles=roles,
+        follow_ups=follow_ups,
+        purge=secret.json()["lessons"][0]["id"],
     )
 
 

@@ -119,7 +119,7 @@ def expected_count(viewer: str, *, statuses: set[str], tag: str = "", project: s
     )
 
 
-NOT_LESSON_RESULTS = ("/api/people", "/api/communities")
+NOT_LESSON_RESULTS = ("/api/people", "/api/communities", "/api/roles")
 
 
 def count_problems(

@@ -27,7 +27,9 @@ from ui.app import create_app
 FILLS = {
     "lesson": [seed.key for seed in SEEDS],
     "project": ["secret", "public"],
-    "review": ["secret", "public", "purged"],
+    "review": ["secret", "public", "purged", "secret_handover", "public_handover"],
+    "role": ["secret", "public"],
+    "community": ["cold_chain"],
     "bar": ["casey", "kim"],
     "tag": ["secret", "public"],
     "unit": ["secret", "public"],
@@ -89,6 +91,16 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/feeds/projects/{id:int}.atom": {"id": "project"},
     "/curate": {},  # curators only: a contributor gets 403, a visitor the sign-in page
     "/api/curation/queue": {},
+    "/api/reviews/{id:int}": {"id": "review"},
+    "/roles": {},
+    "/roles/{id:int}": {"id": "role"},
+    "/api/roles": {},
+    "/api/roles/{id:int}": {"id": "role"},
+    "/communities": {},
+    "/communities/{id:int}": {"id": "community"},
+    "/api/communities": {},
+    "/api/communities/{id:int}": {"id": "community"},
+    "/feeds/communities/{id:int}.atom": {"id": "community"},
 }
 NO_LESSONS = "answers nothing about lessons"
 # The tests that check the routes below (names, so the table can sit above them).
@@ -97,6 +109,8 @@ BAR_DECIDE = "test_bar_of_the_marker_brief_is_not_decidable_on_hidden_lessons"
 HIDDEN_WRITES = "test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one"
 BAR_OUTCOME = "test_bar_outcome_on_a_hidden_lesson_answers_as_on_a_missing_one"
 ACTION_WRITES = "test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one"
+HANDOVER_WRITES = "test_writes_on_a_hidden_handover_answer_as_on_a_missing_one"
+SHARE_HIDDEN = "test_sharing_a_hidden_lesson_answers_as_sharing_a_missing_one"
 PROFILE_WRITES = "test_profile_writes_on_a_hidden_person_answer_as_on_a_missing_one"
 ASSIST_WRITES = "test_peer_assists_name_no_hidden_person_and_reach_no_hidden_bar"
 OTHER_ROUTES: dict[str, str] = {
@@ -158,6 +172,28 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /curate/lessons/{id:int}/edit": HIDDEN_WRITES,
     "POST /api/curation/lessons/{id:int}/validate": HIDDEN_WRITES,
     "POST /api/curation/lessons/{id:int}/review": HIDDEN_WRITES,
+    "POST /api/reviews/{id:int}/acknowledge": HANDOVER_WRITES,
+    "POST /api/reviews/{id:int}/questions": HANDOVER_WRITES,
+    "POST /api/follow-ups/{id:int}/answer": HANDOVER_WRITES,
+    "POST /api/reviews/{id:int}/reassign": HANDOVER_WRITES,
+    "POST /reviews/{id:int}/acknowledge": HANDOVER_WRITES,
+    "POST /reviews/{id:int}/questions": HANDOVER_WRITES,
+    "POST /reviews/{id:int}/questions/{question_id:int}/answer": HANDOVER_WRITES,
+    "POST /reviews/{id:int}/reassign": HANDOVER_WRITES,
+    "POST /api/communities/{id:int}/shares": SHARE_HIDDEN,
+    "POST /communities/{id:int}/shares": SHARE_HIDDEN,
+    # Communities, membership, questions and answers: members' own words, no lesson in them;
+    # drawing a lesson from an answer answers with the lesson just written.
+    "POST /api/communities": NO_LESSONS,
+    "POST /communities": NO_LESSONS,
+    "POST /api/communities/{id:int}/membership": NO_LESSONS,
+    "POST /communities/{id:int}/membership": NO_LESSONS,
+    "POST /api/communities/{id:int}/questions": NO_LESSONS,
+    "POST /communities/{id:int}/questions": NO_LESSONS,
+    "POST /api/community-questions/{id:int}/answers": NO_LESSONS,
+    "POST /communities/{id:int}/questions/{question_id:int}/answers": NO_LESSONS,
+    "POST /api/community-answers/{id:int}/lesson": NO_LESSONS,
+    "POST /communities/{id:int}/answers/{answer_id:int}/lesson": NO_LESSONS,
 }
 # Mounted apps that are not routers (their routes cannot be walked).
 MOUNTS = {"/static": "the stylesheet and script"}

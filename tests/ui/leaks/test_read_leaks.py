@@ -51,6 +51,8 @@ def fill(path: str, filling: dict[str, tuple[str, str]], bank: Bank) -> str:
         "project": bank.projects,
         "review": bank.reviews,
         "bar": bank.bars,
+        "role": bank.roles,
+        "community": bank.communities,
         "tag": {"secret": SECRET_TAG, "public": TAG},
         "unit": {"secret": SECRET_UNIT, "public": "Public Health"},
         "person": bank.people,

@@ -68,7 +68,7 @@ def test_a_new_route_fails_until_it_is_in_the_table(monkeypatch: pytest.MonkeyPa
         Mount("/curation", routes=[Route("/queue", lessons_feed)]),
     ]
     assert untabled(app) == [
-        'GET_ROUTES:   "/feeds/{id:int}": {"id": "<lesson|project|review|bar|tag|unit|person>"},',
+        'GET_ROUTES:   "/feeds/{id:int}": {"id": "<' + "|".join(FILLS) + '>"},',
         'OTHER_ROUTES: "POST /curation/merge": "<test that checks it, or NO_LESSONS>",',
         'MOUNTS:       "/exports": "<what it serves>",',
         'GET_ROUTES:   "/curation/queue": {},',

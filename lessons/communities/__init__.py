@@ -1,0 +1,1 @@
+"""Communities of practice: members and facilitators, following, shared lessons, Q&A."""
