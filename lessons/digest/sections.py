@@ -9,9 +9,14 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from lessons.digest.kinds import Reader, Section, Source
-from lessons.digest.sources import actions, assists
+from lessons.digest.sources import actions, assists, communities, handovers
 
-SOURCES: tuple[Source, ...] = (actions.SOURCE, assists.SOURCE)
+SOURCES: tuple[Source, ...] = (
+    actions.SOURCE,
+    handovers.SOURCE,
+    communities.SOURCE,
+    assists.SOURCE,
+)
 
 
 def sections(
