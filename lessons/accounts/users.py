@@ -58,6 +58,7 @@ __all__ = [
     "end_sessions",
     "find_user",
     "get_user",
+    "has_admin",
     "has_password",
     "hasher",
     "link_person",
@@ -307,9 +308,11 @@ def find_user(session: Session, *, username: str) -> User:
     return user
 
 
-def has_users(session: Session) -> bool:
-    """Whether any account exists yet (a fresh install has none until the first admin)."""
-    return session.exec(select(User.id).limit(1)).first() is not None
+def has_admin(session: Session) -> bool:
+    """Whether an administrator exists yet: a fresh install has none until the first one is
+    made on the command line (the demo bank's own accounts are contributors who sign in only
+    through single sign-on, so they do not end the first run)."""
+    return session.exec(select(User.id).where(User.role == Role.ADMIN).limit(1)).first() is not None
 
 
 def list_users(session: Session) -> list[User]:

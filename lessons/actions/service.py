@@ -138,12 +138,13 @@ def update_action(
     action: Action,
     change: ActionChange,
     actor: str,
-    viewer: Viewer | None = None,
+    viewer: Viewer | None,
 ) -> Action:
     """Edit status, evidence, owner or due date (audited). Closing as done needs closure
     evidence, dropping needs a reason (kept in the same field), reopening keeps both. A new
-    owner is chosen by `viewer` among the directory people they may see. Every problem is
-    reported at once, before anything changes."""
+    owner is chosen by `viewer` among the directory people they may see (`viewer` is required,
+    None only for a change that names no owner). Every problem is reported at once, before
+    anything changes."""
     given = change.model_dump(exclude_unset=True)
     problems: dict[str, str] = {}
     messages: list[str] = []
@@ -200,14 +201,14 @@ def close_action(session: Session, *, action: Action, evidence: str, actor: str)
     """Close an open action as done, with the evidence that it is."""
     _must_be_open(action)
     change = ActionChange(status=ActionStatus.DONE, closure_evidence=evidence)
-    return update_action(session, action=action, change=change, actor=actor)
+    return update_action(session, action=action, change=change, actor=actor, viewer=None)
 
 
 def drop_action(session: Session, *, action: Action, reason: str, actor: str) -> Action:
     """Drop an open action, saying why."""
     _must_be_open(action)
     change = ActionChange(status=ActionStatus.DROPPED, closure_evidence=reason)
-    return update_action(session, action=action, change=change, actor=actor)
+    return update_action(session, action=action, change=change, actor=actor, viewer=None)
 
 
 def _must_be_open(action: Action, field: str = "status") -> None:

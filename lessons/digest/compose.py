@@ -10,7 +10,8 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from lessons.accounts import users as accounts
-from lessons.digest.sections import SOURCES, Reader, Section, Source, sections
+from lessons.digest.kinds import Reader, Section, Source
+from lessons.digest.sections import SOURCES, sections
 from lessons.people import service as people
 from lessons.storage.models import Person, User
 

@@ -37,17 +37,17 @@ def _retriever(settings: Settings) -> Retriever:
 
 # A fresh install has no accounts; the first admin is made on the command line only, so
 # nobody who reaches the site before its owner can make themselves admin.
-FIRST_RUN = """No accounts yet. Make the first admin (in another terminal, from this folder):
+FIRST_RUN = """No admin yet. Make the first admin (in another terminal, from this folder):
     .venv/bin/lessonbank users add ada --role admin
 then sign in at /login. Until then the site shows only the public lessons."""
 
 
-def _has_users(settings: Settings) -> bool:
+def _has_admin(settings: Settings) -> bool:
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
         with transaction(engine) as session:
-            return accounts.has_users(session)
+            return accounts.has_admin(session)
     finally:
         engine.dispose()
 
@@ -62,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"Lessonbank on http://{settings.host}:{settings.port} ({settings.database_url})",
         file=sys.stderr,
     )
-    if not _has_users(settings):
+    if not _has_admin(settings):
         print(FIRST_RUN, file=sys.stderr)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
     return 0

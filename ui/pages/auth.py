@@ -72,7 +72,7 @@ def login_page(
     """The sign-in page: the password form, and the single sign-on button when configured."""
     settings = app_state(request).settings
     with session_for(request, write=False) as session:
-        first_run = not accounts.has_users(session)
+        first_run = not accounts.has_admin(session)
     context = {
         "values": {"username": username, "next": target},
         "errors": {},

@@ -93,7 +93,7 @@ def home(request: Request) -> Response:
             "open_actions": open_actions[:5],
             "open_action_count": len(open_actions),
             "today": catalogue.today(),
-            "first_run": not viewer.signed_in and not accounts.has_users(session),
+            "first_run": not viewer.signed_in and not accounts.has_admin(session),
         }
         if viewer.signed_in:
             context |= _my_work(session, viewer)

@@ -9,10 +9,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from bs4 import BeautifulSoup
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from lessons.capture import service as capture
@@ -278,19 +279,29 @@ def test_my_actions_need_a_sign_in(anon_client: Client) -> None:
 # --- migration 0016 ---------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
 def test_0016_links_typed_owners_to_directory_people_and_keeps_the_rest_as_text(
-    tmp_path: Path,
+    old_database: str,
 ) -> None:
     """An existing database: owners Amara (a review's author), ' amara okafor' (typed, only an
     owner), Ops team (typed, only an owner) and Priya (a profile, owns an action). After 0016
     the typed Amara is linked to the directory Amara, Ops team is imported text, Priya stays."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    engine = make_engine(old_database)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0010")
-        run = connection.exec_driver_sql
+
+        def run(sql: str, params: dict[str, Any] | None = None) -> Any:
+            return connection.execute(text(sql), params or {})
+
         run(
             "INSERT INTO project (id, uid, name, summary, unit, tags, created_at) "
             "VALUES (1, 'p', 'P', '', '', '[]', '2026-01-01')"
@@ -304,8 +315,8 @@ def test_0016_links_typed_owners_to_directory_people_and_keeps_the_rest_as_text(
         for pid, name, role in people:
             run(
                 "INSERT INTO person (id, uid, name, unit, role, expertise, bio, created_at) "
-                f"VALUES ({pid}, 'u{pid}', ?, '', ?, '[]', '', '2026-01-01')",
-                (name, role),
+                f"VALUES ({pid}, 'u{pid}', :name, '', :role, '[]', '', '2026-01-01')",
+                {"name": name, "role": role},
             )
         run(
             "INSERT INTO review (id, uid, project_id, kind, question_set_version, answers, "

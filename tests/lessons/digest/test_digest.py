@@ -254,3 +254,40 @@ def test_an_address_that_is_not_plain_gets_no_digest(
     shown: list[str] = []
     digests.run(engine, settings, today=TODAY, dry_run=True, show=shown.append)
     assert [s.split("\n", 1)[0] for s in shown] == [f"To: kim <{KIM}>"]
+
+
+def test_peer_assists_asked_of_me_reach_me_without_the_bar_they_came_from(
+    client: Client, engine: Engine, settings: Settings, smtp_server: Mailbox
+) -> None:
+    """kim asks casey for a peer assist on a BAR whose brief casey may not read: casey's
+    digest holds the ask (written for her), never the brief, and links to her own profile
+    (where she records what came of it), not the BAR."""
+    _bank(client, engine)
+    bar = client.post(
+        "/api/bar",
+        json={"brief": "Ocelotbrief: rebuild the enclosure gates"},
+        headers=client.curator,
+    )
+    assert bar.status_code == 201, bar.text
+    with Session(engine) as session:
+        ids = {p.name: p.id for p in session.exec(select(Person))}
+    late = (TODAY - timedelta(days=1)).isoformat()
+    for ask, by in (("Ask casey how the seals were stocked", late), ("Ask about caretakers", None)):
+        asked = client.post(
+            f"/api/bar/{bar.json()['id']}/peer-assists",
+            json={"person_id": ids["casey"], "ask": ask, "ask_by": by},
+            headers=client.curator,
+        )
+        assert asked.status_code == 201, asked.text
+    done = _send(settings, smtp_server)
+    assert done.returncode == 0, done.stderr
+    (casey,) = smtp_server.to(CASEY)
+    text, html = casey.part("plain"), casey.part("html")
+    assert "Peer assists asked of you" in text
+    assert text.index("Ask casey how the seals were stocked") < text.index("Ask about caretakers")
+    assert "asked by kim" in text and f"/people/{ids['casey']}#peer-assist-" in text
+    assert f"/bar/{bar.json()['id']}" not in text + html
+    assert "Ocelot" not in text + html + str(casey.message["Subject"])
+    assert casey.message["Subject"].endswith(": 2 overdue, 1 due soon, 1 asked")
+    (kim,) = smtp_server.to(KIM)
+    assert "Peer assists" not in kim.part("plain")  # nobody asked kim

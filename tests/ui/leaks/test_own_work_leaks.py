@@ -63,6 +63,15 @@ def test_my_digest_holds_my_visible_action_and_nothing_of_my_hidden_one(
 ) -> None:
     hidden, _ = bank.actions["restricted_spares"]
     shown, _ = bank.actions["public_twin"]
+    # kim asks casey for a peer assist on kim's own BAR, whose brief casey may not read.
+    ask = "Ask casey how often the fridge logs are read"
+    me = casey.get("/api/actions/mine").json()["results"][0]["owner"]["id"]
+    asked = casey.post(
+        f"/api/bar/{bank.bars['kim']}/peer-assists",
+        json={"person_id": me, "ask": ask},
+        headers=casey.curator,
+    )
+    assert asked.status_code == 201, asked.text
     day = DUE - timedelta(days=2)
     monkeypatch.setattr(catalogue, "today", lambda: day)
     preview = casey.get("/digest")
@@ -85,6 +94,8 @@ def test_my_digest_holds_my_visible_action_and_nothing_of_my_hidden_one(
     (mail,) = smtp_server.to(CASEY)
     text, body = mail.part("plain"), mail.part("html")
     assert shown in text and html.escape(shown) in body
+    assert ask in text and f"/bar/{bank.bars['kim']}" not in text + body
     assert _clean(text, hidden) == [] and _clean(body, hidden) == []
     assert _clean(str(mail.message["Subject"]), hidden) == []
-    assert str(mail.message["Subject"]).endswith(": 1 due soon")  # one, not two
+    # one action, not two
+    assert str(mail.message["Subject"]).endswith(": 1 due soon, 1 asked")

@@ -1,0 +1,1 @@
+"""The digest's sources, one module each (see lessons.digest.sections)."""
