@@ -176,8 +176,12 @@ TAXONOMY_ACTIONS = [
     Operation("GET", "/api/actions",
         "Actions across projects the caller may see, soonest due first", out.ActionList,
         query=ActionsQuery, errors=(401, 422)),
+    Operation("GET", "/api/actions/mine",
+        "The caller's own open actions (they own them as a person in the directory), "
+        "overdue first, then by due date", out.ActionList, errors=(401,)),
     Operation("PATCH", "/api/actions/{id}",
-        "Edit status, closure evidence, owner or due date (done needs evidence)",
+        "Edit status, closure evidence, owner (a directory person, by `owner_id` or exact "
+        "`owner` name) or due date (done needs evidence)",
         out.TrackedAction, body=ActionChange, errors=_ACTION_WRITE),
     Operation("POST", "/api/actions/{id}/close", "Close an open action as done, with evidence",
         out.TrackedAction, body=CloseIn, errors=_ACTION_WRITE),

@@ -22,6 +22,8 @@ from retrieval.embedder import load_embedder
 from retrieval.service import Retriever
 from ui.cli import accounts as cli_accounts
 from ui.cli import backup as cli_backup
+from ui.cli import digest as cli_digest
+from ui.cli import moving as cli_moving
 from ui.cli.options import settings_from_args
 from ui.shared.presenters import why_json
 
@@ -231,6 +233,8 @@ def parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import)
     cli_accounts.add_parsers(sub, common)
     cli_backup.add_parsers(sub, common)
+    cli_digest.add_parsers(sub, common)
+    cli_moving.add_parsers(sub, common)
     return top
 
 

@@ -67,6 +67,7 @@ def action_json(action: Action, today: date | None = None) -> dict[str, Any]:
         "id": action.id,
         "what": action.what,
         "owner": person_ref(action.owner),
+        "owner_text": action.owner_text,
         "due": action.due.isoformat() if action.due else None,
         "status": action.status,
         "overdue": action.is_overdue(today),

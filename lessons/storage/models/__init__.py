@@ -37,7 +37,7 @@ from lessons.storage.models.lessons import (
     Sensitivity,
 )
 from lessons.storage.models.merges import LessonMerge
-from lessons.storage.models.people import Person
+from lessons.storage.models.people import DigestDelivery, Person
 from lessons.storage.models.taxonomy import TagScheme, TagTerm
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "BarItem",
     "BeforeActionReview",
     "Decision",
+    "DigestDelivery",
     "Lesson",
     "LessonEmbedding",
     "LessonEvent",

@@ -15,7 +15,7 @@ from lessons.storage.db import make_engine, transaction
 from lessons.storage.models import Lesson, LessonStatus
 from lessons.storage.settings import Settings
 from retrieval import bm25_bounded, lexical
-from tests.conftest import Client
+from tests.conftest import Client, add_people
 
 # --- the seeded bank -----------------------------------------------------------------------------
 
@@ -225,9 +225,14 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
     member of, the rest by casey; kim validates; each runs a BAR; one lesson is soft-deleted."""
     secret = [s for s in SEEDS if s.secret_project]
     public = [s for s in SEEDS if not s.secret_project]
+    add_people(engine_url, SECRET_OWNER, SECRET_STORY_OWNER)  # owners are directory people
     actions = {
         "restricted": (f"{MARK_RESTRICTED.capitalize()}: add the fridge lead time", SECRET_OWNER),
         "restricted_merged": (f"{MARK_RESTRICTED.capitalize()}: empty the store", SECRET_OWNER),
+        # casey owns one action on restricted work she may not see, and one she may: her own
+        # actions ("my actions", her digest) hold the second only.
+        "restricted_spares": (f"{MARK_RESTRICTED.capitalize()}: recount the spares", "casey"),
+        "public_twin": ("Check the twin fridge logs weekly", "casey"),
         "public": ("Add a lead-time buffer to the plan template", "Tom Reyes"),
         "internal": (f"{MARK_INTERNAL.capitalize()}: brief the cold chain team", "Ines Moreau"),
     }

@@ -11,7 +11,10 @@ import pytest
 
 from lessons.storage.settings import Settings
 from tests.conftest import Client, app_client
+from tests.smtp_server import smtp_server
 from tests.ui.leaks.bank import Bank, _settings, seed_bank
+
+__all__ = ["smtp_server"]
 
 # --- fixtures ------------------------------------------------------------------------------------
 

@@ -72,6 +72,9 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/curate/duplicates": {},
     "/curate/merge": {},
     "/api/actions": {},
+    "/actions/mine": {},  # the viewer's own actions: casey owns one on hidden work
+    "/api/actions/mine": {},
+    "/digest": {},  # the viewer's own digest (administrators: ?person_id=, anyone's)
     "/taxonomy": {},
     "/api/taxonomy": {},
     "/api/lessons/{id:int}/tag-suggestions": {"id": "lesson"},
