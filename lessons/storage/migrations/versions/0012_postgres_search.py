@@ -2,7 +2,7 @@
 GIN index kept in step by triggers (a no-op on SQLite, whose FTS5 index is migration 0002's)
 
 Revision ID: 0012
-Revises: 0016
+Revises: 0010
 Create Date: 2026-12-08
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0016"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
