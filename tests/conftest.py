@@ -29,7 +29,8 @@ from lessons.storage.models import Role
 from lessons.storage.settings import Settings
 from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
 from tests import contract
-from tests.pg_support import pg_server, pg_template, pg_url  # noqa: F401  (PostgreSQL fixtures)
+from tests.pg_support import pg_bank_url, pg_template  # noqa: F401  (PostgreSQL fixtures)
+from tests.postgres import pg_server  # noqa: F401
 from ui.app import create_app, prepare
 from ui.cli.main import main as cli_main
 

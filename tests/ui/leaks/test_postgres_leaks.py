@@ -13,9 +13,9 @@ from tests.ui.leaks.test_ranking_leaks import *  # noqa: F403
 
 
 @pytest.fixture
-def settings(pg_url: str) -> Settings:
+def settings(pg_bank_url: str) -> Settings:
     """Each test's bank on a fresh PostgreSQL database instead of a SQLite file."""
-    return pg_settings(pg_url)
+    return pg_settings(pg_bank_url)
 
 
 @pytest.fixture(autouse=True)
