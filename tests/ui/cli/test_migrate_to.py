@@ -7,7 +7,12 @@ import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from lessons.storage import moving
 from tests.conftest import run_cli
 
 
@@ -43,3 +48,29 @@ def test_migrate_to_refuses_a_sqlite_target_in_one_line(tmp_path: Path) -> None:
     assert refused.stderr.startswith("lessonbank migrate-to: The target must be a PostgreSQL")
     assert "Traceback" not in refused.stderr
     assert not (tmp_path / "b.db").exists()
+
+
+def test_a_copy_stopped_by_a_database_error_says_to_run_it_again(
+    tmp_path: Path, demo_template: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copyfile(demo_template, tmp_path / "demo.db")
+    copy_table = moving._copy_table
+    tables: list[str] = []
+
+    def lose_the_connection_on_the_third_table(*args: Any) -> int:
+        tables.append(args[2].name)
+        if len(tables) == 3:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        return copy_table(*args)
+
+    monkeypatch.setattr(moving, "_copy_table", lose_the_connection_on_the_third_table)
+    source = f"sqlite:///{tmp_path / 'demo.db'}"
+
+    stopped = run_cli("migrate-to", pg_url, "--database-url", source)
+
+    assert stopped.returncode == 3
+    last = stopped.stderr.strip().splitlines()[-1]
+    assert last.startswith("lessonbank migrate-to: stopped part way (")
+    assert "run the same command again" in last and "Traceback" not in stopped.stderr
+    monkeypatch.setattr(moving, "_copy_table", copy_table)
+    assert run_cli("migrate-to", pg_url, "--database-url", source).returncode == 0
