@@ -29,6 +29,7 @@ from lessons.storage.models import Role
 from lessons.storage.settings import Settings
 from retrieval.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder, load_embedder
 from tests import contract
+from tests.pg_support import pg_server, pg_template, pg_url  # noqa: F401  (PostgreSQL fixtures)
 from ui.app import create_app, prepare
 from ui.cli.main import main as cli_main
 

@@ -265,6 +265,8 @@ def _conditions(viewer: Viewer, filters: SearchFilters | None) -> list[ColumnEle
         conditions.append(
             col(Lesson.project_id).in_(select(Project.id).where(Project.unit == filters.unit))
         )
+    if filters.author_id is not None:
+        conditions.append(col(Lesson.author_id) == filters.author_id)
     return conditions
 
 

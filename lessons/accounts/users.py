@@ -306,6 +306,11 @@ def find_user(session: Session, *, username: str) -> User:
     return user
 
 
+def has_users(session: Session) -> bool:
+    """Whether any account exists yet (a fresh install has none until the first admin)."""
+    return session.exec(select(User.id).limit(1)).first() is not None
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.username))))
 

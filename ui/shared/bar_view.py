@@ -38,6 +38,9 @@ def bar_context(
         "saved": request.query_params.get("saved") == "1",
         "carry": carry,
         "settled": request.query_params.get("settled") == "1",
+        # Its runner may delete it (a junk brief, a test run); nobody else sees the button.
+        "deletable": view.bar.run_by_user_id is not None
+        and view.bar.run_by_user_id == viewer_for(request).user_id,
     }
     return {**_outcomes(request, view), **context} if outcomes else context
 

@@ -104,6 +104,8 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /api/bar/{id:int}/decisions": BAR_DECIDE,
     "POST /bar/{id:int}/outcomes": BAR_OUTCOME,
     "POST /api/bar/{id:int}/outcomes": BAR_OUTCOME,
+    # Its runner only: a redirect; anyone else 404 (a BAR they cannot see) or 403 (one they can).
+    "POST /bar/{id:int}/delete": NO_LESSONS,
     "PATCH /api/lessons/{id:int}": HIDDEN_WRITES,
     "POST /api/lessons/{id:int}/transition": HIDDEN_WRITES,
     "POST /lessons/{id:int}/transition": HIDDEN_WRITES,
