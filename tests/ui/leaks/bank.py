@@ -5,7 +5,6 @@ marker word found nowhere else; and the ranker as it runs on a bank too large fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from lessons.catalogue import service as catalogue
 from lessons.storage.db import make_engine, transaction
 from lessons.storage.models import Lesson, LessonStatus
-from lessons.storage.settings import Settings
 from retrieval import bm25_bounded, lexical
 from tests.conftest import Client, add_people
 
@@ -333,15 +331,6 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
         },
         bars=bars,
         actions=actions,
-    )
-
-
-def _settings(path: Path) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{path}",
-        embedding_model="hashing",
-        load_demo=False,
-        secret_key="test-secret-key",
     )
 
 
