@@ -3,30 +3,31 @@ that is one line, not a traceback."""
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from lessons.storage import moving
+from lessons.storage.db import make_engine
 from tests.conftest import run_cli
+from tests.databases import databases
 
 
 def test_migrate_to_copies_the_demo_bank_and_reports_every_table(
-    tmp_path: Path, demo_template: Path, pg_url: str
+    tmp_path: Path, demo_template: str, pg_url: str
 ) -> None:
-    shutil.copyfile(demo_template, tmp_path / "demo.db")
-    source = f"sqlite:///{tmp_path / 'demo.db'}"
+    source = databases().copy(demo_template, tmp_path)
 
     done = run_cli("migrate-to", pg_url, "--database-url", source, "--batch-size", "50")
 
     assert done.returncode == 0, done.stderr
-    with closing(sqlite3.connect(tmp_path / "demo.db")) as connection:
-        lessons = str(connection.execute("SELECT count(*) FROM lesson").fetchone()[0])
+    engine = make_engine(source)
+    with engine.connect() as connection:
+        lessons = str(connection.execute(text("SELECT count(*) FROM lesson")).scalar_one())
+    engine.dispose()
     lines = done.stdout.splitlines()
     assert ["lesson", lessons, lessons, "same"] in [line.split() for line in lines], done.stdout
     assert "every table matches" in lines[-1]
@@ -51,9 +52,9 @@ def test_migrate_to_refuses_a_sqlite_target_in_one_line(tmp_path: Path) -> None:
 
 
 def test_a_copy_stopped_by_a_database_error_says_to_run_it_again(
-    tmp_path: Path, demo_template: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, demo_template: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copyfile(demo_template, tmp_path / "demo.db")
+    source = databases().copy(demo_template, tmp_path)
     copy_table = moving._copy_table
     tables: list[str] = []
 
@@ -64,7 +65,6 @@ def test_a_copy_stopped_by_a_database_error_says_to_run_it_again(
         return copy_table(*args)
 
     monkeypatch.setattr(moving, "_copy_table", lose_the_connection_on_the_third_table)
-    source = f"sqlite:///{tmp_path / 'demo.db'}"
 
     stopped = run_cli("migrate-to", pg_url, "--database-url", source)
 
