@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean screenshots
 
 $(BIN)/lessonbank: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,6 +21,11 @@ test: $(BIN)/lessonbank
 	$(BIN)/mypy
 	# One test process per core (at most 4): every test has its own SQLite file and port.
 	$(BIN)/pytest --numprocesses=auto --maxprocesses=4
+
+# The README's pictures: the browser tests drive Chromium over the demo bank and save the main
+# pages' first screens (1280 px) into docs/screenshots.
+screenshots: $(BIN)/lessonbank
+	LESSONBANK_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/ui/test_browser_work.py -k screenshots -q
 
 format: $(BIN)/lessonbank
 	$(BIN)/ruff format .

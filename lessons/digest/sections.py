@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from lessons.accounts.access import Viewer
 from lessons.actions import service as actions
+from lessons.bar import assists
 from lessons.storage.models import Action, Person
 
 
@@ -82,8 +83,29 @@ def due_actions(session: Session, reader: Reader) -> list[Item]:
     return [_action_item(a, reader.today) for a in mine if a.due is not None and a.due <= horizon]
 
 
+def asked_of_me(session: Session, reader: Reader) -> list[Item]:
+    """Open peer-assist requests addressed to the reader (`assists.addressed_to`): the ask
+    was written for them, so it reaches them whatever they may see of the BAR; its brief and
+    results do not. Those past the date the team wanted first."""
+    asked = assists.addressed_to(session, person_id=reader.person.id or 0)
+    items = []
+    for assist in asked:
+        by = assist.requested_by.username if assist.requested_by else "a BAR team"
+        when = f" · by {assist.ask_by.isoformat()}" if assist.ask_by else ""
+        items.append(
+            Item(
+                text=assist.ask,
+                link=f"/people/{reader.person.id}#peer-assist-{assist.id}",
+                detail=f"asked by {by}{when}",
+                urgent=assist.ask_by is not None and assist.ask_by < reader.today,
+            )
+        )
+    return sorted(items, key=lambda item: not item.urgent)
+
+
 SOURCES: tuple[Source, ...] = (
     Source("actions", "Your actions due or overdue", "due soon", "/actions/mine", due_actions),
+    Source("peer_assists", "Peer assists asked of you", "asked", "/people", asked_of_me),
 )
 
 

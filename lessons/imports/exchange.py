@@ -60,7 +60,7 @@ SECTIONS = (
     Section(
         "people",
         Person,
-        ("name", "unit", "role", "expertise", "bio", "email", "created_at"),
+        ("name", "unit", "role", "expertise", "bio", "email", "contact", "created_at"),
         {},
         "name",
     ),

@@ -65,6 +65,7 @@ def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo cu
         person.role = entry.get("role", "")
         person.expertise = list(entry.get("expertise", []))
         person.bio = entry.get("bio", "")
+        person.contact = entry.get("contact", "")
         if entry.get("email"):
             people.set_email(session, person=person, email=entry["email"])
         session.add(person)

@@ -171,6 +171,14 @@ PAGES = [
         shows_hostile=True,
     ),
     Spec("people", "/people", to("/people"), shows_hostile=True),
+    Spec("people search", "/people", to("/people?q=generator+fuel")),
+    Spec(
+        "person",
+        "/people/{id:int}",
+        to(lambda i: f"/people/{i.digest_person}"),
+        shows_hostile=True,
+    ),
+    Spec("profile form", "/people/{id:int}/edit", to(lambda i: f"/people/{i.digest_person}/edit")),
     Spec("password", "/account/password", to("/account/password")),
     Spec("admin", "/admin", to("/admin")),
     Spec("admin users", "/admin/users", to("/admin/users")),
@@ -185,6 +193,12 @@ PAGES = [
     Spec("admin deleted", "/admin/deleted", to("/admin/deleted")),
     # Oldest first, ten to a page: the hostile lessons, loaded last, are on page 2.
     Spec("curation queue", "/curate", to("/curate?page=2"), shows_hostile=True),
+    Spec(
+        "curation form",
+        "/curate",
+        to(lambda i: f"/curate?page=2&open={i.queued}"),
+        shows_hostile=True,
+    ),
     Spec("duplicates", "/curate/duplicates", to("/curate/duplicates"), shows_hostile=True),
     Spec("merge form", "/curate/merge", to(_merge), shows_hostile=True),
     Spec("taxonomy", "/taxonomy", to("/taxonomy")),

@@ -3,6 +3,7 @@
 from ui.pages import (
     actions,
     admin,
+    assists,
     auth,
     bar,
     browse,
@@ -10,6 +11,7 @@ from ui.pages import (
     digest,
     feeds,
     merge,
+    people,
     reviews,
     taxonomy,
 )
@@ -22,3 +24,4 @@ routes += [*actions.routes, *digest.routes, *feeds.routes, *taxonomy.routes]
 routes += merge.routes
 routes += themes_routes
 routes += metrics_routes
+routes += [*people.routes, *assists.routes]

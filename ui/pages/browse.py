@@ -1,4 +1,4 @@
-"""Browsing: home, projects, lessons, people and actions."""
+"""Browsing: home, projects, lessons and actions (people: `ui.pages.people`)."""
 
 from __future__ import annotations
 
@@ -278,13 +278,6 @@ def lesson_transition(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
 
 
-def people_list(request: Request) -> Response:
-    require(request)
-    with session_for(request) as session:
-        named = catalogue.list_people(session, viewer=viewer_for(request))
-        return page(request, "people.html", {"people": named})
-
-
 routes = [
     Route("/", home, methods=["GET"]),
     Route("/projects", project_list, methods=["GET"]),
@@ -292,5 +285,4 @@ routes = [
     Route("/lessons", lesson_list, methods=["GET"]),
     Route("/lessons/{id:int}", lesson_detail, methods=["GET"]),
     Route("/lessons/{id:int}/transition", lesson_transition, methods=["POST"]),
-    Route("/people", people_list, methods=["GET"]),
 ]

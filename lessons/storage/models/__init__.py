@@ -14,6 +14,7 @@ from lessons.storage.models.accounts import (
     User,
     UserSession,
 )
+from lessons.storage.models.assists import PeerAssist
 from lessons.storage.models.bar import BarItem, BeforeActionReview, Decision
 from lessons.storage.models.base import new_uid, utcnow
 from lessons.storage.models.index import (
@@ -59,6 +60,7 @@ __all__ = [
     "LessonTag",
     "LessonVersion",
     "LoginFailure",
+    "PeerAssist",
     "Person",
     "Perspective",
     "Polarity",

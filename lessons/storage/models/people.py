@@ -19,6 +19,8 @@ class Person(SQLModel, table=True):
     # Where the daily digest goes (only to someone who also signs in: what they may see is
     # their account's). Empty: no digest.
     email: str = Field(default="", max_length=320)
+    # How to reach them (an address, a phone, a chat handle): free text the person writes.
+    contact: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
 
 

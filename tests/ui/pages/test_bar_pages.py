@@ -74,6 +74,7 @@ def test_bar_page_without_results_says_so(client: TestClient) -> None:
     bar = client.post("/api/bar", json={"brief": "anything"}).json()
     page = rendered(client.get(f"/bar/{bar['id']}"), "bar.html")
     assert "No lessons matched." in page.get_text()
+    # Nothing to decide on (a peer assist may still be asked for).
     assert page.select_one("main form[action$='/decisions'] button[type=submit]") is None
 
 
