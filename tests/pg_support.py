@@ -23,13 +23,18 @@ def database_url(server_url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_template(pg_server: Any, migrated_template: Path) -> str:
-    """The migrated template (users and tokens included) copied into PostgreSQL (the server of
-    tests/postgres.py) by the same copy the evaluation uses (scripts/pg_bank.py); its
-    database's name."""
+def pg_template(pg_server: Any, migrated_template: str) -> str:
+    """The migrated SQLite template (users and tokens included) copied into PostgreSQL (the
+    server of tests/postgres.py) by the same copy the evaluation uses (scripts/pg_bank.py); its
+    database's name. These tests set SQLite beside PostgreSQL; under --backend=postgresql the
+    template is PostgreSQL already and they have nothing to compare."""
     from scripts import pg_bank
 
-    pg_bank.copy_bank(migrated_template, pg_server.get_uri(), _TEMPLATE)
+    template = make_url(migrated_template)
+    if template.get_backend_name() != "sqlite":
+        pytest.skip("compares PostgreSQL with SQLite: runs in the SQLite pass of the suite")
+    assert template.database is not None
+    pg_bank.copy_bank(Path(template.database), pg_server.get_uri(), _TEMPLATE)
     return _TEMPLATE
 
 

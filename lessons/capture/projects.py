@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from lessons.accounts.access import Viewer, visible_project_ids
 from lessons.errors import NotFound
 from lessons.schemas import ProjectRef
+from lessons.storage.get_or_create import get_or_create
 from lessons.storage.models import Project
 
 
@@ -29,17 +30,18 @@ def resolve(session: Session, *, ref: ProjectRef, viewer: Viewer | None = None) 
     if ref.id is not None and project is None:
         raise NotFound(f"No project with id {ref.id}.", {"project.id": "no such project"})
     if project is None:
-        name = (ref.name or "").strip()
-        project = Project(
-            name=name,
-            summary=ref.summary,
-            unit=ref.unit,
-            start_date=ref.start_date,
-            end_date=ref.end_date,
-            tags=ref.tags,
+        project = get_or_create(
+            session,
+            lambda: find(session, ref=ref, viewer=viewer),
+            lambda: Project(
+                name=(ref.name or "").strip(),
+                summary=ref.summary,
+                unit=ref.unit,
+                start_date=ref.start_date,
+                end_date=ref.end_date,
+                tags=ref.tags,
+            ),
         )
-        session.add(project)
-        session.flush()
     return project
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from lessons.errors import NotFound, ValidationFailed
+from lessons.storage.get_or_create import get_or_create
 from lessons.storage.models import Person
 
 
@@ -19,12 +20,8 @@ def find_or_create(session: Session, *, name: str | None) -> Person | None:
     name = (name or "").strip()
     if not name:
         return None
-    person = session.exec(select(Person).where(func.lower(Person.name) == name.lower())).first()
-    if person is None:
-        person = Person(name=name)
-        session.add(person)
-        session.flush()
-    return person
+    lookup = select(Person).where(func.lower(Person.name) == name.lower())
+    return get_or_create(session, lambda: session.exec(lookup).first(), lambda: Person(name=name))
 
 
 def get(session: Session, *, person_id: int) -> Person:

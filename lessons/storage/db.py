@@ -5,58 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, event
-from sqlalchemy.engine import make_url
-from sqlmodel import Session, create_engine
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from lessons.storage import backends
+from lessons.storage.backends.base import WRITE
+
+__all__ = ["MIGRATIONS", "WRITE", "make_engine", "migrate", "transaction"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Execution option: the transaction will write, so on SQLite it starts with BEGIN IMMEDIATE.
-WRITE = "lessonbank_write"
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine for the URL; SQLite files get WAL, a busy timeout and foreign keys."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    # The pool must outlast the server's worker threads (40 by default), each holding a
-    # connection while it waits its turn to write; SQLite connections are cheap.
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": 30},
-        pool_size=16,
-        max_overflow=48,
-        pool_timeout=60,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # pysqlite's own transaction handling commits before a SAVEPOINT and starts
-        # transactions lazily; turn it off and let `_begin` below emit BEGIN itself, so
-        # savepoints nest for real and a failed import row rolls back alone.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        # A writer takes the write lock up front. Starting deferred, it would read first and
-        # then fail at once ("database is locked", no waiting) if another writer committed
-        # since its read: WAL cannot upgrade a stale snapshot.
-        immediate = connection.get_execution_options().get(WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
+    """An engine for the URL, set up by its backend (lessons/storage/backends): a plain
+    `postgresql://` URL gets the shipped driver."""
+    url = backends.database_url(database_url)
+    return backends.for_url(url).engine(url)
 
 
 def migrate(engine: Engine) -> None:

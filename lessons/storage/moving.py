@@ -54,6 +54,10 @@ BATCH_ROWS = 1000
 COUNTERS = frozenset({"lesson_version"})
 _SKIP = frozenset({"alembic_version"})  # the target's own schema revision, set by `migrate`
 _SAMPLE = 20  # rows compared at each end of a table when deciding whose records a target holds
+# What the target's triggers derive from the rows copied, rebuilt once after the copy, with the
+# function the migration itself filled it with (when the target has it): run per row while
+# copying, those triggers made the 100k bench bank's copy take 32 min instead of 29 s.
+REBUILDS = {"lesson_search_fill": "SELECT lesson_search_fill(array_agg(id)) FROM lesson"}
 
 Progress = Callable[[str, int], None]
 """Called after each committed batch with (table, rows written in it)."""
@@ -162,6 +166,7 @@ def migrate_to(
             for table in plan.tables:
                 if table.deferred:
                     _copy_deferred(reading, target, schema.tables[table.name], table, batch_rows)
+            _rebuild_derived(target)
             sequences = _reset_sequences(target, schema, plan)
             copied = time.perf_counter() - started
             started = time.perf_counter()
@@ -390,15 +395,45 @@ def _copy_table(
         if changing
         else upsert.on_conflict_do_nothing(index_elements=list(plan.key))
     )
+    with target.connect() as connection:
+        quiet = _has_triggers(connection, table)
     written = 0
     for batch in _batches(reading, table, columns, plan.key, batch_rows):
         with target.begin() as writing:
             _utc(writing)
+            # Off for this batch's transaction only: if it fails, the rollback turns them back
+            # on; what they would have derived is rebuilt after the copy (REBUILDS).
+            if quiet:
+                writing.exec_driver_sql(f"ALTER TABLE {_quote(table)} DISABLE TRIGGER USER")
             writing.execute(statement, batch)
+            if quiet:
+                writing.exec_driver_sql(f"ALTER TABLE {_quote(table)} ENABLE TRIGGER USER")
         written += len(batch)
         if progress is not None:
             progress(table.name, len(batch))
     return written
+
+
+def _has_triggers(connection: Connection, table: Table) -> bool:
+    """Whether the table has triggers of its own (not the ones enforcing foreign keys)."""
+    found = connection.execute(
+        text(
+            "SELECT count(*) FROM pg_trigger "
+            "WHERE tgrelid = CAST(:table AS regclass) AND NOT tgisinternal"
+        ),
+        {"table": _quote(table)},
+    ).scalar_one()
+    return int(found) > 0
+
+
+def _rebuild_derived(target: Engine) -> None:
+    with target.begin() as writing:
+        for function, statement in REBUILDS.items():
+            exists = writing.execute(
+                text("SELECT to_regproc(:function) IS NOT NULL"), {"function": function}
+            ).scalar_one()
+            if exists:
+                writing.exec_driver_sql(statement)
 
 
 def _copy_deferred(

@@ -44,8 +44,8 @@ def retag(session: Session, *, old: str, new: str) -> list[int]:
     """Every lesson tagged `old` is tagged `new` instead (once, if it had both); returns them.
 
     Rows are deleted and inserted rather than updated: the full-text triggers on `lesson_tag`
-    fire on insert and delete. The lessons' `updated_at` moves, so every process sees the
-    change (the change counter on SQLite, the newest timestamp elsewhere)."""
+    fire on insert and delete. The change counter's triggers (lessons.storage.changes) fire
+    too, so every process sees the change; the lessons' `updated_at` moves with it."""
     if old == new:
         return []
     ids = sorted(

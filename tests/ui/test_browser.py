@@ -18,7 +18,6 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -273,7 +272,7 @@ class Tab:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Iterator[Site]:
+def site(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("browser")
     database_url = copy_database(migrated_template, folder)
     ids = seed(database_url)

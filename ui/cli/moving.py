@@ -1,7 +1,8 @@
 """`lessonbank migrate-to TARGET_URL`: copy the bank into PostgreSQL, then check the copy.
 
 Exit codes: 0 copied and verified, 1 copied but a table does not match (the report says
-which), 2 refused (a one-line reason on standard error; the target was not written to).
+which), 2 refused (a one-line reason on standard error; the target was not written to), 3
+stopped part way by a database error or Ctrl-C (what was copied stays; run it again).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from lessons.errors import DomainError
@@ -61,20 +63,29 @@ def cmd_migrate_to(args: argparse.Namespace) -> int:
         bar.update(rows)
 
     try:
-        report = migrate_to(
-            source,
-            args.target,
-            batch_rows=max(1, args.batch_size),
-            checksums=not args.no_checksum,
-            progress=advanced,
-            on_plan=started,
-        )
+        try:
+            report = migrate_to(
+                source,
+                args.target,
+                batch_rows=max(1, args.batch_size),
+                checksums=not args.no_checksum,
+                progress=advanced,
+                on_plan=started,
+            )
+        finally:  # the bar's last line before any message
+            if bar is not None:
+                bar.close()
     except DomainError as exc:
         print(f"lessonbank migrate-to: {' '.join(exc.message.split())}", file=sys.stderr)
         return 2
-    finally:
-        if bar is not None:
-            bar.close()
+    except (SQLAlchemyError, KeyboardInterrupt) as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else "interrupted"
+        print(
+            f"lessonbank migrate-to: stopped part way ({why}). The batches copied so far are "
+            "kept; run the same command again to finish the copy.",
+            file=sys.stderr,
+        )
+        return 3
     print(describe(report))
     return 0 if report.ok else 1
 

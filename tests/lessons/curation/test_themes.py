@@ -3,10 +3,8 @@ the page and the API; and, with the real model, the demo bank's procurement them
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,7 @@ from lessons.storage.settings import Settings
 from retrieval.embedder import HashingEmbedder, SentenceTransformerEmbedder
 from retrieval.themes import ThemeFinder, cluster
 from tests.conftest import Client, app_client
+from tests.databases import databases
 
 # --- clustering --------------------------------------------------------------------------------
 
@@ -316,15 +315,14 @@ def test_themes_page_escapes_lesson_text(client: Client, settings: Settings) -> 
 @pytest.fixture(scope="module")
 def demo_groups(
     tmp_path_factory: pytest.TempPathFactory,
-    model_demo_template: Path,
+    model_demo_template: str,
     real_embedder: SentenceTransformerEmbedder,
 ) -> Iterator[tuple[list[list[int]], dict[int, Lesson]]]:
     """Themes of the demo bank embedded by the real model (a copy of the session's template)."""
     from lessons.storage.db import make_engine
 
-    path = tmp_path_factory.mktemp("themes-demo") / "demo.db"
-    shutil.copyfile(model_demo_template, path)
-    engine = make_engine(f"sqlite:///{path}")
+    url = databases().copy(model_demo_template, tmp_path_factory.mktemp("themes-demo"), "demo")
+    engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         groups = ThemeFinder().clusters(session, viewer=CURATOR, model=real_embedder.name)
         lessons = {le.id or 0: le for le in session.exec(select(Lesson))}

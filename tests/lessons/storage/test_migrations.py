@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 
 from lessons.storage import fulltext
 from lessons.storage.db import MIGRATIONS, make_engine, migrate
+from tests.databases import sqlite_only
 
 # Columns added by migrations 0005 and 0007 with ALTER TABLE ... ADD COLUMN ... REFERENCES
 # (rebuilding `lesson` would drop its triggers, and cascade deletes with foreign keys on).
@@ -35,12 +36,24 @@ def _inline_reference(change: object) -> bool:
     return len(columns) == 1 and key in INLINE_REFERENCES
 
 
-def test_inline_references_set_null_on_delete(engine: Engine) -> None:
+def _on_delete(engine: Engine, table: str, column: str) -> list[tuple[str, str]]:
+    """(referred table, ON DELETE rule) of the foreign keys on `table`.`column`, as the
+    database itself holds them."""
+    if engine.dialect.name != "sqlite":
+        keys = inspect(engine).get_foreign_keys(table)
+        return [
+            (k["referred_table"], k.get("options", {}).get("ondelete", ""))
+            for k in keys
+            if k["constrained_columns"] == [column]
+        ]
     with engine.connect() as connection:
-        for table, column, target in INLINE_REFERENCES:
-            rows = connection.exec_driver_sql(f'PRAGMA foreign_key_list("{table}")').all()
-            rule = [(r[2], r[6]) for r in rows if r[3] == column]
-            assert rule == [(target, "SET NULL")]
+        rows = connection.exec_driver_sql(f'PRAGMA foreign_key_list("{table}")').all()
+    return [(r[2], r[6]) for r in rows if r[3] == column]
+
+
+def test_inline_references_set_null_on_delete(engine: Engine) -> None:
+    for table, column, target in INLINE_REFERENCES:
+        assert _on_delete(engine, table, column) == [(target, "SET NULL")]
 
 
 def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
@@ -57,14 +70,19 @@ def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
     assert [change for change in diff if not _inline_reference(change)] == []
 
 
-def test_migrate_is_idempotent_and_sets_sqlite_pragmas(engine: Engine) -> None:
-    migrate(engine)  # a second start-up on the same file
+def test_migrate_is_idempotent(engine: Engine) -> None:
+    migrate(engine)  # a second start-up on the same database
     with engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     assert version is not None
     assert "lesson" in inspect(engine).get_table_names()
+
+
+@sqlite_only("SQLite's PRAGMAs, set on each connection")
+def test_sqlite_connections_have_wal_and_foreign_keys(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
 def test_make_engine_creates_the_data_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]

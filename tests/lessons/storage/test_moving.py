@@ -83,6 +83,28 @@ def test_every_table_is_copied_row_for_row(
         columns = column_names(source, table)
         assert every_row(target, table, columns) == every_row(source, table), table
     assert "lesson_fts" in report.plan.skipped
+    assert no_trigger_left_off(target)
+    with target.connect() as connection:
+        searchable = connection.execute(text("SELECT count(*) FROM lesson_search")).scalar_one()
+        # the full-text row of each lesson, as the target's own triggers would have made it
+        refilled = connection.execute(
+            text(
+                "SELECT count(*) FROM lesson_search s JOIN lesson l ON l.id = s.lesson_id "
+                "WHERE s.document = setweight(to_tsvector('english', l.title), 'A') || "
+                "setweight(to_tsvector('english', l.observation || ' ' || l.insight || ' ' || "
+                "l.recommendation), 'D') || setweight(to_tsvector('english', coalesce(("
+                "SELECT string_agg(replace(t.tag, '-', ' '), ' ') FROM lesson_tag t "
+                "WHERE t.lesson_id = l.id), '')), 'B')"
+            )
+        ).scalar_one()
+    assert searchable == refilled == copied["lesson"]
+
+
+def no_trigger_left_off(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return not connection.execute(
+            text("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'")
+        ).scalar_one()
 
 
 def test_ids_continue_after_the_copied_ones(
@@ -115,6 +137,7 @@ def test_an_interrupted_copy_finishes_on_the_next_run_without_duplicates(
     with target.connect() as connection:
         partial = connection.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
     assert 0 < partial < len(every_row(source, "audit_event")), "stopped mid-table"
+    assert no_trigger_left_off(target)
     plans: list[CopyPlan] = []
 
     report = migrate_to(bank, pg_url, batch_rows=3, on_plan=plans.append)

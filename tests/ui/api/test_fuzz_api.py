@@ -22,11 +22,9 @@ import json
 import operator
 import os
 import re
-import shutil
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,7 +54,8 @@ from lessons.storage.models import (
 )
 from lessons.storage.settings import Settings
 from retrieval.embedder import HashingEmbedder
-from tests.conftest import TOKENS, Client, app_client, review_payload
+from tests.conftest import TOKENS, Client, app_client, review_payload, settings_for
+from tests.databases import databases
 from ui.api.openapi import openapi
 from ui.app import create_app
 
@@ -212,15 +211,8 @@ def fresh_world(client: Client) -> World:
 
 
 @pytest.fixture(scope="module")
-def shared_settings(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Settings:
-    path = tmp_path_factory.mktemp("fuzz") / "lessonbank.db"
-    shutil.copyfile(migrated_template, path)
-    return Settings(
-        database_url=f"sqlite:///{path}",
-        embedding_model="hashing",
-        load_demo=False,
-        secret_key="test-secret-key",
-    )
+def shared_settings(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> Settings:
+    return settings_for(databases().copy(migrated_template, tmp_path_factory.mktemp("fuzz")))
 
 
 @pytest.fixture(scope="module")

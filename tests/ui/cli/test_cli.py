@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_cli
+from tests.databases import databases
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -26,11 +26,10 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def demo_db(tmp_path: Path, demo_template: Path) -> str:
+def demo_db(tmp_path: Path, demo_template: str) -> str:
     """A database with the demo bank, made the way `serve` makes it on first start (a copy of
     the session's demo template, which the app's start-up made)."""
-    shutil.copyfile(demo_template, tmp_path / "demo.db")
-    return f"sqlite:///{tmp_path / 'demo.db'}"
+    return databases().copy(demo_template, tmp_path, "demo")
 
 
 def test_export_then_import_round_trips_and_reimport_does_not_duplicate(

@@ -5,7 +5,6 @@ marker word found nowhere else; and the ranker as it runs on a bank too large fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from sqlmodel import select
 from lessons.catalogue import service as catalogue
 from lessons.storage.db import make_engine, transaction
 from lessons.storage.models import Lesson, LessonStatus, Person
-from lessons.storage.settings import Settings
 from retrieval import bm25_bounded, lexical
 from tests.conftest import Client, add_people
 from tests.ui.handover_support import add_user
@@ -501,15 +499,6 @@ def _seed_handovers(client: Client, engine_url: str, secret_project: int) -> Han
         roles=roles,
         follow_ups=follow_ups,
         purge=secret.json()["lessons"][0]["id"],
-    )
-
-
-def _settings(path: Path) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{path}",
-        embedding_model="hashing",
-        load_demo=False,
-        secret_key="test-secret-key",
     )
 
 

@@ -3,16 +3,15 @@ viewers' clients, and a fresh bank for the tests that add to it."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from lessons.storage.settings import Settings
-from tests.conftest import Client, app_client
+from tests.conftest import Client, app_client, settings_for
+from tests.databases import databases
 from tests.smtp_server import smtp_server
-from tests.ui.leaks.bank import Bank, _settings, seed_bank
+from tests.ui.leaks.bank import Bank, seed_bank
 
 __all__ = ["smtp_server"]
 
@@ -20,11 +19,9 @@ __all__ = ["smtp_server"]
 
 
 @pytest.fixture(scope="module")
-def bank_settings(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Settings:
+def bank_settings(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> Settings:
     """One bank for every route test in this module (they only read)."""
-    path = tmp_path_factory.mktemp("leaks") / "lessonbank.db"
-    shutil.copyfile(migrated_template, path)
-    return _settings(path)
+    return settings_for(databases().copy(migrated_template, tmp_path_factory.mktemp("leaks")))
 
 
 @pytest.fixture(scope="module")
