@@ -58,6 +58,16 @@ from lessons.schemas.lessons import (
     Why,
 )
 from lessons.schemas.metrics import Metric, Metrics
+from lessons.schemas.people import (
+    Contributions,
+    Evidence,
+    Found,
+    Inferred,
+    PeerAssist,
+    People,
+    PersonHit,
+    Profile,
+)
 from lessons.schemas.reviews import Review
 from lessons.schemas.taxonomy import (
     FreeTag,
@@ -77,6 +87,7 @@ __all__ = [
     "BarResult",
     "BarSummary",
     "CanonicalLesson",
+    "Contributions",
     "Day",
     "Duplicate",
     "DuplicatePair",
@@ -84,8 +95,11 @@ __all__ = [
     "Duplicates",
     "Error",
     "ErrorDetail",
+    "Evidence",
+    "Found",
     "FreeTag",
     "HistoryEntry",
+    "Inferred",
     "Lesson",
     "LessonBrief",
     "LessonDetail",
@@ -96,8 +110,12 @@ __all__ = [
     "MergedSource",
     "Metric",
     "Metrics",
+    "PeerAssist",
+    "People",
+    "PersonHit",
     "PersonLesson",
     "PersonOut",
+    "Profile",
     "ProjectName",
     "Queue",
     "QueueSection",

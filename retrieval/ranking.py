@@ -13,8 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlmodel import Session
 
-from lessons.accounts.access import visible_lesson_ids
-from retrieval import feedback, lexical
+from retrieval import feedback
 from retrieval.embedder import Vectors
 from retrieval.fusion import (
     Candidate,
@@ -27,10 +26,8 @@ from retrieval.fusion import (
 from retrieval.hits import Hit
 
 if TYPE_CHECKING:
-    from lessons.accounts.access import Viewer
-    from lessons.schemas import SearchFilters
-    from retrieval.index import Ids
-    from retrieval.service import Access, Retriever
+    from retrieval.backends import SearchBackend
+    from retrieval.service import Retriever
 
 Mode = Literal["hybrid", "dense", "lexical"]
 # Dense sides of searches, run beside their lexical sides (see `both_sides`).
@@ -48,70 +45,51 @@ class Ranking:
 
 def both_sides(
     retriever: Retriever,
+    backend: SearchBackend,
     session: Session,
     text: str,
-    viewer: Viewer,
-    filters: SearchFilters | None,
     mode: Mode,
-    snapshot: tuple[Access, tuple[object, ...] | None, Ids],
+    scope: Any,
     pools: tuple[int, int],
 ) -> tuple[Vectors | None, list[tuple[int, float]], list[tuple[int, float]]]:
     """The brief's vector and the dense side's hits (None and none when `mode` leaves it
-    out), and the lexical side's hits, among the lessons `snapshot` allows. `pools`: how
-    many candidates the lexical and the dense side hand on."""
-    access, version, counted = snapshot
+    out), and the lexical side's hits, among the lessons `scope` allows. `pools`: how many
+    candidates the lexical and the dense side hand on."""
     pool, dense_pool = pools
     lexical_hits: list[tuple[int, float]] = []
-    # The dense side (the model reading the brief, then the index) runs in a worker while
-    # this thread runs the lexical side's SQL: both spend most of their time outside the
-    # GIL, so on two cores the slower side sets the time, not the sum.
+    # The dense side (the model reading the brief, then the index when the backend's needs no
+    # session) runs in a worker while this thread runs the lexical side's SQL: both spend most
+    # of their time outside the GIL, so on two cores the slower side sets the time, not the sum.
     dense_side = (
-        _DENSE_WORKERS.submit(dense, retriever, text, access, version, dense_pool)
+        _DENSE_WORKERS.submit(dense, retriever, backend, text, scope, dense_pool)
         if mode in ("hybrid", "dense")
         else None
     )
+    dense_hits: list[tuple[int, float]] | None = []
     try:
         if mode in ("hybrid", "lexical"):
-            lexical_hits = lexical.search(
-                session,
-                text,
-                allowed=visible_lesson_ids(viewer, filters),
-                limit=pool,
-                allowed_ids=access.ids,
-                collection_ids=counted,
-            )
+            lexical_hits = backend.lexical(session, text, scope, pool)
     finally:
         query, dense_hits = dense_side.result() if dense_side is not None else (None, [])
-    return query, dense_hits, lexical_hits
-
-
-def more(
-    retriever: Retriever,
-    moved: Vectors,
-    access: Access,
-    version: tuple[object, ...] | None,
-    pool: int,
-) -> list[tuple[int, float]]:
-    """The `pool` nearest lessons to the moved vector among those `access` allows."""
-    with retriever._lock:
-        mask = access.mask if retriever._version == version else retriever.index.mask_of(access.ids)
-        return retriever.index.search(moved, pool, mask=mask)
+    if query is not None and dense_hits is None:  # the backend reads through the session
+        dense_hits = backend.dense(session, query, scope, dense_pool)
+    return query, dense_hits or [], lexical_hits
 
 
 def dense(
-    retriever: Retriever, text: str, access: Access, version: tuple[object, ...] | None, pool: int
-) -> tuple[Vectors, list[tuple[int, float]]]:
-    """The brief's vector and the `pool` nearest lessons among those `access` allows. When
-    the index has been refreshed since `access` was taken, its rows (and so the mask) may
-    differ: the mask is made again from the allowed ids, for the index as it now is."""
+    retriever: Retriever, backend: SearchBackend, text: str, scope: Any, pool: int
+) -> tuple[Vectors, list[tuple[int, float]] | None]:
+    """The brief's vector and, when the backend can search off the session's thread, the
+    `pool` nearest lessons among those `scope` allows (None otherwise)."""
     query = retriever.embed_query(text)
-    with retriever._lock:
-        mask = access.mask if retriever._version == version else retriever.index.mask_of(access.ids)
-        return query, retriever.index.search(query, pool, mask=mask)
+    if not backend.concurrent_dense:
+        return query, None
+    return query, backend.dense(None, query, scope, pool)
 
 
 def ranked(
     retriever: Retriever,
+    backend: SearchBackend,
     session: Session,
     query: Vectors,
     dense_hits: list[tuple[int, float]],
@@ -127,7 +105,7 @@ def ranked(
     score its lessons again for a reader who may see fewer of them."""
     params = retriever.ranking
     read: dict[int, Any] = {}  # passages read by the first pass, kept for the second
-    found = candidates(retriever, session, query, dense_hits, lexical_hits, read=read)
+    found = candidates(retriever, backend, session, query, dense_hits, lexical_hits, read=read)
     first = combine(found, params, terms)
     by_id = {c.lesson_id: c for c in found}
     pool = [
@@ -138,23 +116,20 @@ def ranked(
     best = feedback.chosen(pool, params)
     if not best:
         return first, kept
-    with retriever._lock:
-        centre = feedback.centre_of(
-            best,
-            feedback.exact(retriever.index.vectors([p.lesson_id for p in best])),
-            params.prf_weight,
-        )
+    _, vectors = backend.vectors(session, [p.lesson_id for p in best])
+    centre = feedback.centre_of(best, feedback.exact(vectors), params.prf_weight)
     assert centre is not None
     seen = {i for i, _ in dense_hits}
     widened = dense_hits + [
         (i, s) for i, s in more(feedback.moved_query(query, centre)) if i not in seen
     ]
-    found = candidates(retriever, session, query, widened, lexical_hits, centre, read)
+    found = candidates(retriever, backend, session, query, widened, lexical_hits, centre, read)
     return combine(found, params, terms), kept
 
 
 def candidates(
     retriever: Retriever,
+    backend: SearchBackend,
     session: Session,
     query: Vectors,
     dense_hits: list[tuple[int, float]],
@@ -170,13 +145,7 @@ def candidates(
     dense_rank = {i: rank for rank, (i, _) in enumerate(dense_hits, start=1)}
     lexical = {i: (rank, score) for rank, (i, score) in enumerate(lexical_hits, start=1)}
     ids = list(dict.fromkeys([i for i, _ in dense_hits] + [i for i, _ in lexical_hits]))
-    with retriever._lock:
-        ids = [i for i in ids if i in retriever.index]
-        vectors = (
-            retriever.index.vectors(ids)
-            if ids
-            else np.zeros((0, retriever.embedder.dim), np.float32)
-        )
+    ids, vectors = backend.vectors(session, ids)
     whole = vectors @ query if ids else np.zeros(0, np.float32)
     stored = _stored_passages(session, ids, read, retriever.model)
     q = np.asarray(query, dtype=np.float32)
@@ -228,10 +197,15 @@ def reciprocal(
     )
 
 
-def diversified(retriever: Retriever, fused: list[Fused], limit: int) -> list[Fused]:
-    """`fused` with near-copies folded together (lessons not in the index yet left out)."""
-    with retriever._lock:
-        in_index = [f for f in fused if f.lesson_id in retriever.index]
-        return diversify(
-            in_index, retriever.index.vectors, limit, threshold=retriever.ranking.near_copy
-        )
+def diversified(
+    retriever: Retriever, backend: SearchBackend, session: Session, fused: list[Fused], limit: int
+) -> list[Fused]:
+    """`fused` with near-copies folded together (lessons without a vector yet left out)."""
+    present, matrix = backend.vectors(session, [f.lesson_id for f in fused])
+    row = {lesson_id: at for at, lesson_id in enumerate(present)}
+    return diversify(
+        [f for f in fused if f.lesson_id in row],
+        lambda ids: matrix[[row[i] for i in ids]],
+        limit,
+        threshold=retriever.ranking.near_copy,
+    )

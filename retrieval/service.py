@@ -1,7 +1,9 @@
-"""The retriever: the one facade callers use. Keeps the in-memory vector index in step with the
-vectors stored in the database (embedding and storing them: `retrieval.vector_sync`), decides
-which index rows a viewer may see, and ranks lessons for a text (the ranking's steps:
-`retrieval.ranking`; hits and their explanations: `retrieval.hits`)."""
+"""The retriever: the one facade callers use. Embeds and stores lessons' vectors
+(`retrieval.vector_sync`) and ranks lessons for a text (the ranking's steps:
+`retrieval.ranking`; hits and their explanations: `retrieval.hits`) through the search backend
+of the session's database (`retrieval.backends`): on SQLite it keeps the in-memory vector index
+in step with the stored vectors and decides which index rows a viewer may see; on PostgreSQL
+the database answers every query and the process holds nothing that could go stale."""
 
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ from lessons.storage import changes
 from lessons.storage.db import transaction
 from lessons.storage.models import Lesson, LessonEmbedding
 from retrieval import hits, lexical, ranking, vector_sync
+from retrieval.backends import SearchBackend
+from retrieval.backends.memory import InMemorySearch
+from retrieval.backends.postgres import PostgresSearch
 from retrieval.embedder import Embedder, Vectors
 from retrieval.explain import has_words
 from retrieval.fusion import Fused, FusionParams, RankingParams
@@ -82,10 +87,21 @@ class Retriever:
         self._newest: datetime | None = None
         # Which index rows each (viewer, filters) may see, valid until lessons change.
         self._masks: OrderedDict[str, Access] = OrderedDict()
+        self._memory = InMemorySearch(self)
+        self._postgres = PostgresSearch(embedder.name, embedder.dim)
 
     @property
     def model(self) -> str:
         return self.embedder.name
+
+    def backend(self, session: Session) -> SearchBackend:
+        """The search backend for the session's database (`retrieval.backends`)."""
+        return self._backend_of(session.get_bind().dialect.name)
+
+    def _backend_of(self, dialect: str) -> SearchBackend:
+        if dialect == "postgresql":
+            return self._postgres
+        return self._memory
 
     def embed_query(self, text: str) -> Vectors:
         """A brief of any length as one unit vector: chunks the model reads whole, pooled."""
@@ -134,6 +150,7 @@ class Retriever:
         if ids is None:
             with transaction(engine) as session:
                 ids = self._stale_ids(session)
+            self._backend_of(engine.dialect.name).prepare(engine)
         done = 0
         with vector_sync.progress(len(ids), progress) as bar:
             for start in range(0, len(ids), batch_size):
@@ -161,13 +178,14 @@ class Retriever:
 
     def _store(self, session: Session, todo: list[Pending], vectors: Vectors) -> None:
         vector_sync.store(session, todo, vectors, self.model, self.embedder.dim)
+        ids, whole = vector_sync.whole_vectors(todo, vectors)
+        self.backend(session).stored(session, ids, whole)
 
     def refresh(self, session: Session) -> None:
-        """Bring the in-memory index up to date with stored vectors (one cheap read when
-        nothing changed), and the full-text postings the lexical ranker holds in memory."""
-        with self._lock:
-            self._refresh(session)
-        lexical.prepare(session)
+        """Bring what the search backend holds in the process up to date: on SQLite the
+        in-memory index with stored vectors (one cheap read when nothing changed), and the
+        full-text postings the lexical ranker holds in memory; on PostgreSQL nothing."""
+        self.backend(session).refresh(session)
 
     @contextmanager
     def locked_index(self, session: Session) -> Iterator[VectorIndex]:
@@ -295,34 +313,29 @@ class Retriever:
         # whose whole vector ranks low may hold the passage that answers the brief.
         hybrid = mode == "hybrid" and self.fusion is None
         dense_pool = max(pool, self.ranking.dense_candidates) if hybrid else pool
-        access, version, counted = self._snapshot(session, viewer, filters)
+        backend = self.backend(session)
+        scope = backend.scope(session, viewer, filters)
         query, dense_hits, lexical_hits = ranking.both_sides(
-            self,
-            session,
-            text,
-            viewer,
-            filters,
-            mode,
-            (access, version, counted),
-            (pool, dense_pool),
+            self, backend, session, text, mode, scope, (pool, dense_pool)
         )
         kept = None
         if hybrid and query is not None:
             terms = len(lexical.query_words(text))
             fused, kept = ranking.ranked(
                 self,
+                backend,
                 session,
                 query,
                 dense_hits,
                 lexical_hits,
                 terms,
-                lambda moved: ranking.more(self, moved, access, version, dense_pool),
+                lambda moved: backend.dense(session, moved, scope, dense_pool),
                 limit,
             )
         else:  # one ranker alone, or the reciprocal rank fusion it is measured against
             fused = ranking.reciprocal(self.fusion, dense_hits, lexical_hits)
         if diverse and fused:
-            fused = ranking.diversified(self, fused, limit)
+            fused = ranking.diversified(self, backend, session, fused, limit)
         return Ranking(self._hits(session, fused[:limit], text, viewer, filters, query), kept)
 
     def _snapshot(
@@ -344,14 +357,11 @@ class Retriever:
         """Lessons closest in meaning to `lesson`, excluding itself, down to the similarity
         floor (`RankingParams.similar`): a list of lessons that are not alike says nothing.
         Dense only: the lesson's own words would make any lexical match trivially strong."""
-        with self.locked_index(session) as index:
-            vector = index.vector(lesson.id) if lesson.id is not None else None
-        if vector is None:
-            vector = self.embed_query(lesson_text(lesson))
-        with self.locked_index(session) as index:
-            mask = self._mask(session, viewer, None).copy()
-            mask[index.ids == lesson.id] = False
-            dense = index.search(vector, limit, mask=mask)
+        backend = self.backend(session)
+        scope = backend.scope(session, viewer, None)
+        found, vectors = backend.vectors(session, [lesson.id] if lesson.id is not None else [])
+        vector = vectors[0] if found else self.embed_query(lesson_text(lesson))
+        dense = backend.dense(session, vector, scope, limit, exclude=lesson.id)
         fused = [
             Fused(i, fused=score, dense=score, dense_rank=rank, match=self.ranking.band(score))
             for rank, (i, score) in enumerate(dense, start=1)

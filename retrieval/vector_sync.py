@@ -150,6 +150,17 @@ def store(session: Session, todo: list[Pending], vectors: Vectors, model: str, d
     session.flush()
 
 
+def whole_vectors(todo: list[Pending], vectors: Vectors) -> tuple[list[int], Vectors]:
+    """The whole-lesson vectors among `vectors` (as `store` reads them): (lesson ids, rows)."""
+    ids, rows, at = [], [], 0
+    for pending in todo:
+        if pending.whole:
+            ids.append(pending.lesson_id)
+            rows.append(at)
+        at += len(pending.texts())
+    return ids, vectors[rows]
+
+
 def _stored_rows(session: Session, table: type[_Row], ids: list[int]) -> dict[int, _Row]:
     """The rows of `table` already stored for `ids`, by lesson id."""
     return {

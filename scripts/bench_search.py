@@ -493,14 +493,15 @@ _ABSENT = object()
 
 
 class _Watchdog:
-    """Interrupts SQLite statements that run past `seconds`, so one pathological query plan
-    costs a bounded time; such a query is reported as timed out, not waited for."""
+    """Interrupts statements that run past `seconds` (SQLite's interrupt, PostgreSQL's cancel),
+    so one pathological query plan costs a bounded time; such a query is reported as timed
+    out, not waited for."""
 
     def __init__(self, engine: Any, seconds: float) -> None:
         from sqlalchemy import event
 
         self.seconds = seconds
-        self.connections: list[sqlite3.Connection] = []
+        self.connections: list[Any] = []
         event.listen(engine, "connect", lambda dbapi, _record: self.connections.append(dbapi))
 
     def run(self, fn: Callable[[], None]) -> float | None:
@@ -513,7 +514,7 @@ class _Watchdog:
         try:
             fn()
         except OperationalError as exc:
-            if "interrupted" not in str(exc):
+            if "interrupted" not in str(exc) and "canceling statement" not in str(exc):
                 raise
             return None
         finally:
@@ -522,7 +523,8 @@ class _Watchdog:
 
     def _interrupt(self) -> None:
         for connection in self.connections:
-            connection.interrupt()
+            stop = getattr(connection, "interrupt", None) or connection.cancel
+            stop()
 
 
 class _Series:
@@ -554,10 +556,14 @@ class _Series:
 
 
 def serve_worker(
-    db: Path, queries: list[str], out: Path, timeout_s: float, budget_s: float
+    db: Path | str, queries: list[str], out: Path, timeout_s: float, budget_s: float
 ) -> None:
-    """One serving process: start like `lessonbank serve`, time the queries, write `out`."""
-    result = measure_serving(db, queries, timeout_s=timeout_s, budget_s=budget_s)
+    """One serving process: start like `lessonbank serve`, time the queries, write `out`
+    (`db`: a SQLite file, or a PostgreSQL database's URL)."""
+    if str(db).startswith("postgresql"):
+        result = measure_serving_postgres(str(db), queries, timeout_s=timeout_s, budget_s=budget_s)
+    else:
+        result = measure_serving(Path(db), queries, timeout_s=timeout_s, budget_s=budget_s)
     out.write_text(json.dumps(result, indent=2) + "\n")
 
 
@@ -709,6 +715,161 @@ def measure_serving(
     return result
 
 
+# PostgreSQL: pgvector's hnsw.ef_search values whose recall and time are measured (the
+# retriever's own, retrieval.backends.postgres.EF_SEARCH, is timed in the searches).
+EF_SEARCH_TRIED = (40, 100, 200)
+
+
+def measure_serving_postgres(
+    url: str, queries: list[str], *, timeout_s: float, budget_s: float, model: str = MODEL
+) -> dict[str, Any]:
+    """`measure_serving` on PostgreSQL (the bank copied in by scripts/pg_bank.py): nothing is
+    loaded into the process, the database answers. "index" is the HNSW query alone (access
+    filtered in its SQL); recall@10 compares it with exact search over the same visible rows;
+    the bare numpy reference is the same as on SQLite, over the same vectors."""
+    import retrieval.service as service
+    from lessons.accounts import access
+    from lessons.storage.db import make_engine, migrate, transaction
+    from retrieval.backends import postgres
+    from retrieval.embedder import load_embedder
+
+    result: dict[str, Any] = {"queries": len(queries), "statement_timeout_s": timeout_s}
+    t = time.perf_counter()
+    embedder = load_embedder(model)
+    embedder.encode(["warm-up"])
+    result["model_load_s"] = round(time.perf_counter() - t, 2)
+    engine = make_engine(url)
+    watchdog = _Watchdog(engine, timeout_s)
+    migrate(engine)
+    retriever = service.Retriever(embedder)
+    t = time.perf_counter()
+    embedded = retriever.sync_committed(engine)
+    result["sync_s"] = round(time.perf_counter() - t, 2)
+    assert embedded == 0, f"the bank had {embedded} lessons without a current vector"
+    viewer = access.STAFF
+    with transaction(engine) as session:
+        backend = retriever.backend(session)
+        assert isinstance(backend, postgres.PostgresSearch)
+        rows = (
+            session.connection()
+            .exec_driver_sql(
+                "SELECT e.lesson_id, e.vector FROM lesson_embedding e WHERE e.model = %(m)s "
+                "ORDER BY e.lesson_id",
+                {"m": model},
+            )
+            .all()
+        )
+        visible = np.fromiter(session.exec(access.visible_lesson_ids(viewer)), np.int64)
+    ids = np.asarray([i for i, _ in rows], np.int64)
+    matrix = np.frombuffer(b"".join(b for _, b in rows), np.float32).reshape(len(rows), -1)
+    del rows
+    seen = np.isin(ids, visible)
+    result["visible_fraction"] = round(float(seen.mean()), 3)
+
+    def search(text: str, mode: service.Mode) -> Callable[[], None]:
+        def call() -> None:
+            with transaction(engine) as session:
+                retriever.search(session, text, viewer=viewer, limit=LIMIT, mode=mode)
+
+        return call
+
+    vectors: dict[str, np.ndarray] = {}
+    embed_ms: list[float] = []
+    for text in queries:
+        t = time.perf_counter()
+        vectors[text] = retriever.embed_query(text)
+        embed_ms.append((time.perf_counter() - t) * 1000)
+    result["query_embedding_ms"] = _summary(embed_ms)
+    for mode in ("dense", "hybrid"):
+        series = _Series(timeout_s * 1000, budget_s * 1000)
+        for text in queries:
+            if series.active:
+                series.add(watchdog.run(search(text, mode)))
+            else:
+                series.skipped += 1
+        result[f"{mode}_incl_embedding_ms"] = series.summary()
+
+    pool = min(POOL, len(ids) - 1)
+
+    def bare(query: np.ndarray) -> None:
+        scores = matrix @ query
+        top = np.argpartition(-scores, pool)[:pool]
+        top[np.argsort(-scores[top])]
+
+    def hnsw(query: np.ndarray, k: int = POOL) -> list[tuple[int, float]]:
+        with transaction(engine) as session:
+            scope = backend.scope(session, viewer, None)
+            return backend.dense(session, query, scope, k)
+
+    names = ["numpy", "index", "dense", "hybrid"]
+    timed = {name: _Series(timeout_s * 1000, budget_s * 1000) for name in names}
+    parts: dict[str, dict[str, list[float]]] = {"dense": {}, "hybrid": {}}
+    timers = _Timers()
+    with _patched(
+        (retriever, "embed_query", vectors.__getitem__),
+        (backend, "dense", timers.wrap("index", backend.dense)),
+        (backend, "lexical", timers.wrap("lexical", backend.lexical)),
+        (backend, "vectors", timers.wrap("vectors", backend.vectors)),
+        (retriever, "_hits", timers.wrap("hits", retriever._hits)),
+    ):
+        for i, text in enumerate(queries):
+            query = vectors[text]
+            runs: dict[str, Callable[[], None]] = {
+                "numpy": lambda: bare(query),  # noqa: B023  # called in this iteration
+                "index": lambda: hnsw(query) and None,  # noqa: B023
+                "dense": search(text, "dense"),
+                "hybrid": search(text, "hybrid"),
+            }
+            for name in names[i % 4 :] + names[: i % 4]:
+                if not timed[name].active:
+                    timed[name].skipped += 1
+                    continue
+                with timers.into(parts.get(name, {})):
+                    timed[name].add(watchdog.run(runs[name]))
+    # Recall of the HNSW search (staff's filter in its SQL) against exact search over the
+    # rows staff may see, at each ef_search tried.
+    exact_rows = np.flatnonzero(seen)
+    recall: dict[str, Any] = {}
+    for ef in EF_SEARCH_TRIED:
+        backend.ef_search = ef
+        found_ms, shares = [], []
+        for text in queries:
+            query = vectors[text]
+            best = exact_rows[np.argsort(-(matrix[exact_rows] @ query), kind="stable")[:LIMIT]]
+            t = time.perf_counter()
+            found = {i for i, _ in hnsw(query, LIMIT)}
+            found_ms.append((time.perf_counter() - t) * 1000)
+            shares.append(len(found & set(ids[best].tolist())) / LIMIT)
+        recall[str(ef)] = {
+            "recall_at_10": round(statistics.fmean(shares), 4),
+            "recall_at_10_min": round(min(shares), 2),
+            "hnsw_k10_ms": _summary(found_ms),
+        }
+    backend.ef_search = postgres.EF_SEARCH
+    engine.dispose()
+    result["ef_search"] = postgres.EF_SEARCH
+    result["hnsw_by_ef_search"] = recall
+    result["recall_at_10"] = recall[str(postgres.EF_SEARCH)]["recall_at_10"]
+    result["lexical_recall_at_10"] = 1.0  # BM25 over every visible match, in SQL: exact
+    result["numpy_topk_ms"] = timed["numpy"].summary()
+    result["index_search_ms"] = timed["index"].summary()
+    result["dense_excl_embedding_ms"] = timed["dense"].summary()
+    result["hybrid_excl_embedding_ms"] = timed["hybrid"].summary()
+    result["breakdown_ms"] = {
+        mode: {name: _summary(values) for name, values in pieces.items()}
+        for mode, pieces in parts.items()
+    }
+    numpy_p95 = result["numpy_topk_ms"]["p95"]
+    for name, key in (
+        ("index", "index_search_ms"),
+        ("dense", "dense_excl_embedding_ms"),
+        ("hybrid", "hybrid_excl_embedding_ms"),
+    ):
+        result[f"ratio_{name}_p95_to_numpy_p95"] = round(result[key]["p95"] / numpy_p95, 2)
+    result["peak_rss_serving_mb"] = round(_peak_rss_mb())
+    return result
+
+
 def _lexical_recall(engine: Any, retriever: Any, viewer: Any, queries: list[str]) -> dict[str, Any]:
     """The lexical ranker's top ten against exact BM25 over every visible match, by the
     viewer's own statistics (which is what it ranks by when a query's terms have at most
@@ -740,7 +901,7 @@ def _lexical_recall(engine: Any, retriever: Any, viewer: Any, queries: list[str]
 
 
 def run_worker(
-    db: Path, queries: list[str], tmp: Path, timeout_s: float, budget_s: float
+    db: Path | str, queries: list[str], tmp: Path, timeout_s: float, budget_s: float
 ) -> dict[str, Any]:
     query_file, out = tmp / "queries.json", tmp / "serve.json"
     query_file.write_text(json.dumps(queries))
@@ -765,6 +926,20 @@ def run_worker(
     result: dict[str, Any] = json.loads(out.read_text())
     result["worker_wall_s"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def serve_postgres(
+    bank: Path, size: int, queries: list[str], tmp: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The bank copied into PostgreSQL (timed: rows, full-text rows, vectors, HNSW index),
+    then served from it by a fresh process."""
+    from scripts import pg_bank
+
+    print(f"copying {size:,} lessons into PostgreSQL...", file=sys.stderr)
+    url, copy = pg_bank.copy_bank_timed(bank, args.database_url, f"lessonbank_bench_{size}")
+    print(f"serving {size:,} lessons from PostgreSQL in a fresh process...", file=sys.stderr)
+    serve = run_worker(url, queries, tmp, args.timeout, args.budget)
+    return {"copy_s": copy, "serve": serve}
 
 
 # ----------------------------------------------------------------------------- 4. BAR API
@@ -968,6 +1143,9 @@ def _table(report: dict[str, Any]) -> str:
         row("exact BM25, every match, p95, ms (reference)", ms("lexical_exact_bm25_ms")),
         row("peak RSS of the serving process, MB", lambda r: r["serve"]["peak_rss_serving_mb"]),
     ]
+    if any("postgres" in report["results"][size] for size in sizes):
+        lines += ["", "PostgreSQL (pgvector HNSW + tsvector GIN), the same banks and queries:"]
+        lines += [row(label, _postgres_cell(get)) for label, get in _POSTGRES_ROWS]
     api = report.get("bar_api")
     if api:
         lines += [
@@ -978,6 +1156,58 @@ def _table(report: dict[str, Any]) -> str:
             f"{api['start_to_healthy_s']} s; server peak RSS {api['server_peak_rss_mb']} MB",
         ]
     return "\n".join(lines)
+
+
+_POSTGRES_ROWS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("copy: rows, s", lambda p: p["copy_s"]["rows_s"]),
+    ("copy: full-text rows (tsvector + GIN), s", lambda p: p["copy_s"]["full_text_s"]),
+    ("copy: pgvector column, s", lambda p: p["copy_s"]["vectors_s"]),
+    ("HNSW index build, s", lambda p: p["copy_s"]["hnsw_build_s"]),
+    ("numpy f32 top-50 p95, ms (same run)", lambda p: p["serve"]["numpy_topk_ms"]["p95"]),
+    ("HNSW top-50 (staff filter in SQL) p50, ms", lambda p: p["serve"]["index_search_ms"]["p50"]),
+    ("HNSW top-50 (staff filter in SQL) p95, ms", lambda p: p["serve"]["index_search_ms"]["p95"]),
+    ("dense excl. embedding p95, ms", lambda p: p["serve"]["dense_excl_embedding_ms"]["p95"]),
+    (
+        "hybrid search excl. embedding p50, ms",
+        lambda p: p["serve"]["hybrid_excl_embedding_ms"]["p50"],
+    ),
+    (
+        "hybrid search excl. embedding p95, ms",
+        lambda p: p["serve"]["hybrid_excl_embedding_ms"]["p95"],
+    ),
+    (
+        "  of which BM25 SQL p95, ms",
+        lambda p: p["serve"]["breakdown_ms"]["hybrid"]["lexical"]["p95"],
+    ),
+    (
+        "  of which HNSW SQL p95, ms (both passes)",
+        lambda p: p["serve"]["breakdown_ms"]["hybrid"]["index"]["p95"],
+    ),
+    (
+        "hybrid search incl. embedding p50, ms",
+        lambda p: p["serve"]["hybrid_incl_embedding_ms"]["p50"],
+    ),
+    (
+        "hybrid search incl. embedding p95, ms",
+        lambda p: p["serve"]["hybrid_incl_embedding_ms"]["p95"],
+    ),
+    ("recall@10, HNSW vs exact (ef_search shipped)", lambda p: p["serve"]["recall_at_10"]),
+    *[
+        (
+            f"recall@10 / p95 ms at ef_search {ef}",
+            lambda p, ef=ef: "{} / {}".format(
+                p["serve"]["hnsw_by_ef_search"][str(ef)]["recall_at_10"],
+                p["serve"]["hnsw_by_ef_search"][str(ef)]["hnsw_k10_ms"]["p95"],
+            ),
+        )
+        for ef in EF_SEARCH_TRIED
+    ],
+    ("peak RSS of the serving process, MB", lambda p: p["serve"]["peak_rss_serving_mb"]),
+]
+
+
+def _postgres_cell(get: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    return lambda result: get(result["postgres"])
 
 
 def _targets(report: dict[str, Any]) -> dict[str, Any]:
@@ -1014,6 +1244,16 @@ def _targets(report: dict[str, Any]) -> dict[str, Any]:
             "value": s["lexical_recall_at_10"],
             "met": (s["lexical_recall_at_10"] or 0) >= 0.98,
         }
+    if "1000000" in results and "postgres" in results["1000000"]:
+        s = results["1000000"]["postgres"]["serve"]
+        out["postgres_1m_hybrid_excl_embedding_p95_under_100"] = {
+            "value": s["hybrid_excl_embedding_ms"]["p95"],
+            "met": s["hybrid_excl_embedding_ms"]["p95"] < 100,
+        }
+        out["postgres_1m_hnsw_recall_at_10_at_least_0.95"] = {
+            "value": s["recall_at_10"],
+            "met": s["recall_at_10"] >= 0.95,
+        }
     api = report.get("bar_api")
     if api:
         out["bar_api_p95_under_250_ms"] = {
@@ -1049,7 +1289,13 @@ def main() -> int:
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "lessonbank-bench"
     )
     parser.add_argument("--report", default="reports/bench_search.json")
-    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--database-url",
+        metavar="SERVER_URL",
+        help="also serve each bank from PostgreSQL on this server (copied into a database "
+        "lessonbank_bench_<size> made afresh there), beside SQLite in the same run",
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--query-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1086,6 +1332,10 @@ def main() -> int:
             print(f"serving {size:,} lessons in a fresh process...", file=sys.stderr)
             serve = run_worker(bank, queries, Path(tmp), args.timeout, args.budget)
             report["results"][str(size)] = {"bank": meta, "serve": serve}
+            if args.database_url:
+                report["results"][str(size)]["postgres"] = serve_postgres(
+                    bank, size, queries, Path(tmp), args
+                )
         if briefs:
             bank = args.cache / f"bank-{args.api_size}.db"
             build_bank(bank, args.api_size, sources, source_db, noise=args.noise, seed=args.seed)

@@ -67,6 +67,8 @@ BANKS = ("nasa", "demo")
 SUBSETS = ("all", "plain", "mismatch", "sector", "demo")
 SYSTEMS = ("shipped", "bm25", "dense", "rrf60")
 BASELINES = SYSTEMS[1:]
+# The shipped BAR on PostgreSQL (`--postgres`), compared with the same on SQLite.
+POSTGRES = "shipped_pg"
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 # How deep each baseline ranker looks before textbook RRF fuses the two lists.
@@ -402,7 +404,10 @@ class ApiBar:
 
 
 @contextmanager
-def api_bar(bank: Bank, embedder: Embedder) -> Iterator[ApiBar]:
+def api_bar(bank: Bank, embedder: Embedder, postgres: str | None = None) -> Iterator[ApiBar]:
+    """`ApiBar` over a scratch copy of the bank: its SQLite file copied, or with `postgres` (a
+    server's URL) the bank copied into a PostgreSQL database there, the same lessons, vectors
+    and ids (scripts/pg_bank.py)."""
     from sqlmodel import Session, select
     from starlette.testclient import TestClient
 
@@ -410,14 +415,19 @@ def api_bar(bank: Bank, embedder: Embedder) -> Iterator[ApiBar]:
     from lessons.storage.db import make_engine, transaction
     from lessons.storage.models import Lesson, Role
     from lessons.storage.settings import Settings
+    from scripts import pg_bank
     from ui.app import create_app
 
     with tempfile.TemporaryDirectory(prefix="lessonbank-eval-api-") as scratch:
-        copy = Path(scratch) / "bank.db"
         with bank.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        shutil.copyfile(bank.database, copy)
-        engine = make_engine(f"sqlite:///{copy}")
+        if postgres:
+            url = pg_bank.copy_bank(bank.database, postgres, f"lessonbank_eval_{bank.name}")
+        else:
+            copy = Path(scratch) / "bank.db"
+            shutil.copyfile(bank.database, copy)
+            url = f"sqlite:///{copy}"
+        engine = make_engine(url)
         with transaction(engine, write=True) as session:
             user = accounts.create_user(
                 session, username="evaluation", password=None, role=Role.CURATOR, actor="eval"
@@ -427,7 +437,7 @@ def api_bar(bank: Bank, embedder: Embedder) -> Iterator[ApiBar]:
             keys = {lesson.id or 0: lesson_key(lesson) for lesson in session.exec(select(Lesson))}
         engine.dispose()
         settings = Settings(
-            database_url=f"sqlite:///{copy}",
+            database_url=url,
             load_demo=False,
             secret_key="evaluation",
             secret_key_file=str(Path(scratch) / "secret"),
@@ -439,9 +449,10 @@ def api_bar(bank: Bank, embedder: Embedder) -> Iterator[ApiBar]:
 
 
 def rank_all(
-    bank: Bank, briefs: Sequence[Brief], embedder: Embedder
+    bank: Bank, briefs: Sequence[Brief], embedder: Embedder, postgres: str | None = None
 ) -> dict[str, dict[str, list[str]]]:
-    """brief -> system -> top 10 keys, for this bank's briefs."""
+    """brief -> system -> top 10 keys, for this bank's briefs; with `postgres` (a server's URL)
+    also the shipped BAR on the same bank copied into PostgreSQL ("shipped_pg")."""
     from sqlmodel import Session
 
     rankings: dict[str, dict[str, list[str]]] = {}
@@ -451,6 +462,10 @@ def rank_all(
     with api_bar(bank, embedder) as bar:
         for brief in briefs:
             rankings[brief.id]["shipped"] = bar.rank(brief.text)
+    if postgres:
+        with api_bar(bank, embedder, postgres) as bar:
+            for brief in briefs:
+                rankings[brief.id][POSTGRES] = bar.rank(brief.text)
     return rankings
 
 
@@ -487,10 +502,13 @@ def _figure(values: Sequence[float]) -> dict[str, float]:
 
 
 def summarise(
-    briefs: Sequence[Brief], scored: Mapping[str, Mapping[str, BriefScore]], half: str
+    briefs: Sequence[Brief],
+    scored: Mapping[str, Mapping[str, BriefScore]],
+    half: str,
+    systems: Sequence[str] = SYSTEMS,
 ) -> dict[str, Any]:
     """Per subset: each system's means with intervals, and shipped-minus-baseline paired
-    differences with theirs."""
+    differences with theirs (and PostgreSQL-minus-SQLite when `systems` holds both)."""
     out: dict[str, Any] = {}
     for subset in SUBSETS:
         members = [b.id for b in briefs if in_subset(b, subset) and in_half(b, half)]
@@ -501,19 +519,23 @@ def summarise(
             "unscored": sorted(set(members) - set(scoredids)),
             "systems": {},
             "shipped_minus": {},
+            "postgres_minus": {},
         }
-        for system in SYSTEMS:
+        for system in systems:
             rows = [scored[system][i] for i in scoredids]
             entry["systems"][system] = {
                 "ndcg@10": _figure([r.ndcg for r in rows]),
                 "recall@10": _figure([r.recall for r in rows]),
                 "judged@10": round(float(np.mean([r.judged for r in rows])), 4) if rows else 0.0,
             }
-        for baseline in BASELINES:
-            entry["shipped_minus"][baseline] = {
+        pairs = [("shipped_minus", baseline, "shipped", baseline) for baseline in BASELINES]
+        if POSTGRES in systems:  # the same BAR on PostgreSQL, against it on SQLite
+            pairs.append(("postgres_minus", "sqlite", POSTGRES, "shipped"))
+        for section, name, system, against in pairs:
+            entry[section][name] = {
                 metric: _difference(
-                    [getattr(scored["shipped"][i], attr) for i in scoredids],
-                    [getattr(scored[baseline][i], attr) for i in scoredids],
+                    [getattr(scored[system][i], attr) for i in scoredids],
+                    [getattr(scored[against][i], attr) for i in scoredids],
                 )
                 for metric, attr in (("ndcg@10", "ndcg"), ("recall@10", "recall"))
             }
@@ -537,7 +559,7 @@ def _signed(figure: Mapping[str, float]) -> str:
     return f"{figure['mean']:+.3f} [{figure['low']:+.2f}, {figure['high']:+.2f}]"
 
 
-def table(summary: Mapping[str, Any], metric: str) -> str:
+def table(summary: Mapping[str, Any], metric: str, systems: Sequence[str] = SYSTEMS) -> str:
     """Systems down, subsets across; then the paired differences."""
     labels = {"all": "all NASA", "plain": "plain", "mismatch": "mismatch", "sector": "sector"}
     head = (
@@ -552,16 +574,19 @@ def table(summary: Mapping[str, Any], metric: str) -> str:
     def row(label: str, cells: dict[str, str]) -> str:
         return f"| {label} | " + " | ".join(cells.get(s, "n/a") for s in SUBSETS) + " |"
 
-    for system in SYSTEMS:
+    for system in systems:
         lines.append(row(system, {s: _cell(summary[s]["systems"][system][metric]) for s in shown}))
     for baseline in BASELINES:
         differences = {s: _signed(summary[s]["shipped_minus"][baseline][metric]) for s in shown}
         lines.append(row(f"shipped - {baseline}", differences))
+    if POSTGRES in systems:
+        differences = {s: _signed(summary[s]["postgres_minus"]["sqlite"][metric]) for s in shown}
+        lines.append(row(f"{POSTGRES} - shipped", differences))
     judged = [
-        " / ".join(f"{summary[s]['systems'][m]['judged@10']:.2f}" for m in SYSTEMS) for s in SUBSETS
+        " / ".join(f"{summary[s]['systems'][m]['judged@10']:.2f}" for m in systems) for s in SUBSETS
     ]
     if metric == "ndcg@10":
-        lines.append("| judged@10 (" + "/".join(SYSTEMS) + ") | " + " | ".join(judged) + " |")
+        lines.append("| judged@10 (" + "/".join(systems) + ") | " + " | ".join(judged) + " |")
     return "\n".join(lines)
 
 
@@ -592,6 +617,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "eval_retrieval.json")
     parser.add_argument("--model", default=MODEL, help="embedding model (tests: hashing)")
+    parser.add_argument(
+        "--postgres",
+        metavar="SERVER_URL",
+        help="also run the shipped BAR with each bank copied into PostgreSQL on this server "
+        "(databases lessonbank_eval_nasa and _demo are made afresh there)",
+    )
     return parser.parse_args(argv)
 
 
@@ -617,9 +648,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         mine = [b for b in briefs if b.bank == name]
         if mine:
             bank = open_bank(name, databases[name], embedder, args.datasets)
-            rankings |= rank_all(bank, mine, embedder)
+            rankings |= rank_all(bank, mine, embedder, args.postgres)
             bank.engine.dispose()
-    summary = summarise(briefs, score_briefs(rankings, judged), args.half)
+    systems = (*SYSTEMS, POSTGRES) if args.postgres else SYSTEMS
+    summary = summarise(briefs, score_briefs(rankings, judged), args.half, systems)
     pairs = sum(len(grades) for grades in judged.values())
     pools = json.loads(args.pools.read_text(encoding="utf-8")) if args.pools.is_file() else {}
     wanted = {b.id for b in briefs}
@@ -633,7 +665,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pooled but not graded: {sum(missing.values())} pairs in {len(missing)} briefs")
     print()
     for metric in ("ndcg@10", "recall@10"):
-        print(table(summary, metric) + "\n")
+        print(table(summary, metric, systems) + "\n")
     document = {
         "half": args.half,
         "briefs": len(briefs),
@@ -641,6 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "judgments": pairs,
         "pooled_not_graded": missing,
         "model": args.model,
+        "postgres": bool(args.postgres),
         "k": K,
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED},
         "subsets": summary,

@@ -1,8 +1,9 @@
-"""Reliability: concurrent reviews and BARs on a live server, then an import killed mid-way.
+"""Reliability: concurrent reviews and BARs on live servers, then an import killed mid-way.
 
-Starts `lessonbank serve` on 127.0.0.1 (a free port) over a fresh SQLite file in a temporary
-folder (its secret key kept there too, no demo bank), makes a contributor and an API token
-with the CLI, and then:
+Starts `--servers` processes of `lessonbank serve` on 127.0.0.1 (free ports), sharing one
+database: a fresh SQLite file in a temporary folder, or with `--database-url` an empty
+PostgreSQL database (their secret key kept in the folder, no demo bank). The clients are
+spread over the servers in turn. It makes a contributor and an API token with the CLI, then:
 
 1. load: `--clients` threads together POST `--reviews` reviews (1-3 lessons each, every title
    carrying this run's marker; projects and authors drawn from small shared pools, so that
@@ -10,11 +11,11 @@ with the CLI, and then:
    threads keep POSTing BARs over the lessons being written. Every request is timed; the total
    is bounded (`--max-bars`, `--deadline`) and every request has a timeout.
 2. verify: GET /api/lessons/{id} for every id a 201 returned, and read the marked lessons
-   straight from the database with sqlite3: every lesson acknowledged by a 201 must be there,
-   once. No 5xx, and "database is locked" in no response and nowhere in the server's logs.
+   straight from the database: every lesson acknowledged by a 201 must be there,
+   once. No 5xx, and "database is locked" in no response and nowhere in the servers' logs.
 3. crash: `lessonbank import nasa-llis` over both NASA files is killed with SIGKILL while its
-   progress bar runs. The import is one transaction, so the database must pass
-   `PRAGMA integrity_check` with its lesson count unchanged and no NASA row left. The import is
+   progress bar runs. The import is one transaction, so the database must keep its lesson
+   count with no NASA row left (and, on SQLite, pass `PRAGMA integrity_check`). The import is
    then run to completion (while a probe keeps writing through the server) and must add one
    lesson per distinct NASA id; a third run must add nothing.
 
@@ -22,7 +23,8 @@ Prints a table, writes a JSON report and exits 1 when a check fails. The server 
 the end, on failure too.
 
     .venv/bin/python scripts/reliability.py [--model hashing] [--reviews 2000] [--clients 16]
-        [--bar-clients 4] [--report reports/reliability.json] [--keep]
+        [--bar-clients 4] [--servers 2] [--database-url postgresql://USER@HOST/EMPTY_DB]
+        [--report reports/reliability.json] [--keep]
 """
 
 from __future__ import annotations
@@ -45,12 +47,15 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -338,16 +343,17 @@ class Run:
 
     folder: Path
     model: str
+    database_url: str = ""  # empty: an SQLite file in `folder`
     command: list[str] = field(default_factory=lessonbank_command)
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
-    def db(self) -> Path:
-        return self.folder / "lessonbank.db"
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{self.folder / 'lessonbank.db'}"
 
     @property
-    def url(self) -> str:
-        return f"sqlite:///{self.db}"
+    def sqlite(self) -> bool:
+        return make_url(self.url).get_backend_name() == "sqlite"
 
     @property
     def env(self) -> dict[str, str]:
@@ -408,78 +414,107 @@ class Run:
     def stop_all(self) -> None:
         """Stop every process this run started and is still running: TERM, then KILL."""
         for process in self.started:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=30)
+            stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """TERM, then KILL if it has not ended within 30 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def server_names(count: int) -> list[str]:
+    return ["server"] if count == 1 else [f"server-{i + 1}" for i in range(count)]
 
 
 @contextmanager
-def serving(run: Run, port: int, timeout: float) -> Iterator[tuple[str, float]]:
-    """`lessonbank serve` on 127.0.0.1:port until the block ends (however it ends); yields the
-    base URL and the seconds until /healthz answered 200."""
-    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", run.url]
+def serving(run: Run, count: int, timeout: float) -> Iterator[tuple[list[str], float]]:
+    """`count` processes of `lessonbank serve` on 127.0.0.1 (free ports), one database, until
+    the block ends (however it ends); yields their base URLs and the seconds until every
+    /healthz answered 200. They start one after the other: each migrates at start-up."""
     started = time.perf_counter()
-    server = run.spawn(args, "server")
-    base = f"http://127.0.0.1:{port}"
+    servers: list[subprocess.Popen[bytes]] = []
+    bases: list[str] = []
     try:
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the server exited at start:\n{run.log('server')[-3000:]}")
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError(f"the server did not answer /healthz within {timeout:.0f} s")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        yield base, time.perf_counter() - started
+        for name in server_names(count):
+            port = free_port()
+            args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", run.url]
+            server = run.spawn(args, name)
+            servers.append(server)
+            base = f"http://127.0.0.1:{port}"
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f"{name} exited at start:\n{run.log(name)[-3000:]}")
+                if time.perf_counter() - started > timeout:
+                    raise RuntimeError(f"{name} did not answer /healthz within {timeout:.0f} s")
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.2)
+            bases.append(base)
+        yield bases, time.perf_counter() - started
     finally:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=30)
+        for server in servers:
+            stop(server)
 
 
 # --- the database, read directly ------------------------------------------------------------
 
 
-def query(db: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(db, timeout=60)) as connection:
-        return list(connection.execute(sql, params))
+def query(url: str, sql: str, params: dict[str, object] | None = None) -> list[tuple[Any, ...]]:
+    """Rows of one query, on a connection of its own (SQLite waits for a busy writer)."""
+    extra: dict[str, Any] = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    engine = create_engine(url, poolclass=NullPool, **extra)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params or {})]
+    finally:
+        engine.dispose()
 
 
-def lesson_count(db: Path) -> int:
-    return int(query(db, "SELECT count(*) FROM lesson")[0][0])
+def lesson_count(url: str) -> int:
+    return int(query(url, "SELECT count(*) FROM lesson")[0][0])
 
 
-def nasa_counts(db: Path) -> tuple[int, int]:
+def nasa_counts(url: str) -> tuple[int, int]:
     """Imported lessons (with an external id) and how many distinct external ids they have."""
     rows = query(
-        db, "SELECT count(*), count(DISTINCT external_id) FROM lesson WHERE external_id NOT NULL"
+        url,
+        "SELECT count(*), count(DISTINCT external_id) FROM lesson WHERE external_id IS NOT NULL",
     )
     return int(rows[0][0]), int(rows[0][1])
 
 
-def marked_titles(db: Path, marker: str) -> list[str]:
+def marked_titles(url: str, marker: str) -> list[str]:
     """Titles of this run's load lessons (`marker` is alphanumeric: no LIKE escapes needed)."""
-    return [r[0] for r in query(db, "SELECT title FROM lesson WHERE title LIKE ?", [f"{marker} %"])]
+    sql = "SELECT title FROM lesson WHERE title LIKE :pattern"
+    return [r[0] for r in query(url, sql, {"pattern": f"{marker} %"})]
 
 
-def integrity(db: Path) -> dict[str, Any]:
-    checks = [r[0] for r in query(db, "PRAGMA integrity_check")]
-    foreign = query(db, "PRAGMA foreign_key_check")
+def integrity(url: str) -> dict[str, Any]:
+    """SQLite's own checks; PostgreSQL enforces its constraints on every write and has no
+    file-level check to run (`n/a`)."""
+    if not url.startswith("sqlite"):
+        return {"integrity_check": "n/a (PostgreSQL)", "foreign_key_violations": 0}
+    checks = [r[0] for r in query(url, "PRAGMA integrity_check")]
+    foreign = query(url, "PRAGMA foreign_key_check")
     return {
         "integrity_check": "ok" if checks == ["ok"] else checks[:20],
         "foreign_key_violations": len(foreign),
     }
+
+
+def integrity_ok(result: dict[str, Any]) -> bool:
+    check = str(result["integrity_check"])
+    sound = check == "ok" or check.startswith("n/a")
+    return sound and result["foreign_key_violations"] == 0
 
 
 # --- HTTP clients -----------------------------------------------------------------------------
@@ -524,9 +559,10 @@ def send(
 
 @dataclass
 class Load:
-    """Shared state of the load threads; every change under `lock`."""
+    """Shared state of the load threads; every change under `lock`. Client number i talks to
+    server i modulo the number of servers."""
 
-    base: str
+    bases: list[str]
     token: str
     marker: str
     args: argparse.Namespace
@@ -563,8 +599,11 @@ class Load:
         if not 200 <= call.status < 300 and len(self.samples) < 10:
             self.samples.append({"url": url, "status": outcome(call), "body": reply.text[:500]})
 
-    def review_worker(self) -> None:
-        with client(self.base, self.token, self.args.timeout) as http:
+    def base(self, number: int) -> str:
+        return self.bases[number % len(self.bases)]
+
+    def review_worker(self, worker: int) -> None:
+        with client(self.base(worker), self.token, self.args.timeout) as http:
             while (number := self.take_review()) is not None:
                 body = review_body(
                     self.marker,
@@ -588,7 +627,7 @@ class Load:
 
     def bar_worker(self, number: int) -> None:
         rng = random.Random(f"{self.args.seed}:bar:{number}")
-        with client(self.base, self.token, self.args.timeout) as http:
+        with client(self.base(number), self.token, self.args.timeout) as http:
             while self.take_bar():
                 body = {"brief": rng.choice(BRIEFS), "limit": 10, "filters": BAR_FILTERS}
                 call, reply = send(http, "bar", "POST", "/api/bar", body)
@@ -604,10 +643,10 @@ class Load:
                     self.record(call, reply, "/api/bar")
                     self.bar_hits_marked += hits
 
-    def health_worker(self) -> None:
+    def health_worker(self, number: int) -> None:
         """GET /healthz (no database, no model) twice a second: how long the event loop
         takes to answer anything while the load runs."""
-        with httpx.Client(base_url=self.base, timeout=self.args.timeout) as http:
+        with httpx.Client(base_url=self.base(number), timeout=self.args.timeout) as http:
             while not self.reviews_done.is_set() and time.monotonic() < self.deadline:
                 call, reply = send(http, "healthz", "GET", "/healthz")
                 with self.lock:
@@ -621,15 +660,18 @@ def run_load(load: Load) -> float:
     load.deadline = time.monotonic() + args.deadline
     started = time.perf_counter()
     reviewers = [
-        threading.Thread(target=load.review_worker, name=f"review-{i}", daemon=True)
+        threading.Thread(target=load.review_worker, args=(i,), name=f"review-{i}", daemon=True)
         for i in range(args.clients)
     ]
     bars = [
         threading.Thread(target=load.bar_worker, args=(i,), name=f"bar-{i}", daemon=True)
         for i in range(args.bar_clients)
     ]
-    health = threading.Thread(target=load.health_worker, name="healthz", daemon=True)
-    for thread in [*bars, *reviewers, health]:
+    health = [
+        threading.Thread(target=load.health_worker, args=(i,), name=f"healthz-{i}", daemon=True)
+        for i in range(len(load.bases))
+    ]
+    for thread in [*bars, *reviewers, *health]:
         thread.start()
     last = time.perf_counter()
     while any(t.is_alive() for t in reviewers):
@@ -646,19 +688,22 @@ def run_load(load: Load) -> float:
                 )
     seconds = time.perf_counter() - started
     load.reviews_done.set()
-    for thread in [*bars, health]:
+    for thread in [*bars, *health]:
         thread.join(timeout=args.timeout + 30)
     return seconds
 
 
-def verify_api(base: str, token: str, expected: dict[str, int], args: argparse.Namespace) -> Any:
-    """GET every acknowledged lesson; the calls and what did not match."""
+def verify_api(
+    bases: list[str], token: str, expected: dict[str, int], args: argparse.Namespace
+) -> Any:
+    """GET every acknowledged lesson, spread over the servers; the calls and what did not
+    match (a lesson written through one server is read through another)."""
     items = sorted(expected.items(), key=lambda item: item[1])
     lock = threading.Lock()
     calls: list[Call] = []
     wrong: list[dict[str, Any]] = []
 
-    def worker(part: list[tuple[str, int]]) -> None:
+    def worker(part: list[tuple[str, int]], base: str) -> None:
         with client(base, token, args.timeout) as http:
             for title, lesson_id in part:
                 call, reply = send(http, "get lesson", "GET", f"/api/lessons/{lesson_id}")
@@ -670,7 +715,9 @@ def verify_api(base: str, token: str, expected: dict[str, int], args: argparse.N
                         wrong.append({"id": lesson_id, "status": outcome(call), "title": got})
 
     threads = [
-        threading.Thread(target=worker, args=(items[i :: args.clients],), daemon=True)
+        threading.Thread(
+            target=worker, args=(items[i :: args.clients], bases[(i + 1) % len(bases)]), daemon=True
+        )
         for i in range(args.clients)
     ]
     for thread in threads:
@@ -785,9 +832,9 @@ def run_import(run: Run, name: str, timeout: float) -> dict[str, Any]:
     }
 
 
-def local_count(db: Path) -> int:
+def local_count(url: str) -> int:
     """Lessons written through the app rather than imported (no external id)."""
-    return int(query(db, "SELECT count(*) FROM lesson WHERE external_id IS NULL")[0][0])
+    return int(query(url, "SELECT count(*) FROM lesson WHERE external_id IS NULL")[0][0])
 
 
 def kill_mid_import(run: Run, args: argparse.Namespace) -> dict[str, Any]:
@@ -821,14 +868,14 @@ def crash_test(
     while a probe writes through the server, then quietly if that import died); once more."""
     expected = len(nasa_ids(NASA_FILES))
     result: dict[str, Any] = {"expected_distinct_nasa_ids": expected}
-    before, before_local = lesson_count(run.db), local_count(run.db)
+    before, before_local = lesson_count(run.url), local_count(run.url)
     result["lessons_before"] = before
 
     result["killed"] = kill_mid_import(run, args)
     result["after_kill"] = {
-        **integrity(run.db),
-        "lessons": lesson_count(run.db),
-        "nasa_lessons": nasa_counts(run.db)[0],
+        **integrity(run.url),
+        "lessons": lesson_count(run.url),
+        "nasa_lessons": nasa_counts(run.url)[0],
         "files": sorted(p.name for p in run.folder.glob("lessonbank.db*")),
     }
 
@@ -850,9 +897,9 @@ def crash_test(
         quiet = run_import(run, "import-quiet", args.import_timeout)
     result["import_quiet"] = quiet
     final = quiet or under_writes
-    probe_present = marked_titles(run.db, marker + "P")
-    after, after_local = lesson_count(run.db), local_count(run.db)
-    nasa, distinct = nasa_counts(run.db)
+    probe_present = marked_titles(run.url, marker + "P")
+    after, after_local = lesson_count(run.url), local_count(run.url)
+    nasa, distinct = nasa_counts(run.url)
     result["full"] = {
         "completed": final["completed"],
         "exit_status": final["exit_status"],
@@ -863,7 +910,7 @@ def crash_test(
         "grew_by_nasa": (after - before) - (after_local - before_local),
         "nasa_lessons": nasa,
         "distinct_external_ids": distinct,
-        **integrity(run.db),
+        **integrity(run.url),
     }
     result["probe"] = {
         "acknowledged": len(probe.acknowledged),
@@ -874,10 +921,10 @@ def crash_test(
     }
 
     again = run_import(run, "import-again", args.import_timeout)
-    nasa_again, distinct_again = nasa_counts(run.db)
+    nasa_again, distinct_again = nasa_counts(run.url)
     result["again"] = {
         **again,
-        "lessons_after": lesson_count(run.db),
+        "lessons_after": lesson_count(run.url),
         "nasa_lessons": nasa_again,
         "distinct_external_ids": distinct_again,
     }
@@ -946,7 +993,7 @@ def checks(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, 
         ),
         (
             "integrity_check ok after the kill",
-            after_kill["integrity_check"] == "ok" and after_kill["foreign_key_violations"] == 0,
+            integrity_ok(after_kill),
             f"{after_kill['integrity_check']}, {after_kill['foreign_key_violations']} FK errors",
         ),
         (
@@ -993,7 +1040,7 @@ def checks(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, 
         ),
         (
             "integrity_check ok at the end",
-            report["final"]["integrity_check"] == "ok",
+            integrity_ok(report["final"]),
             str(report["final"]["integrity_check"]),
         ),
         (
@@ -1017,7 +1064,8 @@ def print_report(report: dict[str, Any], rows: list[tuple[str, bool, str]]) -> N
     config = report["config"]
     print(
         f"\nLessonbank reliability, marker {config['marker']}, model {config['model']}, "
-        f"{config['clients']} review + {config['bar_clients']} BAR clients, "
+        f"{config['clients']} review + {config['bar_clients']} BAR clients over "
+        f"{config['servers']} server process(es) on {config['database']}, "
         f"{report['seconds']['total']:.0f} s in all"
     )
     names = {
@@ -1145,6 +1193,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--report", default="reports/reliability.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and logs")
+    parser.add_argument(
+        "--servers", type=int, default=1, help="app processes sharing the database (PostgreSQL: 2)"
+    )
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty PostgreSQL database to run on (default: a new SQLite file)",
+    )
     return parser.parse_args(argv)
 
 
@@ -1159,7 +1215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     marker = "rel" + uuid.uuid4().hex[:10]
     folder = Path(tempfile.mkdtemp(prefix="lessonbank-reliability-"))
-    run = Run(folder=folder, model=args.model)
+    run = Run(folder=folder, model=args.model, database_url=args.database_url)
     seconds: dict[str, float] = {}
     report: dict[str, Any] = {
         "config": {
@@ -1173,27 +1229,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version,
+            "database": make_url(run.url).render_as_string(hide_password=True),
+            "servers": args.servers,
             "folder": str(folder) if args.keep else None,
         }
     }
     try:
         print(f"folder {folder}; creating the user and token", file=sys.stderr)
         run.cli("users", "add", USER, "--role", "contributor", stdin=PASSWORD + "\n")
+        if lesson_count(run.url) != 0:  # the crash test counts what an import leaves
+            print(f"{args.database_url} holds lessons; give an empty database", file=sys.stderr)
+            return 2
         token = run.cli("tokens", "create", USER).strip().splitlines()[-1]
-        port = free_port()
-        with serving(run, port, timeout=600) as (base, start_s):
+        with serving(run, args.servers, timeout=600) as (bases, start_s):
+            base = bases[0]
             seconds["server_start"] = round(start_s, 1)
-            listening = re.search(r"Uvicorn running on (\S+)", run.log("server"))
-            report["config"]["listening"] = listening.group(1) if listening else None
-            print(f"server on {base} after {start_s:.1f} s; load starts", file=sys.stderr)
+            report["config"]["listening"] = bases
+            print(f"servers on {', '.join(bases)} after {start_s:.1f} s; load", file=sys.stderr)
 
-            load = Load(base=base, token=token, marker=marker, args=args)
+            load = Load(bases=bases, token=token, marker=marker, args=args)
             seconds["load"] = round(run_load(load), 1)
             print(f"load done in {seconds['load']} s; verifying", file=sys.stderr)
 
             t = time.perf_counter()
-            get_calls, wrong = verify_api(base, token, load.acknowledged, args)
-            present = marked_titles(run.db, marker)
+            get_calls, wrong = verify_api(bases, token, load.acknowledged, args)
+            present = marked_titles(run.url, marker)
             seconds["verify"] = round(time.perf_counter() - t, 1)
             present_set = set(present)
             unacknowledged = present_set - set(load.acknowledged)
@@ -1227,11 +1287,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["crash"], probe_calls = crash_test(run, base, token, marker, args)
             seconds["crash_test"] = round(time.perf_counter() - t, 1)
             report["final"] = {
-                **integrity(run.db),
-                "lessons": lesson_count(run.db),
-                "marked_lessons": len(marked_titles(run.db, marker)),
+                **integrity(run.url),
+                "lessons": lesson_count(run.url),
+                "marked_lessons": len(marked_titles(run.url, marker)),
             }
-        server_log = run.log("server")
+        server_log = "".join(run.log(name) for name in server_names(args.servers))
         all_calls = [*load.calls, *get_calls, *probe_calls]
         report["requests"] = summarise(all_calls)
         report["locked_bodies"] = sum(1 for c in all_calls if c.locked)

@@ -22,7 +22,7 @@ from data import DEMO_BANK
 from lessons.imports.seed import load_bank, read_bank
 from lessons.imports.upsert import LessonRecord, upsert_all
 from lessons.storage.db import make_engine, migrate, transaction
-from lessons.storage.models import Lesson, LessonStatus, Project, Review
+from lessons.storage.models import Lesson, LessonStatus, Person, Project, Review
 from tests.databases import databases
 
 # Debian's Chromium: Playwright's own browser download cannot reach its servers from here.
@@ -133,7 +133,9 @@ def hostile_bank() -> dict[str, Any]:
                 ],
             }
         )
-    return {"projects": projects}
+    # Mallory has an account and an address: her digest (overdue hostile actions) is a page.
+    people = [{"name": HOSTILE_AUTHOR, "email": "mallory@example.org", "account": "mallory"}]
+    return {"people": people, "projects": projects}
 
 
 def imported_hostile_lesson() -> LessonRecord:
@@ -161,6 +163,7 @@ class Seeded:
     review: int
     demo_lesson: int  # a demo lesson (merged lessons point to it, when merges are seeded)
     demo_project: int
+    digest_person: int  # Mallory, whose digest holds the hostile actions
 
 
 def seed(database_url: str) -> Seeded:
@@ -206,6 +209,8 @@ def _ids(session: Session) -> Seeded:
         review=review,
         demo_lesson=demo.id,
         demo_project=demo.project_id,
+        digest_person=session.exec(select(Person.id).where(Person.name == HOSTILE_AUTHOR)).one()
+        or 0,
     )
 
 

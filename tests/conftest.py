@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import ui.app
 from data import DEMO_BANK
 from lessons.accounts import users as accounts
 from lessons.imports.seed import read_bank
+from lessons.people import service as people
 from lessons.storage.db import make_engine, migrate, transaction
 from lessons.storage.models import Role
 from lessons.storage.settings import Settings
@@ -36,6 +37,7 @@ from tests.databases import (
     SQLiteFiles,
     databases,
 )
+from tests.pg_support import pg_server, pg_template, pg_url  # noqa: F401  (PostgreSQL fixtures)
 from ui.app import create_app, prepare
 from ui.cli.main import main as cli_main
 
@@ -77,13 +79,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         for marker in item.iter_markers("sqlite_only"):
             item.add_marker(pytest.mark.skip(reason=f"about SQLite itself: {marker.args[0]}"))
-        if item.get_closest_marker("lexical"):
-            item.add_marker(pytest.mark.skip(reason=LEXICAL_ON_POSTGRESQL))
-
-
-# Until PostgreSQL's full-text search lands (issue 13 item 2, branch pgsearch), lexical search
-# on PostgreSQL finds nothing; tests that need it are marked `lexical` and skipped there.
-LEXICAL_ON_POSTGRESQL = "needs lexical search, which PostgreSQL lacks until pgsearch lands"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -185,10 +180,35 @@ class Client(TestClient):
 TOKENS: dict[str, str] = {}
 
 
+# People in every test database's directory besides the accounts' own: action owners are
+# chosen from the directory (review_payload's action is Tom Reyes's).
+DIRECTORY = ("Tom Reyes", "Ana Lima", "Ines Moreau")
+
+
+def add_people(database: str | TestClient, *names: str) -> None:
+    """Add these names to the people directory of the database (its URL, or the app of a
+    running client), as an administrator would before they own actions."""
+    if isinstance(database, TestClient):
+        add_people_with(database.app.state.lessonbank.engine, names)  # type: ignore[attr-defined]
+        return
+    engine = make_engine(database)
+    try:
+        add_people_with(engine, names)
+    finally:
+        engine.dispose()
+
+
+def add_people_with(engine: Engine, names: Sequence[str]) -> None:
+    with transaction(engine) as session:
+        for name in names:
+            people.add_to_directory(session, name=name)
+
+
 def make_users(engine: Engine) -> dict[str, str]:
     """Real accounts, one per role, and a bearer token for each (argon2 is slow on purpose:
-    made once, in the template)."""
+    made once, in the template); and the directory's other people."""
     tokens = {}
+    add_people_with(engine, DIRECTORY)
     with transaction(engine) as session:
         for name, role in USERS.items():
             user = accounts.create_user(

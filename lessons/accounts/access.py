@@ -220,8 +220,8 @@ def visible_project_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
 
 def visible_person_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
     """People `viewer` may see named: on a lesson they may see, a review whose story they may
-    read or an action they may see, and people named on nothing yet. Someone named only on
-    restricted work is not listed to those who may not see it."""
+    read or an action they may see, people named on nothing yet, and themselves. Someone named
+    only on restricted work is not listed to those who may not see it."""
     if viewer.is_curator:
         return select(col(Person.id))
     named = union(
@@ -234,7 +234,10 @@ def visible_person_ids(viewer: Viewer) -> SelectOfScalar[int | None]:
         select(col(Review.author_id)).where(col(Review.id).in_(readable_review_ids(viewer))),
         select(col(Action.owner_id)).where(action_clause(viewer)),
     )
-    return select(col(Person.id)).where(or_(col(Person.id).in_(seen), col(Person.id).not_in(named)))
+    known: list[ColumnElement[bool]] = [col(Person.id).in_(seen), col(Person.id).not_in(named)]
+    if viewer.person_id is not None:  # whatever they are named on, people know themselves
+        known.append(col(Person.id) == viewer.person_id)
+    return select(col(Person.id)).where(or_(*known))
 
 
 def _conditions(viewer: Viewer, filters: SearchFilters | None) -> list[ColumnElement[bool]]:
@@ -262,6 +265,8 @@ def _conditions(viewer: Viewer, filters: SearchFilters | None) -> list[ColumnEle
         conditions.append(
             col(Lesson.project_id).in_(select(Project.id).where(Project.unit == filters.unit))
         )
+    if filters.author_id is not None:
+        conditions.append(col(Lesson.author_id) == filters.author_id)
     return conditions
 
 

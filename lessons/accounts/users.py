@@ -33,6 +33,7 @@ from lessons.errors import NotFound, ValidationFailed
 from lessons.people import service as people
 from lessons.storage.models import (
     LoginFailure,
+    Person,
     ProjectMember,
     Role,
     User,
@@ -58,6 +59,7 @@ __all__ = [
     "get_user",
     "has_password",
     "hasher",
+    "link_person",
     "list_members",
     "list_users",
     "member_counts",
@@ -130,10 +132,17 @@ def check_password_rules(password: str, *, username: str) -> None:
 
 
 def create_user(
-    session: Session, *, username: str, password: str | None, role: Role, actor: str
+    session: Session,
+    *,
+    username: str,
+    password: str | None,
+    role: Role,
+    actor: str,
+    person: Person | None = None,
 ) -> User:
-    """A new user with an argon2-hashed password, linked to the Person of the same name.
-    `password=None` makes a user who has no password and signs in only through single sign-on."""
+    """A new user with an argon2-hashed password, linked to `person` (someone already in the
+    directory) or else to the Person of the same name. `password=None` makes a user who has no
+    password and signs in only through single sign-on."""
     username = normal_username(username)
     if not username or len(username) > 100:
         raise ValidationFailed("A user name has 1 to 100 characters.", {"username": "invalid"})
@@ -141,7 +150,7 @@ def create_user(
         raise ValidationFailed(f"There is already a user {username!r}.", {"username": "taken"})
     if password is not None:
         check_password_rules(password, username=username)
-    person = people.find_or_create(session, name=username)
+    person = person or people.find_or_create(session, name=username)
     user = User(
         username=username,
         password_hash=hasher().hash(password) if password is not None else "",
@@ -152,6 +161,24 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="create", entity=user, after=public_view(user))
+    return user
+
+
+def link_person(session: Session, *, user: User, person: Person, actor: str) -> User:
+    """Make `person` (someone in the directory) the one this account writes, owns actions and
+    gets its digest as. Audited; the account's former person stays in the directory."""
+    before = {**public_view(user), "person_id": user.person_id}
+    user.person_id = person.id
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="link_person",
+        entity=user,
+        before=before,
+        after={**public_view(user), "person_id": person.id, "person": person.name},
+    )
     return user
 
 
@@ -277,6 +304,11 @@ def find_user(session: Session, *, username: str) -> User:
     if user is None:
         raise NotFound(f"No user {username!r}.")
     return user
+
+
+def has_users(session: Session) -> bool:
+    """Whether any account exists yet (a fresh install has none until the first admin)."""
+    return session.exec(select(User.id).limit(1)).first() is not None
 
 
 def list_users(session: Session) -> list[User]:

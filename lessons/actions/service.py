@@ -18,9 +18,9 @@ from sqlmodel import Session, col, select
 
 from lessons.accounts import audit
 from lessons.accounts.access import Viewer, action_clause
+from lessons.capture import owners
 from lessons.catalogue import service as catalogue
 from lessons.errors import Forbidden, NotFound, ValidationFailed
-from lessons.people import service as people
 from lessons.schemas import MAX_ID
 from lessons.storage.models import (
     Action,
@@ -33,14 +33,20 @@ from lessons.storage.models import (
 
 
 class ActionChange(BaseModel):
-    """A partial edit of an action (PATCH): only the fields given change. `owner` is a name
-    (a person is found or created); an empty one clears the owner."""
+    """A partial edit of an action (PATCH): only the fields given change. The owner is a
+    person in the people directory, by `owner_id` or by `owner` (their exact name, ignoring
+    case); an empty name or a null id clears the owner."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: ActionStatus | None = None
     closure_evidence: str | None = None
-    owner: str | None = None
+    owner: str | None = Field(
+        default=None, description="The owner's name, exactly as in the people directory."
+    )
+    owner_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="The owner: a person's id in the directory."
+    )
     due: date | None = None
 
 
@@ -59,7 +65,14 @@ class CarryDecision(BaseModel):
     note: str = ""
 
 
-_TRACKED = {"status", "closure_evidence", "owner_id", "due", "carried_to_review_id"}
+_TRACKED = {
+    "status",
+    "closure_evidence",
+    "owner_id",
+    "owner_text",
+    "due",
+    "carried_to_review_id",
+}
 
 
 def _snapshot(action: Action) -> dict[str, Any]:
@@ -119,22 +132,44 @@ def _require_text(value: str | None, field: str, what: str) -> str:
     return text
 
 
-def update_action(session: Session, *, action: Action, change: ActionChange, actor: str) -> Action:
+def update_action(
+    session: Session,
+    *,
+    action: Action,
+    change: ActionChange,
+    actor: str,
+    viewer: Viewer | None = None,
+) -> Action:
     """Edit status, evidence, owner or due date (audited). Closing as done needs closure
-    evidence, dropping needs a reason (kept in the same field), reopening keeps both."""
+    evidence, dropping needs a reason (kept in the same field), reopening keeps both. A new
+    owner is chosen by `viewer` among the directory people they may see. Every problem is
+    reported at once, before anything changes."""
     given = change.model_dump(exclude_unset=True)
-    before = _snapshot(action)
+    problems: dict[str, str] = {}
+    messages: list[str] = []
+    owner = None
+    if "owner" in given or "owner_id" in given:
+        if viewer is None:
+            raise ValueError("choosing an owner needs the viewer who chooses")
+        try:
+            owner = owners.choose(
+                session, viewer=viewer, owner_id=given.get("owner_id"), name=given.get("owner")
+            )
+        except ValidationFailed as exc:
+            problems |= exc.fields
+            messages.append(exc.message)
     evidence = given.get("closure_evidence", action.closure_evidence)
     status = given.get("status") or action.status
-    if status == ActionStatus.DONE and status != action.status:
-        evidence = _require_text(
-            evidence, "closure_evidence", "Say what shows the action is done (closure evidence)."
-        )
-    if status == ActionStatus.DROPPED and status != action.status:
-        evidence = _require_text(evidence, "closure_evidence", "Say why the action is dropped.")
-    if "owner" in given:
-        owner = people.find_or_create(session, name=given["owner"])
-        action.owner_id = owner.id if owner else None
+    try:
+        evidence = _closing_evidence(action, status, evidence)
+    except ValidationFailed as exc:
+        problems |= exc.fields
+        messages.append(exc.message)
+    if problems:
+        raise ValidationFailed(" ".join(messages), problems)
+    before = _snapshot(action)
+    if owner is not None:
+        action.owner_id, action.owner_text = owner.person_id, owner.text
     if "due" in given:
         action.due = given["due"]
     action.closure_evidence = evidence or ""
@@ -148,6 +183,17 @@ def update_action(session: Session, *, action: Action, change: ActionChange, act
         session, actor=actor, action="edit", entity=action, before=before, after=_snapshot(action)
     )
     return action
+
+
+def _closing_evidence(action: Action, status: str, evidence: str | None) -> str | None:
+    """The evidence a change of status needs: done needs closure evidence, dropped a reason."""
+    if status == ActionStatus.DONE and status != action.status:
+        return _require_text(
+            evidence, "closure_evidence", "Say what shows the action is done (closure evidence)."
+        )
+    if status == ActionStatus.DROPPED and status != action.status:
+        return _require_text(evidence, "closure_evidence", "Say why the action is dropped.")
+    return evidence
 
 
 def close_action(session: Session, *, action: Action, evidence: str, actor: str) -> Action:
@@ -294,3 +340,21 @@ def settle(
             drop_action(session, action=action, reason=decision.note, actor=actor)
         settled.append(action)
     return settled
+
+
+def my_actions(session: Session, *, viewer: Viewer, today: date | None = None) -> list[Action]:
+    """The viewer's own open actions (they own them as a directory person): overdue first,
+    then by due date, undated last."""
+    if viewer.person_id is None:
+        return []
+    today = today or catalogue.today()
+    found = session.exec(
+        select(Action)
+        .where(
+            action_clause(viewer),
+            Action.owner_id == viewer.person_id,
+            Action.status == ActionStatus.OPEN,
+        )
+        .order_by(col(Action.due).asc().nulls_last(), col(Action.id))
+    )
+    return list(found)

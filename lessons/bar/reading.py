@@ -9,7 +9,7 @@ one transaction. Each result is explained once."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,12 +17,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from lessons.accounts.access import Viewer
+from lessons.bar import assists
 from lessons.bar import service as bars
 from lessons.bar.service import Surfaced
 from lessons.catalogue import service as catalogue
+from lessons.people import ranking
 from lessons.schemas import BarIn, SearchFilters
 from lessons.storage.db import transaction
-from lessons.storage.models import Action, BarItem, BeforeActionReview, Lesson, Person
+from lessons.storage.models import (
+    Action,
+    BarItem,
+    BeforeActionReview,
+    Lesson,
+    PeerAssist,
+    Person,
+    ReviewKind,
+)
 
 # --- What the domain needs of the ranking ------------------------------------------------------
 
@@ -151,7 +161,8 @@ class Result:
 
 @dataclass(frozen=True)
 class Relevant:
-    """A person with the strong or related results that name them, by summed score."""
+    """A person with the strong or related results that name them, by relevance
+    (`lessons.people.ranking`), and why: each of those lessons, named."""
 
     person: Person
     relevance: float
@@ -159,6 +170,8 @@ class Relevant:
     why: tuple[str, ...]
 
 
+WROTE = "wrote it"
+OWNS = "owns an action"
 NO_STRONG_MATCH = "No strong matches; the closest lessons are below."
 
 
@@ -177,6 +190,8 @@ class BarView:
     results: tuple[Result, ...]
     people: tuple[Relevant, ...]
     summary: Summary
+    # The team's peer-assist requests, naming people the reader may see (`assists.on_bar`).
+    assists: tuple[PeerAssist, ...] = ()
 
 
 def summarise(matches: Sequence[str | None]) -> Summary:
@@ -251,7 +266,9 @@ def read(session: Session, ranker: BarRanker, *, bar_id: int, viewer: Viewer) ->
         (item, lesson, shown, ranker.explain(lesson, bar.brief, item.best_sentence))
         for item, lesson, shown in zip(items, lessons, figures, strict=True)
     ]
-    return _view(bar, rows, visible, _open_actions(session, lessons))
+    view = _view(bar, rows, visible, _open_actions(session, lessons))
+    asked = assists.on_bar(session, bar_id=bar_id, viewer=viewer)
+    return replace(view, assists=tuple(asked))
 
 
 # --- Assembling the result (from data already read) -------------------------------------------
@@ -314,9 +331,7 @@ def _result(
 def lesson_people(lesson: Lesson, actions: Sequence[Action]) -> tuple[Contact, ...]:
     """People to talk to about a lesson: who wrote it and who owns its open actions."""
     found: dict[int, Contact] = {}
-    for person, why in [(lesson.author, "wrote it")] + [
-        (a.owner, "owns an action") for a in actions
-    ]:
+    for person, why in [(lesson.author, WROTE)] + [(a.owner, OWNS) for a in actions]:
         if person is not None and person.id is not None and person.id not in found:
             found[person.id] = Contact(person, why)
     return tuple(found.values())
@@ -324,30 +339,41 @@ def lesson_people(lesson: Lesson, actions: Sequence[Action]) -> tuple[Contact, .
 
 def people_by_relevance(results: Sequence[Result]) -> tuple[Relevant, ...]:
     """People to talk to: whoever wrote, or owns an open action on, a strong or related result,
-    ranked by the summed scores of those lessons (how relevant their lessons are, not how many
-    they wrote), each with the lessons that put them there. Weak results name nobody."""
-    found: dict[int, tuple[Person, float, list[Result], set[str]]] = {}
-    for result in results:
-        if result.figures.match == "weak":
-            continue
-        for contact in result.people:
-            person, relevance, named, why = found.setdefault(
-                contact.person.id or 0, (contact.person, 0.0, [], set())
-            )
-            named.append(result)
-            why.add(contact.why)
-            # Summed as shown (five decimals), so the figure adds up to what the reader sees.
-            found[contact.person.id or 0] = (
-                person,
-                relevance + round(result.figures.score, 5),
-                named,
-                why,
-            )
-    ranked = sorted(found.values(), key=lambda entry: (-entry[1], entry[0].name))
-    return tuple(
-        Relevant(person, round(relevance, 4), tuple(named), tuple(sorted(why)))
-        for person, relevance, named, why in ranked
+    ranked as people search ranks them (`lessons.people.ranking`: the scores of their lessons
+    with a discount, so the best match leads and volume only breaks near-ties), each
+    with the results that put them there and why, naming each lesson. Weak results name
+    nobody."""
+    by_lesson = {result.lesson.id: result for result in results}
+    ranked = ranking.rank_people(
+        ranking.Link(
+            person=contact.person,
+            relation=_relation(result.lesson, contact),
+            title=result.lesson.title,
+            # As shown (five decimals), so the figure adds up to what the reader sees.
+            score=round(result.figures.score, 5),
+            match=result.figures.match,
+            lesson_id=result.lesson.id,
+        )
+        for result in results
+        for contact in result.people
     )
+    return tuple(
+        Relevant(
+            entry.person,
+            entry.relevance,
+            tuple(by_lesson[lesson_id] for lesson_id in entry.lesson_ids),
+            entry.why,
+        )
+        for entry in ranked
+    )
+
+
+def _relation(lesson: Lesson, contact: Contact) -> str:
+    """How a contact is linked to a lesson, in `lessons.people.ranking`'s words."""
+    if contact.why != WROTE:
+        return "owns an action on"
+    review = lesson.review
+    return "handed over" if review is not None and review.kind == ReviewKind.HANDOVER else "wrote"
 
 
 # --- Reading what the result needs ---------------------------------------------------------------
@@ -373,7 +399,7 @@ def _surfaced(hit: RankedLesson) -> Surfaced:
 def _loaded(lesson: Lesson) -> Lesson:
     """The lesson with what the result shows of its relations read now, in the transaction:
     the result is rendered after it has ended."""
-    _ = lesson.project, lesson.author
+    _ = lesson.project, lesson.author, lesson.review
     return lesson
 
 

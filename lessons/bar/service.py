@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from lessons.accounts import audit
 from lessons.accounts.access import Viewer, bar_clause
 from lessons.capture import projects
-from lessons.errors import NotFound, ValidationFailed
+from lessons.errors import Forbidden, NotFound, ValidationFailed
 from lessons.schemas import BarIn, DecisionIn, OutcomeIn
 from lessons.storage.models import BarItem, BeforeActionReview, Decision, Sensitivity, utcnow
 
@@ -213,3 +213,21 @@ def list_bars(
     if project_id is not None:
         query = query.where(BeforeActionReview.project_id == project_id)
     return list(session.exec(query))
+
+
+def delete(session: Session, *, bar: BeforeActionReview, viewer: Viewer) -> None:
+    """Delete a BAR run by mistake (a junk brief, a test): only its runner may, so nobody
+    removes another team's due-diligence evidence. Its items go with it, so the metrics
+    count it no more; the audit log keeps what it was."""
+    if viewer.user_id is None or bar.run_by_user_id != viewer.user_id:
+        raise Forbidden("Only the person who ran this before action review may delete it.")
+    audit.record(
+        session,
+        actor=viewer.name,
+        actor_user_id=viewer.user_id,
+        action="delete",
+        entity=bar,
+        before={"brief": bar.brief, "project_id": bar.project_id, "run_by": bar.run_by},
+    )
+    session.delete(bar)
+    session.flush()

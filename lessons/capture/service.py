@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from lessons.accounts import audit
 from lessons.accounts.access import Viewer, most_restricted
-from lessons.capture import projects, questions
+from lessons.capture import owners, projects, questions
 from lessons.errors import ValidationFailed
 from lessons.numbers import read_whole
 from lessons.people import service as people
@@ -61,6 +61,7 @@ def log_review(session: Session, *, payload: ReviewIn, viewer: Viewer | None = N
     is the actor, as in the source.
     """
     answers = check_answers(payload.kind, payload.answers)
+    owners = choose_owners(session, actions=payload.actions, viewer=viewer)
     project = projects.resolve(session, ref=payload.project, viewer=viewer)
     author = _author(session, payload.author, viewer)
     review = Review(
@@ -90,9 +91,9 @@ def log_review(session: Session, *, payload: ReviewIn, viewer: Viewer | None = N
         )
         for data in payload.lessons
     ]
-    for data in payload.actions:
+    for data, owner in zip(payload.actions, owners, strict=True):
         lesson = new_lessons[data.lesson_index] if data.lesson_index is not None else None
-        add_action(session, data=data, project=project, review=review, lesson=lesson)
+        add_action(session, data=data, owner=owner, project=project, review=review, lesson=lesson)
     session.flush()
     session.refresh(review)
     audit.record(
@@ -188,19 +189,46 @@ def set_tags(session: Session, *, lesson: Lesson, tags: list[str]) -> None:
     session.flush()
 
 
+def choose_owners(
+    session: Session, *, actions: list[ActionIn], viewer: Viewer | None
+) -> list[owners.Owner]:
+    """Each action's owner from the directory, every problem reported at once against its
+    row (`actions.<i>.owner`) before anything is written."""
+    chosen: list[owners.Owner] = []
+    problems: dict[str, str] = {}
+    for i, data in enumerate(actions):
+        try:
+            chosen.append(
+                owners.choose(
+                    session,
+                    viewer=viewer,
+                    owner_id=data.owner_id,
+                    name=data.owner,
+                    field=f"actions.{i}.owner",
+                )
+            )
+        except ValidationFailed as exc:
+            problems |= exc.fields
+    if problems:
+        raise ValidationFailed("Each action's owner is someone in the people directory.", problems)
+    return chosen
+
+
 def add_action(
     session: Session,
     *,
     data: ActionIn,
+    owner: owners.Owner,
     project: Project | None,
     review: Review | None,
     lesson: Lesson | None,
 ) -> Action:
-    """Create an open action, owned by a person found or created by name."""
-    owner = people.find_or_create(session, name=data.owner)
+    """Create an open action, owned by a directory person (or, loaded history only, by the
+    text it named)."""
     action = Action(
         what=data.what,
-        owner_id=owner.id if owner else None,
+        owner_id=owner.person_id,
+        owner_text=owner.text,
         due=data.due,
         project_id=project.id if project else None,
         review_id=review.id if review else None,

@@ -117,16 +117,26 @@ def _kept_text(
 
 def _combined(canonical: Lesson, duplicates: Sequence[Lesson]) -> dict[str, str]:
     """The canonical lesson's sections, each followed by any duplicate's section that says
-    something else (exact repeats are left out)."""
+    something else (exact repeats are left out). When a section gains another lesson's words,
+    each part opens with the lesson it came from, so a reader knows whose words are whose."""
     text = text_of(canonical)
     for name in TEXT_FIELDS[1:]:
-        parts = [text[name].strip()] if text[name].strip() else []
+        own = text[name].strip()
+        parts: list[tuple[Lesson, str]] = [(canonical, own)] if own else []
         for dup in duplicates:
             extra = getattr(dup, name).strip()
-            if extra and extra not in parts:
-                parts.append(extra)
-        text[name] = "\n\n".join(parts)
+            if extra and extra not in [said for _, said in parts]:
+                parts.append((dup, extra))
+        if any(source is not canonical for source, _ in parts):
+            text[name] = "\n\n".join(f"{_source_line(source)}\n\n{said}" for source, said in parts)
+        else:
+            text[name] = "\n\n".join(said for _, said in parts)
     return text
+
+
+def _source_line(lesson: Lesson) -> str:
+    title = " ".join(lesson.title.split())
+    return f"From lesson {lesson.id}, “{title}”:"
 
 
 def _take_tags(

@@ -58,7 +58,11 @@ class Section:
 
 SECTIONS = (
     Section(
-        "people", Person, ("name", "unit", "role", "expertise", "bio", "created_at"), {}, "name"
+        "people",
+        Person,
+        ("name", "unit", "role", "expertise", "bio", "email", "contact", "created_at"),
+        {},
+        "name",
     ),
     Section(
         "projects",
@@ -105,7 +109,7 @@ SECTIONS = (
     Section(
         "actions",
         Action,
-        ("what", "due", "status", "closure_evidence", "created_at", "closed_at"),
+        ("what", "owner_text", "due", "status", "closure_evidence", "created_at", "closed_at"),
         {
             "project": (Project, "project_id"),
             "review": (Review, "review_id"),

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from lessons.accounts import users as accounts
 from lessons.accounts.access import Viewer
 from lessons.bar import service as bars
 from lessons.capture import service as capture
@@ -28,6 +29,7 @@ from lessons.storage.models import (
     LessonStatus,
     Project,
     Review,
+    Role,
     Sensitivity,
     utcnow,
 )
@@ -63,6 +65,9 @@ def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo cu
         person.role = entry.get("role", "")
         person.expertise = list(entry.get("expertise", []))
         person.bio = entry.get("bio", "")
+        person.contact = entry.get("contact", "")
+        if entry.get("email"):
+            people.set_email(session, person=person, email=entry["email"])
         session.add(person)
     added = 0
     for project in bank.get("projects", []):
@@ -76,9 +81,39 @@ def load_bank(session: Session, bank: dict[str, Any], *, curator: str = "demo cu
         for review in project.get("reviews", []):
             added += _load_review(session, review, ref, curator)
     session.flush()
+    load_accounts(session, bank.get("people", []), curator=curator)
     load_taxonomy(session, bank.get("taxonomy", []), curator=curator)
     load_merges(session, bank.get("merges", []), curator=curator)
     load_learning_loop(session, bank, curator=curator)
+    return added
+
+
+def load_accounts(session: Session, entries: list[dict[str, Any]], *, curator: str) -> int:
+    """Give the bank's people with an `account` a contributor account of that name, linked to
+    them and without a password (they sign in only through single sign-on: the demo has no
+    known password), a member of the projects whose reviews they wrote, so their restricted
+    lessons are theirs to see. Known accounts are skipped; returns how many were added."""
+    added = 0
+    for entry in entries:
+        if not entry.get("account") or accounts.user_named(session, entry["account"]):
+            continue
+        person = people.named(session, name=entry["name"])
+        assert person is not None
+        user = accounts.create_user(
+            session,
+            username=entry["account"],
+            password=None,
+            role=Role.CONTRIBUTOR,
+            actor=curator,
+            person=person,
+        )
+        authored = session.exec(
+            select(Review.project_id).where(Review.author_id == person.id).distinct()
+        ).all()
+        for project_id in authored:
+            accounts.add_member(session, project_id=project_id, user=user, actor=curator)
+        added += 1
+    session.flush()
     return added
 
 

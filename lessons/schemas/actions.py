@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
-from lessons.schemas.common import Day, Out, PersonOut, ProjectName, Timestamp, _Input
+from lessons.schemas.common import MAX_ID, Day, Out, PersonOut, ProjectName, Timestamp, _Input
 from lessons.storage.models import (
     ActionStatus,
 )
@@ -14,7 +14,13 @@ from lessons.storage.models import (
 
 class ActionIn(_Input):
     what: str = Field(min_length=1)
-    owner: str | None = None
+    owner: str | None = Field(
+        default=None,
+        description="The owner's name, exactly as in the people directory (ignoring case).",
+    )
+    owner_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="The owner: a person's id in the directory."
+    )
     due: date | None = None
     lesson_index: int | None = Field(
         default=None, ge=0, description="Index in this review's `lessons` that the action serves."
@@ -25,6 +31,10 @@ class Action(Out):
     id: int
     what: str
     owner: PersonOut | None
+    owner_text: str = Field(
+        description="The owner as imported history named them, when that is nobody in the "
+        "directory (shown, never told); empty otherwise."
+    )
     due: Day | None
     status: ActionStatus
     overdue: bool

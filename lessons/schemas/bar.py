@@ -18,6 +18,7 @@ from lessons.schemas.common import (
     _Input,
 )
 from lessons.schemas.lessons import LessonBrief, SearchFilters, Why
+from lessons.schemas.people import PeerAssist
 from lessons.storage.models import (
     Decision,
 )
@@ -111,3 +112,7 @@ class Bar(Out):
     results: list[BarResult]
     summary: BarSummary
     people: list[RelevantPerson]
+    peer_assists: list[PeerAssist] = Field(
+        default_factory=list,
+        description="The team's peer-assist requests: whom, what to ask, by when, outcome.",
+    )

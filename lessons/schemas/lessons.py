@@ -70,6 +70,8 @@ class SearchFilters(_Input):
     perspective: Perspective | None = None
     project_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     unit: str | None = None
+    # Lessons one person wrote ("my lessons", and an author's own lessons awaiting a curator).
+    author_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
     @field_validator("tags")
     @classmethod

@@ -1,4 +1,6 @@
-"""Online backup and restore of the embedded SQLite database.
+"""Online backup and restore: SQLite here, PostgreSQL in `backup_postgres` (pg_dump/pg_restore).
+
+`backup` and `restore` take either kind of database URL and hand a PostgreSQL one over.
 
 `backup` copies a live database while the app keeps reading and writing it. It uses SQLite's
 backup API, never a file copy: in WAL mode the newest commits live in the `-wal` file, so a
@@ -7,33 +9,45 @@ copied main file can be stale or torn. The copy is checked and then renamed into
 `restore` copies a backup over the configured database with the same API in reverse, so the
 target's WAL (and any process still connected to it) sees one clean commit, then runs the
 migrations so a backup made by an older Lessonbank upgrades.
-
-PostgreSQL databases are backed up with PostgreSQL's own tools, not with these functions::
-
-    pg_dump --format=custom --file=lessonbank.dump "postgresql://USER@HOST:PORT/DBNAME"
-    pg_restore --clean --if-exists --no-owner --dbname="postgresql://USER@HOST:PORT/DBNAME" \\
-        lessonbank.dump
-
-(a libpq URL: `DATABASE_URL` without its `+driver` part; the password comes from
-`PGPASSWORD` or `~/.pgpass`).
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 from collections.abc import Callable
-from contextlib import closing, suppress
-from dataclasses import dataclass
+from contextlib import closing
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from lessons.errors import ValidationFailed
-from lessons.storage.db import MIGRATIONS, make_engine, migrate
+from lessons.storage import backup_postgres
+from lessons.storage.backup_common import (
+    BackupError,
+    BackupReport,
+    BankCounts,
+    RestoreCancelled,
+    RestorePlan,
+    RestoreReport,
+    TargetExists,
+    check_revision_known,
+    fsync,
+    publish,
+    temp_beside,
+)
+from lessons.storage.db import make_engine, migrate
+
+__all__ = [
+    "BackupError",
+    "BackupReport",
+    "BankCounts",
+    "RestoreCancelled",
+    "RestorePlan",
+    "RestoreReport",
+    "TargetExists",
+    "backup",
+    "restore",
+]
 
 Progress = Callable[[int, int], None]
 """Called after each step of a copy with (pages copied, pages in all)."""
@@ -43,62 +57,6 @@ _BUSY_TIMEOUT = 30.0  # seconds, as lessons.storage.db gives the app's own conne
 _REQUIRED_TABLES = ("alembic_version", "lesson")
 
 
-class BackupError(ValidationFailed):
-    """A backup or restore that cannot be done as asked; nothing was changed."""
-
-    code = "backup_refused"
-
-
-class TargetExists(BackupError):
-    """The backup's path is taken and overwriting was not asked for."""
-
-
-class RestoreCancelled(Exception):
-    """The confirmation callback declined the restore; nothing was changed."""
-
-
-@dataclass(frozen=True)
-class BankCounts:
-    lessons: int
-    reviews: int
-    embeddings: int
-    events: int
-
-    def describe(self) -> str:
-        return (
-            f"{self.lessons} lessons, {self.reviews} reviews, "
-            f"{self.embeddings} lesson vectors, {self.events} lesson events"
-        )
-
-
-@dataclass(frozen=True)
-class BackupReport:
-    path: Path
-    revision: str
-    counts: BankCounts
-    pages: int
-    size_bytes: int
-
-
-@dataclass(frozen=True)
-class RestorePlan:
-    """What a restore is about to do, for a confirmation prompt; nothing is changed yet."""
-
-    source: Path
-    target: Path
-    revision: str
-    counts: BankCounts
-
-
-@dataclass(frozen=True)
-class RestoreReport:
-    path: Path
-    source: Path
-    source_revision: str
-    revision: str
-    counts: BankCounts
-
-
 def backup(
     database_url: str,
     target: Path,
@@ -106,9 +64,14 @@ def backup(
     overwrite: bool = False,
     progress: Progress | None = None,
     pages: int = PAGES_PER_STEP,
+    pg_bin: str = "",
 ) -> BackupReport:
-    """Copy the live SQLite database to `target` as one consistent, self-contained file."""
-    source = _sqlite_path(database_url, doing="backed up")
+    """Copy the live database to `target`: SQLite as one consistent, self-contained file,
+    PostgreSQL as a pg_dump archive (`pg_bin`: the folder of pg_dump, else PATH)."""
+    url = _url(database_url)
+    if url.get_backend_name() == "postgresql":
+        return backup_postgres.backup(url, target, pg_bin=pg_bin, overwrite=overwrite)
+    source = _sqlite_path(url, doing="backed up")
     if not source.is_file():
         raise BackupError(f"There is no database at {source} to back up.")
     target = target.expanduser()
@@ -118,10 +81,7 @@ def backup(
         raise BackupError(f"{target} is the database itself; choose another backup path.")
     if target.exists() and not overwrite:
         raise TargetExists(f"{target} already exists; refusing to overwrite it.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    temp = Path(name)
+    temp = temp_beside(target)
     try:
         with (
             closing(_connect(source, mode="rw")) as src,
@@ -133,8 +93,8 @@ def backup(
             dst.execute("PRAGMA journal_mode=DELETE").fetchall()
             revision = _check(dst, source, check_revision=False)
             counts = _counts(dst)
-        _fsync(temp)
-        _publish(temp, target, overwrite=overwrite)
+        fsync(temp)
+        publish(temp, target, overwrite=overwrite)
     finally:
         for leftover in (temp, *_sidecars(temp)):
             leftover.unlink(missing_ok=True)
@@ -148,13 +108,17 @@ def restore(
     progress: Progress | None = None,
     confirm: Callable[[RestorePlan], bool] | None = None,
     pages: int = PAGES_PER_STEP,
+    pg_bin: str = "",
 ) -> RestoreReport:
-    """Replace the configured SQLite database with a checked backup, then migrate it.
+    """Replace the configured database with a checked backup, then migrate it.
 
     `confirm` sees the plan after the backup is checked and before anything is written;
     returning False raises `RestoreCancelled`.
     """
-    target = _sqlite_path(database_url, doing="restored")
+    url = _url(database_url)
+    if url.get_backend_name() == "postgresql":
+        return backup_postgres.restore(url, source, pg_bin=pg_bin, confirm=confirm)
+    target = _sqlite_path(url, doing="restored")
     source = source.expanduser()
     if not source.is_file():
         raise BackupError(f"There is no backup file at {source}.")
@@ -188,42 +152,23 @@ def restore(
         return RestoreReport(target, source, revision, _revision(done), _counts(done))
 
 
-def _sqlite_path(database_url: str, *, doing: str) -> Path:
+def _url(database_url: str) -> URL:
     try:
-        url = make_url(database_url)
+        return make_url(database_url)
     except ArgumentError as exc:
         raise BackupError(f"Cannot read the database URL: {exc}.") from exc
+
+
+def _sqlite_path(url: URL, *, doing: str) -> Path:
     backend = url.get_backend_name()
-    if backend == "postgresql":
-        raise BackupError(_postgres_guidance(url, doing))
     if backend != "sqlite":
         raise BackupError(
-            f"Only SQLite database files can be {doing} here; use {backend}'s own backup tools."
+            f"Only SQLite and PostgreSQL databases can be {doing} here; "
+            f"use {backend}'s own backup tools."
         )
     if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
         raise BackupError(f"Only an SQLite database file can be {doing}, not {url}.")
     return Path(url.database).expanduser()
-
-
-def _postgres_guidance(url: URL, doing: str) -> str:
-    # A libpq URL: no `+driver`, and no password (pg_dump reads PGPASSWORD or ~/.pgpass).
-    libpq = URL.create(
-        "postgresql",
-        username=url.username,
-        host=url.host,
-        port=url.port,
-        database=url.database,
-        query=url.query,
-    )
-    where = libpq.render_as_string(hide_password=False)
-    return (
-        f"PostgreSQL is not {doing} by Lessonbank, which copies SQLite files only; "
-        "use PostgreSQL's own tools. "
-        f'Back up: pg_dump --format=custom --file=lessonbank.dump "{where}". '
-        "Restore: pg_restore --clean --if-exists --no-owner "
-        f'--dbname="{where}" lessonbank.dump. '
-        "The password comes from PGPASSWORD or ~/.pgpass."
-    )
 
 
 def _connect(path: Path, *, mode: str) -> sqlite3.Connection:
@@ -301,13 +246,7 @@ def _check(connection: sqlite3.Connection, path: Path, *, check_revision: bool) 
     if not revision:
         raise BackupError(f"{path} is not a Lessonbank database (it has no schema revision).")
     if check_revision:
-        script = ScriptDirectory(str(MIGRATIONS))
-        if revision not in {r.revision for r in script.walk_revisions()}:
-            head = script.get_current_head()
-            raise BackupError(
-                f"{path} has schema revision {revision}, newer than this Lessonbank knows "
-                f"(up to {head}); restore it with the Lessonbank version that made it."
-            )
+        check_revision_known(revision, path)
     return revision
 
 
@@ -341,44 +280,6 @@ def _change_counter(connection: sqlite3.Connection) -> int:
     except sqlite3.Error:
         return 0
     return int(row[0]) if row else 0
-
-
-def _publish(temp: Path, target: Path, *, overwrite: bool) -> None:
-    """Move the checked copy into place in one step."""
-    try:
-        if overwrite:
-            os.replace(temp, target)
-        else:
-            # A hard link fails if the target appeared meanwhile, where a rename would
-            # silently replace it; filesystems without hard links get check-then-rename.
-            try:
-                os.link(temp, target)
-            except FileExistsError as exc:
-                raise TargetExists(f"{target} already exists; refusing to overwrite it.") from exc
-            except OSError:
-                if target.exists():
-                    raise TargetExists(
-                        f"{target} already exists; refusing to overwrite it."
-                    ) from None
-                os.replace(temp, target)
-    except OSError as exc:
-        raise BackupError(f"Could not write {target}: {exc.strerror or exc}.") from exc
-    _fsync_dir(target.parent)
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    # Makes the rename durable; not every platform can open a directory, and that is fine.
-    with suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _same_file(a: Path, b: Path) -> bool:

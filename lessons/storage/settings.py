@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from limits import parse_many
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +21,13 @@ class Settings(BaseSettings):
         default="sqlite:///data/lessonbank.db",
         validation_alias=AliasChoices("LESSONBANK_DATABASE_URL", "DATABASE_URL", "database_url"),
         description="SQLAlchemy URL of the database; also read from DATABASE_URL.",
+    )
+    pg_bin: str = Field(
+        default="",
+        description=(
+            "Folder holding PostgreSQL's pg_dump and pg_restore, for `lessonbank backup` and "
+            "`restore` on PostgreSQL (the server's major version or newer); empty: found on PATH."
+        ),
     )
     host: str = Field(default="127.0.0.1", description="Address `lessonbank serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `lessonbank serve` uses.")
@@ -140,6 +149,52 @@ class Settings(BaseSettings):
             "`/login/oidc/callback` as the request reached it."
         ),
     )
+    smtp_host: str = Field(
+        default="",
+        description=(
+            "SMTP server the daily digest is sent through; empty (the default): no mail is "
+            "sent (`lessonbank digest --dry-run` still shows the digests)."
+        ),
+    )
+    smtp_port: int = Field(
+        default=587,
+        ge=1,
+        le=65535,
+        description="SMTP port: 587 for STARTTLS, 465 for implicit TLS, 25 for a local relay.",
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description=(
+            "`starttls` (upgrade the connection, refusing a server that cannot), `tls` "
+            "(implicit TLS from the first byte, usually port 465) or `none` (a relay on this "
+            "machine or a trusted network; credentials are never sent over it)."
+        ),
+    )
+    smtp_sender: str = Field(
+        default="",
+        description="The digest's From address, e.g. `Lessonbank <lessonbank@example.org>`.",
+    )
+    smtp_username: str = Field(default="", description="SMTP user name; empty: no sign-in.")
+    smtp_password: str = Field(default="", description="SMTP password.")
+    smtp_password_file: str = Field(
+        default="", description="A file holding the SMTP password (used when it is empty)."
+    )
+    smtp_timeout: int = Field(
+        default=30, ge=1, le=600, description="Seconds to wait for the SMTP server."
+    )
+    public_url: str = Field(
+        default="",
+        description=(
+            "The address people reach Lessonbank at (e.g. `https://lessons.example.org`), for "
+            "the links in e-mails; empty: http://HOST:PORT of these settings."
+        ),
+    )
+    digest_due_days: int = Field(
+        default=7,
+        ge=0,
+        le=90,
+        description="The digest lists open actions due within this many days, and overdue ones.",
+    )
 
     @field_validator("rate_limit_search", "rate_limit_bar")
     @classmethod
@@ -151,6 +206,11 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"not a rate limit such as 60/minute: {exc}") from None
         return value
+
+    @property
+    def site_url(self) -> str:
+        """Where links in e-mails point: `public_url`, else this server's own address."""
+        return (self.public_url.strip() or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def oidc_enabled(self) -> bool:

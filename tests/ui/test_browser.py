@@ -163,6 +163,13 @@ PAGES = [
     Spec("BAR result", "/bar/{id:int}", run_bar, shows_hostile=True),
     Spec("BAR list", "/bar", to("/bar")),
     Spec("actions", "/actions", to("/actions"), shows_hostile=True),
+    Spec("my actions", "/actions/mine", to("/actions/mine")),
+    Spec(
+        "digest preview",
+        "/digest",
+        to(lambda i: f"/digest?person_id={i.digest_person}"),
+        shows_hostile=True,
+    ),
     Spec("people", "/people", to("/people"), shows_hostile=True),
     Spec("password", "/account/password", to("/account/password")),
     Spec("admin", "/admin", to("/admin")),

@@ -85,6 +85,19 @@ async def list_actions(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(work))
 
 
+async def my_actions(request: Request) -> Response:
+    """The caller's own open actions (as a directory person), overdue first."""
+    viewer = require(request)
+
+    def work() -> dict[str, Any]:
+        with session_for(request) as session:
+            today = catalogue.today()
+            mine = actions.my_actions(session, viewer=viewer, today=today)
+            return {"results": [action_out(a, today) for a in mine], "total": len(mine)}
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
 async def _change(request: Request, apply: Any) -> Response:
     viewer = require(request)
     action_id = path_id(request)
@@ -102,9 +115,11 @@ async def _change(request: Request, apply: Any) -> Response:
 async def patch_action(request: Request) -> Response:
     limits = app_state(request).limits
 
+    viewer = viewer_for(request)
+
     def apply(session: Any, action: Action, body: dict[str, Any], actor: str) -> None:
         change = parse(ActionChange, body, limits)
-        actions.update_action(session, action=action, change=change, actor=actor)
+        actions.update_action(session, action=action, change=change, actor=actor, viewer=viewer)
 
     return await _change(request, apply)
 
@@ -143,6 +158,7 @@ async def carry_forward(request: Request) -> Response:
 
 routes = [
     Route("/api/actions", list_actions, methods=["GET"]),
+    Route("/api/actions/mine", my_actions, methods=["GET"]),
     Route("/api/actions/{id:int}", patch_action, methods=["PATCH"]),
     Route("/api/actions/{id:int}/close", close_action, methods=["POST"]),
     Route("/api/actions/{id:int}/drop", drop_action, methods=["POST"]),

@@ -27,6 +27,7 @@ from lessons.schemas import (
     UndoIn,
     ValidateIn,
 )
+from lessons.schemas.people import PeerAssistIn, PeerAssistOutcomeIn, ProfileIn
 from lessons.storage.models import ActionStatus, LessonStatus
 from retrieval.duplicates import FLOOR
 from ui.api.actions import CarryIn, CloseIn, DropIn
@@ -100,6 +101,15 @@ class ActionsQuery(_Query):
     project_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     status: ActionStatus | None = None
     overdue: bool | None = None
+
+
+class PeopleQuery(_Query):
+    q: str | None = Field(
+        default=None,
+        description="A topic: people are ranked by the lessons of theirs it matches, by "
+        "meaning and words, and the expertise they list. Without it, the directory by name.",
+    )
+    limit: int = Field(default=10, ge=1, le=50)
 
 
 class SuggestionsQuery(_Query):
@@ -176,8 +186,12 @@ TAXONOMY_ACTIONS = [
     Operation("GET", "/api/actions",
         "Actions across projects the caller may see, soonest due first", out.ActionList,
         query=ActionsQuery, errors=(401, 422)),
+    Operation("GET", "/api/actions/mine",
+        "The caller's own open actions (they own them as a person in the directory), "
+        "overdue first, then by due date", out.ActionList, errors=(401,)),
     Operation("PATCH", "/api/actions/{id}",
-        "Edit status, closure evidence, owner or due date (done needs evidence)",
+        "Edit status, closure evidence, owner (a directory person, by `owner_id` or exact "
+        "`owner` name) or due date (done needs evidence)",
         out.TrackedAction, body=ActionChange, errors=_ACTION_WRITE),
     Operation("POST", "/api/actions/{id}/close", "Close an open action as done, with evidence",
         out.TrackedAction, body=CloseIn, errors=_ACTION_WRITE),
@@ -207,4 +221,29 @@ TAXONOMY_ACTIONS = [
         out.TagSuggestions, query=SuggestionsQuery, errors=(404, 422)),
 ]  # fmt: skip
 
-OPERATIONS: list[Operation] = [*LESSONS, *CURATION, *TAXONOMY_ACTIONS]
+PEOPLE_DESCRIPTION = (
+    "The lessons the caller may see are ranked for the topic as lesson search ranks them; "
+    "each person gathers the strong and related ones they wrote, handed over or own an action "
+    "on (and the expertise tags of theirs the topic names); relevance is those scores with a "
+    "discount of a third per further lesson, best first. `why` names each. A person known "
+    "only through work the caller may not see is never listed."
+)
+
+PEOPLE = [
+    Operation("GET", "/api/people", "People to talk to about a topic, best first",
+        out.People, query=PeopleQuery, errors=(401, 422, 429), description=PEOPLE_DESCRIPTION),
+    Operation("GET", "/api/people/{id}",
+        "A person's profile: expertise listed and inferred (with evidence) and contributions, "
+        "as the caller may see them", out.Profile, errors=(401, 404)),
+    Operation("PATCH", "/api/people/{id}",
+        "Edit a profile (the person themselves, or an admin); only the fields sent change",
+        out.Profile, body=ProfileIn, errors=(400, 401, 403, 404, 413, 422)),
+    Operation("POST", "/api/bar/{id}/peer-assists",
+        "Record a peer-assist request on a BAR: whom (a person in the directory), what to ask, "
+        "by when", out.Bar, status=201, body=PeerAssistIn, errors=(*WRITE, 401)),
+    Operation("POST", "/api/peer-assists/{id}/outcome",
+        "Record what came of a peer-assist request (the BAR's team or the person asked)",
+        out.PeerAssist, body=PeerAssistOutcomeIn, errors=(*WRITE, 401)),
+]  # fmt: skip
+
+OPERATIONS: list[Operation] = [*LESSONS, *CURATION, *TAXONOMY_ACTIONS, *PEOPLE]

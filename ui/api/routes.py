@@ -28,10 +28,12 @@ from lessons.schemas import (
 from lessons.storage.models import Action, Lesson
 from retrieval.explain import has_words
 from ui.api import actions as actions_api
+from ui.api import assists as assists_api
 from ui.api import curation as curation_api
 from ui.api import merging as merging_api
 from ui.api import metrics as metrics_api
 from ui.api import outcomes as outcomes_api
+from ui.api import people as people_api
 from ui.api import taxonomy as taxonomy_api
 from ui.api import themes as themes_api
 from ui.api.openapi import openapi
@@ -290,3 +292,4 @@ routes += [*actions_api.routes, *taxonomy_api.routes]
 routes += merging_api.routes
 routes += themes_api.routes
 routes += [*metrics_api.routes, *outcomes_api.routes]
+routes += [*people_api.routes, *assists_api.routes]

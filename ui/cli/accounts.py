@@ -11,13 +11,15 @@ import sys
 from collections.abc import Callable
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from lessons.accounts import users as accounts
 from lessons.accounts.access import CURATOR
 from lessons.capture import projects
 from lessons.errors import DomainError
+from lessons.people import service as people
 from lessons.storage.db import make_engine, migrate, transaction
-from lessons.storage.models import Role
+from lessons.storage.models import Person, Role
 from ui.cli.options import settings_from_args
 
 
@@ -37,17 +39,39 @@ def _engine(args: argparse.Namespace) -> Engine:
     return engine
 
 
+def _directory_person(session: Session, name: str) -> Person:
+    person = people.named(session, name=name)
+    if person is None:
+        raise DomainError(
+            f"Nobody called {name!r} is in the people directory "
+            "(add them with `lessonbank people add`)."
+        )
+    return person
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
     password = None if args.no_password else _read_password(args.name)
     with transaction(_engine(args), write=True) as session:
+        person = _directory_person(session, args.person) if args.person else None
         user = accounts.create_user(
             session,
             username=args.name,
             password=password,
             role=Role(args.role),
             actor="command line",
+            person=person,
         )
         print(f"Added {user.username} ({user.role}).")
+    return 0
+
+
+def cmd_users_link(args: argparse.Namespace) -> int:
+    """Link an account to a person in the directory: their actions and digest become its."""
+    with transaction(_engine(args), write=True) as session:
+        user = accounts.find_user(session, username=args.name)
+        person = _directory_person(session, args.person)
+        accounts.link_person(session, user=user, person=person, actor="command line")
+        print(f"{user.username} is now {person.name} in the people directory.")
     return 0
 
 
@@ -56,7 +80,8 @@ def cmd_users_list(args: argparse.Namespace) -> int:
         for user in accounts.list_users(session):
             state = "" if user.is_active else " (inactive)"
             state += "" if accounts.has_password(user) else " (single sign-on only)"
-            print(f"{user.username}\t{user.role}{state}")
+            person = f"\t{user.person.name}" if user.person else ""
+            print(f"{user.username}\t{user.role}{state}{person}")
     return 0
 
 
@@ -150,7 +175,16 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         action="store_true",
         help="no password: the user signs in only through single sign-on (OpenID Connect)",
     )
+    add.add_argument(
+        "--person", help="the person in the people directory the user is (default: a new one)"
+    )
     add.set_defaults(func=guarded(cmd_users_add))
+    link = users.add_parser(
+        "link", parents=[common], help="make a user a person already in the people directory"
+    )
+    link.add_argument("name")
+    link.add_argument("person", help="the person's name in the directory")
+    link.set_defaults(func=guarded(cmd_users_link))
     listing = users.add_parser("list", parents=[common], help="list users")
     listing.set_defaults(func=guarded(cmd_users_list))
     role = users.add_parser("set-role", parents=[common], help="change a user's role")

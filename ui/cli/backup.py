@@ -1,4 +1,5 @@
-"""`lessonbank backup PATH` and `lessonbank restore PATH`: online copies of the SQLite file.
+"""`lessonbank backup PATH` and `lessonbank restore PATH`: online copies of the database
+(SQLite through its backup API, PostgreSQL through pg_dump and pg_restore).
 
 Exit codes: 0 done, 1 restore declined at the prompt (nothing changed), 2 refused (a
 one-line reason on standard error; nothing changed).
@@ -32,9 +33,10 @@ def add_parsers(
     back = sub.add_parser(
         "backup",
         parents=[common],
-        help="copy the live SQLite database to a file",
-        description="Copy the SQLite database to PATH while the app keeps running. "
-        "For PostgreSQL use pg_dump --format=custom (the message says how).",
+        help="copy the live database to a file",
+        description="Copy the database to PATH while the app keeps running: an SQLite file, "
+        "or for PostgreSQL a pg_dump custom-format archive (pg_dump from LESSONBANK_PG_BIN "
+        "or PATH, at least the server's version).",
     )
     back.add_argument("path", metavar="PATH", help="backup file to write")
     back.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
@@ -44,8 +46,9 @@ def add_parsers(
         "restore",
         parents=[common],
         help="replace the database with a backup",
-        description="Replace the SQLite database with the backup at PATH, then upgrade its "
-        "schema. Asks first on a terminal; elsewhere needs --yes.",
+        description="Replace the database with the backup at PATH (an SQLite file, or a "
+        "pg_dump archive for PostgreSQL), then upgrade its schema. Asks first on a terminal; "
+        "elsewhere needs --yes.",
     )
     rest.add_argument("path", metavar="PATH", help="backup file made by `lessonbank backup`")
     rest.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -61,6 +64,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
                 Path(args.path),
                 overwrite=args.overwrite,
                 progress=bar.update,
+                pg_bin=settings.pg_bin,
             )
     except TargetExists as exc:
         return _refuse("backup", f"{exc.message} Pass --overwrite to replace it.")
@@ -86,6 +90,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 Path(args.path),
                 progress=bar.update,
                 confirm=None if args.yes else _ask,
+                pg_bin=settings.pg_bin,
             )
     except RestoreCancelled:
         print("Restore cancelled; nothing was changed.", file=sys.stderr)
@@ -105,9 +110,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _ask(plan: RestorePlan) -> bool:
+    what = f" ({plan.counts.describe()})" if plan.counts is not None else ""
     sys.stderr.write(
         f"Replace everything in {plan.target} with the backup {plan.source} "
-        f"({plan.counts.describe()})? [y/N] "
+        f"(schema {plan.revision}){what}? [y/N] "
     )
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in {"y", "yes"}

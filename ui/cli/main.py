@@ -12,6 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from lessons.accounts import access
+from lessons.accounts import users as accounts
 from lessons.imports import nasa, tabular
 from lessons.imports.exchange import export_bank, import_bank
 from lessons.imports.upsert import LessonRecord, upsert_all
@@ -22,6 +23,8 @@ from retrieval.embedder import load_embedder
 from retrieval.service import Retriever
 from ui.cli import accounts as cli_accounts
 from ui.cli import backup as cli_backup
+from ui.cli import digest as cli_digest
+from ui.cli import moving as cli_moving
 from ui.cli.options import settings_from_args
 from ui.shared.presenters import why_json
 
@@ -30,6 +33,23 @@ IMPORT_FORMATS = ("lessonbank-json", "nasa-llis", "csv", "json")
 
 def _retriever(settings: Settings) -> Retriever:
     return Retriever(load_embedder(settings.embedding_model, batch_size=settings.embed_batch_size))
+
+
+# A fresh install has no accounts; the first admin is made on the command line only, so
+# nobody who reaches the site before its owner can make themselves admin.
+FIRST_RUN = """No accounts yet. Make the first admin (in another terminal, from this folder):
+    .venv/bin/lessonbank users add ada --role admin
+then sign in at /login. Until then the site shows only the public lessons."""
+
+
+def _has_users(settings: Settings) -> bool:
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        with transaction(engine) as session:
+            return accounts.has_users(session)
+    finally:
+        engine.dispose()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -42,6 +62,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"Lessonbank on http://{settings.host}:{settings.port} ({settings.database_url})",
         file=sys.stderr,
     )
+    if not _has_users(settings):
+        print(FIRST_RUN, file=sys.stderr)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
     return 0
 
@@ -231,6 +253,8 @@ def parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import)
     cli_accounts.add_parsers(sub, common)
     cli_backup.add_parsers(sub, common)
+    cli_digest.add_parsers(sub, common)
+    cli_moving.add_parsers(sub, common)
     return top
 
 

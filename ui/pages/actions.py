@@ -89,6 +89,7 @@ def _tracker(
                 "statuses": STATUSES,
                 "owners": owners,
                 "project_choices": projects.list_projects(session, viewer=viewer_for(request)),
+                "directory": catalogue.list_people(session, viewer=viewer),
                 "today": today,
                 "errors": errors or {},
                 "typed": typed or {},
@@ -104,6 +105,24 @@ def _tracker(
 def action_list(request: Request) -> Response:
     require(request)
     return _tracker(request, _filters(request.query_params))
+
+
+def my_action_list(request: Request) -> Response:
+    """The signed-in person's own open actions, overdue first, then by due date."""
+    viewer = require(request)
+    with session_for(request, write=False) as session:
+        today = catalogue.today()
+        mine = actions.my_actions(session, viewer=viewer, today=today)
+        return page(
+            request,
+            "my_actions.html",
+            {
+                "actions": mine,
+                "today": today,
+                "overdue_count": sum(1 for a in mine if a.is_overdue(today)),
+                "linked": viewer.person_id is not None,
+            },
+        )
 
 
 def _change(values: dict[str, Any], limits: Limits) -> ActionChange:
@@ -133,7 +152,9 @@ async def action_update(request: Request) -> Response:
         change = _change(values, limits)
         with session_for(request) as session:
             action = actions.action_to_change(session, action_id=action_id, viewer=viewer)
-            actions.update_action(session, action=action, change=change, actor=viewer.name)
+            actions.update_action(
+                session, action=action, change=change, actor=viewer.name, viewer=viewer
+            )
 
     try:
         await run_in_threadpool(save)
@@ -191,6 +212,7 @@ async def bar_settle(request: Request) -> Response:
 
 routes = [
     Route("/actions", action_list, methods=["GET"]),
+    Route("/actions/mine", my_action_list, methods=["GET"]),
     Route("/actions/{id:int}", action_update, methods=["POST"]),
     Route("/bar/{id:int}/actions", bar_settle, methods=["POST"]),
 ]

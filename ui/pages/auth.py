@@ -36,6 +36,31 @@ def safe_next(target: str) -> str:
     return target
 
 
+# Why a page sent its visitor here, by the start of the path they asked for.
+REASONS = [
+    ("/reviews/new", "log a review"),
+    ("/bar", "run or read a before action review"),
+    ("/actions", "see the actions"),
+    ("/projects", "see the projects"),
+    ("/themes", "see the recurring themes"),
+    ("/people", "see who wrote what"),
+    ("/metrics", "see the metrics"),
+    ("/taxonomy", "see the taxonomy"),
+    ("/curate", "curate lessons"),
+    ("/admin", "administer Lessonbank"),
+]
+
+
+def reason_for(target: str) -> str:
+    """What the visitor was trying to do, in their words, or "" when they came on their own."""
+    if target == "/":
+        return ""
+    for prefix, doing in REASONS:
+        if target == prefix or target.startswith(prefix + "/"):
+            return f"You need to be signed in to {doing}."
+    return "You need to be signed in to see that page."
+
+
 def login_page(
     request: Request,
     *,
@@ -46,10 +71,14 @@ def login_page(
 ) -> Response:
     """The sign-in page: the password form, and the single sign-on button when configured."""
     settings = app_state(request).settings
+    with session_for(request, write=False) as session:
+        first_run = not accounts.has_users(session)
     context = {
         "values": {"username": username, "next": target},
         "errors": {},
         "message": message,
+        "reason": reason_for(target),
+        "first_run": first_run,
         "sso_label": settings.oidc_label if settings.oidc_enabled else "",
     }
     return page(request, "login.html", context, status=status)

@@ -141,11 +141,23 @@ def bar_outcome(request: Request, form: FormData) -> Response:
     return RedirectResponse(f"/bar/{bar_id}?outcome=1#outcome-{lesson_id}", status_code=303)
 
 
+@form_handler
+def bar_delete(request: Request, form: FormData) -> Response:
+    """Its runner deletes a BAR run by mistake; it leaves the list and the metrics."""
+    require(request)
+    bar_id = path_id(request)
+    with session_for(request) as session:
+        viewer = viewer_for(request)
+        bars.delete(session, bar=bars.get(session, bar_id=bar_id, viewer=viewer), viewer=viewer)
+    return RedirectResponse("/bar?deleted=1", status_code=303)
+
+
 def bar_list(request: Request) -> Response:
     require(request)
     with session_for(request) as session:
         usable = bars.list_bars(session, viewer=viewer_for(request))
-        return page(request, "bars.html", {"bars": usable})
+        deleted = request.query_params.get("deleted") == "1"
+        return page(request, "bars.html", {"bars": usable, "deleted": deleted})
 
 
 routes = [
@@ -155,4 +167,5 @@ routes = [
     Route("/bar/{id:int}", bar_detail, methods=["GET"]),
     Route("/bar/{id:int}/decisions", bar_decide, methods=["POST"]),
     Route("/bar/{id:int}/outcomes", bar_outcome, methods=["POST"]),
+    Route("/bar/{id:int}/delete", bar_delete, methods=["POST"]),
 ]

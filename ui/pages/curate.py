@@ -61,6 +61,7 @@ def queue(request: Request) -> Response:
         _section(params.get("section")),
         page_number(params),
         done=(done, did) if done and did in DONE else None,
+        open_id=id_param(params, "open"),
     )
 
 
@@ -89,8 +90,10 @@ def _render(
     status: int = 200,
     failed: Failed | None = None,
     done: tuple[int, str] | None = None,
+    open_id: int | None = None,
 ) -> Response:
-    """The queue at one section's page; `failed` is a form sent back; `done` the lesson and
+    """The queue at one section's page: a compact list, with one lesson's form open (`open_id`,
+    or the lesson of a form sent back); `failed` is a form sent back; `done` the lesson and
     decision just taken."""
     with session_for(request, write=False) as session:
         viewer = viewer_for(request)
@@ -117,6 +120,8 @@ def _render(
                 "errors": errors,
                 "message": message,
                 "failed_id": failed[0] if failed else None,
+                # One form at a time: the page stays a list a curator can scan.
+                "open_id": failed[0] if failed else open_id,
                 "notice": _notice(session, viewer, done),
                 "page": pageno,
                 "pages": pages,

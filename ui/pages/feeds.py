@@ -24,7 +24,8 @@ from ui.shared.body import path_id
 from ui.shared.params import id_param
 from ui.shared.state import session_for, viewer_for
 
-ATOM = "application/atom+xml"
+# With its charset: without it some readers take the bytes for Latin-1 ("JoaquÃn").
+ATOM = "application/atom+xml; charset=utf-8"
 FEED_SIZE = 50
 # Characters XML 1.0 cannot carry at all; lesson text from an import may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

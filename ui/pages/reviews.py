@@ -42,6 +42,7 @@ def _form_context(
     project_id = str((values.get("project") or {}).get("id") or "")
     with session_for(request) as session:
         project_choices = projects.list_projects(session, viewer=viewer_for(request))
+        directory = catalogue.list_people(session, viewer=viewer_for(request))
         # An existing project chosen: its open actions from earlier reviews, to settle here.
         carry = carry_context(
             session,
@@ -58,6 +59,7 @@ def _form_context(
         "kind": kind,
         "question_set": questions.current(kind),
         "project_choices": project_choices,
+        "directory": directory,
         "lesson_slots": max(len(lessons), 1),
         "action_slots": max(len(actions), 1),
     }

@@ -27,9 +27,11 @@ from ui.pages.auth import safe_next
 from ui.pages.render import page
 from ui.shared.body import path_id
 from ui.shared.forms import nested, redisplay
+from ui.shared.params import id_param
 from ui.shared.state import CURATORS, app_state, embed_committed, require, session_for, viewer_for
 
 _FORM_KEY = re.compile(r"^[a-z]+(-[0-9]+)?$")
+TERM_FORMS = ("rename", "merge", "move")
 
 
 def taxonomy_context(session: Session, viewer: Viewer, focus: str = "") -> dict[str, Any]:
@@ -72,6 +74,7 @@ def _page(
         "taxonomy.html",
         {
             **context,
+            "open_term": _open_term(request, typed or {}),
             "errors": errors or {},
             "typed": typed or {},
             "message": message,
@@ -79,6 +82,16 @@ def _page(
         },
         status=status,
     )
+
+
+def _open_term(request: Request, typed: dict[str, Any]) -> int | None:
+    """The one term whose Rename / Merge / Move forms are open: the one a form was sent back
+    for, else the one asked for (`?change=ID`); every other term shows a single link."""
+    for key in typed:
+        kind, _, term_id = key.partition("-")
+        if kind in TERM_FORMS and term_id.isdigit():
+            return int(term_id)
+    return id_param(request.query_params, "change")
 
 
 def taxonomy_page(request: Request) -> Response:

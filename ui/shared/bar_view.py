@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 
 from lessons.bar.reading import BarView
+from lessons.catalogue import service as catalogue
 from ui.shared.bar_run import read_bar
 from ui.shared.carry import carry_context
 from ui.shared.presenters import bar_json
@@ -22,15 +23,18 @@ def bar_context(
     the outcome forms' state; `carry_form`: the carry-forward form's errors and values when it
     comes back refused."""
     with session_for(request) as session:
+        viewer = viewer_for(request)
         view = read_bar(request, session, bar_id)
         # The project's open actions, to carry forward, close or drop from here.
         carry = carry_context(
             session,
-            viewer=viewer_for(request),
+            viewer=viewer,
             project_id=view.bar.project_id,
             bar_id=bar_id,
             **carry_form,
         )
+        # Whom a peer assist may ask: the people the reader may see (`_bar_people.html`).
+        directory = [(p.id, p.name) for p in catalogue.list_people(session, viewer=viewer)]
     context = {
         "bar": bar_json(view),
         "errors": {},
@@ -38,6 +42,11 @@ def bar_context(
         "saved": request.query_params.get("saved") == "1",
         "carry": carry,
         "settled": request.query_params.get("settled") == "1",
+        "directory": directory,
+        "assist_saved": request.query_params.get("asked") == "1",
+        # Its runner may delete it (a junk brief, a test run); nobody else sees the button.
+        "deletable": view.bar.run_by_user_id is not None
+        and view.bar.run_by_user_id == viewer_for(request).user_id,
     }
     return {**_outcomes(request, view), **context} if outcomes else context
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from lessons.bar.reading import BarView, Contact, Relevant, Result, Shown, Why, summarise
 from lessons.catalogue import service as catalogue
-from lessons.storage.models import Action, Lesson, Person, Review
+from lessons.storage.models import Action, Lesson, PeerAssist, Person, Review
 from retrieval.explain import Explanation
 from retrieval.fusion import Fused
 
@@ -22,7 +22,7 @@ def person_ref(person: Person | None) -> dict[str, Any] | None:
         "name": person.name,
         "unit": person.unit,
         "role": person.role,
-        "profile": f"/people#person-{person.id}",
+        "profile": f"/people/{person.id}",
     }
 
 
@@ -67,6 +67,7 @@ def action_json(action: Action, today: date | None = None) -> dict[str, Any]:
         "id": action.id,
         "what": action.what,
         "owner": person_ref(action.owner),
+        "owner_text": action.owner_text,
         "due": action.due.isoformat() if action.due else None,
         "status": action.status,
         "overdue": action.is_overdue(today),
@@ -195,4 +196,20 @@ def bar_json(view: BarView, *, outcomes: bool = False) -> dict[str, Any]:
         "results": results,
         "summary": asdict(view.summary),
         "people": [relevant_json(r) for r in view.people],
+        "peer_assists": [assist_json(a) for a in view.assists],
+    }
+
+
+def assist_json(assist: PeerAssist) -> dict[str, Any]:
+    """A peer-assist request on a BAR: whom, what to ask, by when, and what came of it."""
+    return {
+        "id": assist.id,
+        "bar_id": assist.bar_id,
+        "person": person_ref(assist.person),
+        "ask": assist.ask,
+        "ask_by": assist.ask_by.isoformat() if assist.ask_by else None,
+        "requested_by": assist.requested_by.username if assist.requested_by else None,
+        "created_at": assist.created_at.isoformat(),
+        "outcome": assist.outcome,
+        "outcome_at": assist.outcome_at.isoformat() if assist.outcome_at else None,
     }

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import pgvector.sqlalchemy  # noqa: F401  (PostgreSQL's vector type, read back from the schema)
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -14,8 +18,8 @@ if connection is None:
     raise RuntimeError("run migrations through lessons.storage.db.migrate(engine)")
 
 
-def _include_name(name: str | None, type_: str, _parents: object) -> bool:
-    return not (type_ == "table" and fulltext.is_own_table(name))
+def _include_name(name: str | None, type_: str, parents: Mapping[Any, str | None]) -> bool:
+    return not fulltext.is_own(name, type_, parents)
 
 
 context.configure(

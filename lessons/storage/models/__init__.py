@@ -14,6 +14,7 @@ from lessons.storage.models.accounts import (
     User,
     UserSession,
 )
+from lessons.storage.models.assists import PeerAssist
 from lessons.storage.models.bar import BarItem, BeforeActionReview, Decision
 from lessons.storage.models.base import new_uid, utcnow
 from lessons.storage.models.index import (
@@ -37,7 +38,7 @@ from lessons.storage.models.lessons import (
     Sensitivity,
 )
 from lessons.storage.models.merges import LessonMerge
-from lessons.storage.models.people import Person
+from lessons.storage.models.people import DigestDelivery, Person
 from lessons.storage.models.taxonomy import TagScheme, TagTerm
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "BarItem",
     "BeforeActionReview",
     "Decision",
+    "DigestDelivery",
     "Lesson",
     "LessonEmbedding",
     "LessonEvent",
@@ -58,6 +60,7 @@ __all__ = [
     "LessonTag",
     "LessonVersion",
     "LoginFailure",
+    "PeerAssist",
     "Person",
     "Perspective",
     "Polarity",

@@ -180,7 +180,10 @@ class Action(SQLModel, table=True):
     review_id: int | None = fk("review.id")
     lesson_id: int | None = fk("lesson.id")
     what: str = Field(sa_type=Text)
-    owner_id: int | None = fk("person.id")
+    owner_id: int | None = fk("person.id")  # a person in the directory
+    # The owner as imported history wrote them, when that names nobody in the directory: kept
+    # to read, never told (nobody can be reached through it). New actions never set it.
+    owner_text: str = Field(default="", max_length=200)
     due: date | None = None
     status: str = Field(default=ActionStatus.OPEN, max_length=20, index=True)
     closure_evidence: str = Field(default="", sa_type=Text)

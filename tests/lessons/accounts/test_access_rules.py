@@ -19,7 +19,7 @@ from lessons.catalogue import service as catalogue
 from lessons.storage.db import make_engine, transaction
 from lessons.storage.models import Lesson
 from lessons.storage.settings import Settings
-from tests.conftest import TOKENS, Client, app_client
+from tests.conftest import TOKENS, Client, add_people, app_client
 
 SECRET_PROJECT = "Ocelot enclosure rebuild"
 SECRET_AUTHOR = "Bartholomew Quince"
@@ -49,6 +49,7 @@ def restricted_review(client: Client, **extra: Any) -> dict[str, Any]:
         "actions": [{"what": STORY_ACTION, "owner": SECRET_OWNER, "due": "2030-01-31"}],
         **extra,
     }
+    add_people(client, SECRET_OWNER)
     made = client.post("/api/reviews", json=body, headers=client.curator)
     assert made.status_code == 201, made.text
     review: dict[str, Any] = made.json()

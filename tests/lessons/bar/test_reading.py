@@ -45,14 +45,29 @@ def test_people_are_ranked_by_the_relevance_of_their_lessons() -> None:
         result(4, 0.1, "weak", Contact(cy, "owns an action"), Contact(ada, "wrote it")),
     ]
     people = people_by_relevance(results)
-    # Bo wrote more of the list (0.72), Ada the more relevant lesson (0.8 + 0.36); Cy only a
-    # weak one, which names nobody.
+    # Ada wrote the most relevant lesson and owns an action on another (half weight,
+    # discounted as her second); Bo wrote two related ones; Cy only a weak one, which names nobody.
     assert [p.person.name for p in people] == ["Ada", "Bo"]
     assert [r.lesson.id for r in people[0].results] == [1, 3]
     assert [r.lesson.id for r in people[1].results] == [2, 3]
-    assert people[0].relevance == round(0.8 + 0.36, 4)
-    assert people[1].relevance == 0.72
-    assert people[0].why == ("owns an action", "wrote it")
+    assert people[0].relevance == round(0.8 + 0.36 * 0.5 / 3, 4)
+    assert people[1].relevance == round(0.36 + 0.36 / 3, 4)
+    assert people[0].why == (
+        "wrote “Lesson 1” (strong match)",
+        "owns an action on “Lesson 3” (related match)",
+    )
+
+
+def test_many_loosely_related_lessons_do_not_outrank_the_one_that_answers() -> None:
+    """Summing every score (or counting lessons) let a prolific author crowd out the person
+    who wrote the strong match; with the discount, volume adds at most half of the best."""
+    ada, bo = Person(id=1, name="Ada"), Person(id=2, name="Bo")
+    results = [result(1, 0.62, "strong", Contact(ada, "wrote it"))] + [
+        result(i, 0.34, "related", Contact(bo, "wrote it")) for i in range(2, 8)
+    ]
+    people = people_by_relevance(results)
+    assert [p.person.name for p in people] == ["Ada", "Bo"]
+    assert people[1].relevance < 1.5 * 0.34
 
 
 @dataclass(frozen=True)

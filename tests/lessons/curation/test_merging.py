@@ -154,7 +154,11 @@ def test_merge_keeps_the_text_the_curator_chose(
         assert canonical.observation == dup.observation
     else:
         assert canonical.title == own["title"]
-        assert canonical.observation == f"{own['observation']}\n\n{dup.observation}"
+        # Each part says which lesson it came from (issue 15 item 8).
+        assert canonical.observation == (
+            f"From lesson {canonical.id}, “{own['title']}”:\n\n{own['observation']}\n\n"
+            f"From lesson {dup.id}, “{dup.title}”:\n\n{dup.observation}"
+        )
 
 
 def test_unmerge_restores_status_link_text_tags_and_actions(

@@ -61,8 +61,8 @@ def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
         context = MigrationContext.configure(
             connection,
             opts={
-                "include_name": lambda name, type_, _: (
-                    not (type_ == "table" and fulltext.is_own_table(name))
+                "include_name": lambda name, type_, parents: (
+                    not fulltext.is_own(name, type_, parents)
                 )
             },
         )

@@ -374,7 +374,9 @@ def test_only_curators_change_the_taxonomy(client: Client, anon_client: Client) 
     assert "logistics" in page.text and "/taxonomy/terms/" not in page.text  # read-only
     assert "Free tags" not in page.text
     curator_page = client.get("/taxonomy", headers=client.curator)
-    assert f'action="/taxonomy/terms/{term}/rename"' in curator_page.text
+    assert f"change={term}" in curator_page.text  # one link per term opens its forms
+    opened = client.get(f"/taxonomy?change={term}", headers=client.curator)
+    assert f'action="/taxonomy/terms/{term}/rename"' in opened.text
 
 
 def test_counts_and_free_tags_cover_only_lessons_the_viewer_may_see(client: Client) -> None:

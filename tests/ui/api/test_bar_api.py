@@ -53,13 +53,17 @@ def test_post_bar_returns_ranked_lessons_with_why_people_and_actions(
     assert body["results"][1]["open_actions"] == []
     people = {p["name"]: [le["id"] for le in p["lessons"]] for p in body["people"]}
     assert people == {"Amina Diallo": [bank.fridges, bank.cold_rooms], "Tom Reyes": [bank.fridges]}
-    # Most relevant first: the summed scores of the lessons that put each person there.
+    # Most relevant first (lessons.people.ranking), each lesson that put them there named.
     assert [p["name"] for p in body["people"]] == ["Amina Diallo", "Tom Reyes"]
     amina, tom = body["people"]
     assert amina["relevance"] > tom["relevance"] > 0
-    assert amina["why"] == ["wrote it"] and tom["why"] == ["owns an action"]
-    assert amina["profile"] == f"/people#person-{amina['id']}"
-    assert client.get("/people").text.count(f'id="person-{amina["id"]}"') == 1
+    titles = {r["id"]: r["title"] for r in body["results"]}
+    fridges = titles[bank.fridges]
+    assert amina["why"][0] == f"wrote “{fridges}” ({top['match']} match)"
+    assert len(amina["why"]) == 2 and titles[bank.cold_rooms] in amina["why"][1]
+    assert tom["why"] == [f"owns an action on “{fridges}” ({top['match']} match)"]
+    assert amina["profile"] == f"/people/{amina['id']}"
+    assert client.get(amina["profile"]).status_code == 200
 
 
 def test_get_bar_returns_what_was_recorded(client: TestClient, bank: Bank) -> None:

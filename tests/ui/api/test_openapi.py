@@ -27,6 +27,7 @@ from lessons.schemas import (
     UndoIn,
     ValidateIn,
 )
+from lessons.schemas.people import PeerAssistIn, PeerAssistOutcomeIn, ProfileIn
 from tests.ui.api.helpers import get_json
 from ui.api.actions import CarryIn, CloseIn, DropIn
 from ui.api.taxonomy import AdoptIn, SchemeIn, TermIn, TermMergeIn, TermPatch
@@ -55,6 +56,9 @@ REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/api/taxonomy/adopt"): AdoptIn,
     ("post", "/api/curation/lessons/{id}/validate"): ValidateIn,
     ("post", "/api/curation/lessons/{id}/review"): ReviewDueIn,
+    ("patch", "/api/people/{id}"): ProfileIn,
+    ("post", "/api/bar/{id}/peer-assists"): PeerAssistIn,
+    ("post", "/api/peer-assists/{id}/outcome"): PeerAssistOutcomeIn,
 }
 NESTED_MODELS: list[type[BaseModel]] = [ProjectRef, LessonIn, ActionIn, SearchFilters, DecisionIn]
 

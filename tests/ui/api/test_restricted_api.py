@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from lessons.curation import lifecycle
 from lessons.storage.db import transaction
 from lessons.storage.models import Lesson, LessonStatus
+from tests.conftest import add_people
 from tests.ui.api.helpers import (
     Bank,
     assert_error,
@@ -50,6 +51,7 @@ def secret(client: TestClient, engine: Engine) -> Secret:
         actions=[],
     )["lessons"][0]["id"]
     move(client, control, "validated")
+    add_people(client, "Otto Hidden")
     hidden = post_review(
         client,
         project={"name": "Closed aquarium"},

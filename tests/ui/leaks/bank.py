@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from lessons.catalogue import service as catalogue
 from lessons.storage.db import make_engine, transaction
-from lessons.storage.models import Lesson, LessonStatus
+from lessons.storage.models import Lesson, LessonStatus, Person
 from retrieval import bm25_bounded, lexical
-from tests.conftest import Client
+from tests.conftest import Client, add_people
 
 # --- the seeded bank -----------------------------------------------------------------------------
 
@@ -33,11 +34,21 @@ SECRET_STORY_OWNER = "Wilhelmina Stroud-Ng"  # owns an action on no lesson, on t
 MARK_STORY = "ibexstoryline"  # the secret review's answers and its action on no lesson
 MARK_BRIEF = "pangolinbriefing"  # curator kim's BAR brief
 MARK_PURGED = "tapirpurged"  # a review whose only (restricted) lesson was purged
+MARK_PROFILE = "walrusprofile"  # the secret author's own profile: bio and contact
+# The secret author lists the query's own topic as expertise: people search by tag must not
+# find them for anyone outside the secret project.
+SECRET_PROFILE = {
+    "expertise": ["cold chain", "fridges", "procurement lead time"],
+    "bio": f"Runs the {MARK_PROFILE} quarantine fridges.",
+    "contact": f"{MARK_PROFILE}@aquarium.example",
+    "role": "Aquarium cold chain lead",
+}
 # What nobody outside the secret project may read, whatever the page: words and names.
 SECRET_WORDS = (
     MARK_STORY,
     MARK_BRIEF,
     MARK_PURGED,
+    MARK_PROFILE,
     SECRET_PROJECT,
     SECRET_TAG,
     SECRET_AUTHOR,
@@ -200,12 +211,23 @@ class Bank:
     reviews: dict[str, int]
     bars: dict[str, int]
     actions: dict[str, tuple[str, str]]  # lesson key -> (action text, owner name)
+    people: dict[str, int] = field(default_factory=dict)  # PEOPLE's keys -> person id
 
     def hidden(self, viewer: str) -> list[Seeded]:
         return [seed for seed in SEEDS if not seed.visible_to(viewer)]
 
     def hidden_ids(self, viewer: str) -> set[int]:
         return {self.lessons[seed.key] for seed in self.hidden(viewer)}
+
+
+# The people of the bank by key: named only on the secret project's work, or on visible work.
+PEOPLE = {
+    "secret_author": SECRET_AUTHOR,
+    "secret_owner": SECRET_OWNER,
+    "secret_story_owner": SECRET_STORY_OWNER,
+    "public_owner": "Tom Reyes",
+    "internal_owner": "Ines Moreau",
+}
 
 
 def _review(project: dict[str, Any], seeds: list[Seeded], **extra: Any) -> dict[str, Any]:
@@ -223,9 +245,14 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
     member of, the rest by casey; kim validates; each runs a BAR; one lesson is soft-deleted."""
     secret = [s for s in SEEDS if s.secret_project]
     public = [s for s in SEEDS if not s.secret_project]
+    add_people(engine_url, SECRET_OWNER, SECRET_STORY_OWNER)  # owners are directory people
     actions = {
         "restricted": (f"{MARK_RESTRICTED.capitalize()}: add the fridge lead time", SECRET_OWNER),
         "restricted_merged": (f"{MARK_RESTRICTED.capitalize()}: empty the store", SECRET_OWNER),
+        # casey owns one action on restricted work she may not see, and one she may: her own
+        # actions ("my actions", her digest) hold the second only.
+        "restricted_spares": (f"{MARK_RESTRICTED.capitalize()}: recount the spares", "casey"),
+        "public_twin": ("Check the twin fridge logs weekly", "casey"),
         "public": ("Add a lead-time buffer to the plan template", "Tom Reyes"),
         "internal": (f"{MARK_INTERNAL.capitalize()}: brief the cold chain team", "Ines Moreau"),
     }
@@ -303,8 +330,16 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
             assert gone is not None
             catalogue.delete_lesson(session, lesson=gone, actor="kim")
             catalogue.purge_lesson(session, lesson=gone, actor="kim")
+            people = {
+                key: session.exec(select(Person).where(Person.name == name)).one().id or 0
+                for key, name in PEOPLE.items()
+            }
     finally:
         engine.dispose()
+    profiled = client.patch(
+        f"/api/people/{people['secret_author']}", json=SECRET_PROFILE, headers=client.admin
+    )
+    assert profiled.status_code == 200, profiled.text
     bars = {}
     for who, brief, headers in (
         ("casey", QUERY_WORDS, {}),
@@ -313,6 +348,14 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
         ran = client.post("/api/bar", json={"brief": brief, "limit": 10}, headers=headers)
         assert ran.status_code == 201, ran.text
         bars[who] = ran.json()["id"]
+    # Curator kim asks the secret author for a peer assist on casey's BAR: casey reads the BAR
+    # but may not see the person, so neither the request nor its words may show to casey.
+    asked = client.post(
+        f"/api/bar/{bars['casey']}/peer-assists",
+        json={"person_id": people["secret_author"], "ask": f"Ask about the {MARK_PROFILE} fridges"},
+        headers=client.curator,
+    )
+    assert asked.status_code == 201, asked.text
     return Bank(
         lessons=ids,
         projects={
@@ -326,6 +369,7 @@ def seed_bank(client: Client, engine_url: str) -> Bank:
         },
         bars=bars,
         actions=actions,
+        people=people,
     )
 
 

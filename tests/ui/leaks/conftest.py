@@ -10,7 +10,10 @@ import pytest
 from lessons.storage.settings import Settings
 from tests.conftest import Client, app_client, settings_for
 from tests.databases import databases
+from tests.smtp_server import smtp_server
 from tests.ui.leaks.bank import Bank, seed_bank
+
+__all__ = ["smtp_server"]
 
 # --- fixtures ------------------------------------------------------------------------------------
 

@@ -163,9 +163,10 @@ def count_problems(
         statuses = set(EVERY_STATUS) if status == "all" else {status} if status else TRUSTED
         statuses = statuses if statuses <= set(EVERY_STATUS) else TRUSTED
         want = expected_count(viewer, statuses=statuses, tag=query.get("tag", ""))
-        said = re.search(r"<p>(\d+) lessons?", response.text)
+        # "N lessons." when listing; "N lessons match “q” well" or "No lesson matches" searching.
+        said = re.search(r'<p(?: id="search-count")?>(?:(\d+) lessons?|No lesson)', response.text)
         assert said, "the lessons page no longer says how many lessons match"
-        total = int(said.group(1))
+        total = int(said.group(1) or 0)
         if (total > want) if query.get("q") else (total != want):
             problems.append(f"lessons page says {total}; {want} visible")
     if path == "/":

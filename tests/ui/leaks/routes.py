@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
 from lessons.metrics import service as metrics
 from lessons.storage.settings import Settings
 from retrieval.embedder import HashingEmbedder
-from tests.ui.leaks.bank import SEEDS
+from tests.ui.leaks.bank import PEOPLE, SEEDS
 from ui.app import create_app
 
 # --- the route table (see the top of this file) -------------------------------------------------
@@ -31,6 +31,7 @@ FILLS = {
     "bar": ["casey", "kim"],
     "tag": ["secret", "public"],
     "unit": ["secret", "public"],
+    "person": list(PEOPLE),
 }
 GET_ROUTES: dict[str, dict[str, str]] = {
     "/": {},
@@ -47,6 +48,10 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/reviews/{id:int}": {"id": "review"},
     "/actions": {},
     "/people": {},
+    "/people/{id:int}": {"id": "person"},
+    "/people/{id:int}/edit": {"id": "person"},
+    "/api/people": {},
+    "/api/people/{id:int}": {"id": "person"},
     "/bar": {},
     "/bar/new": {},
     "/bar/{id:int}": {"id": "bar"},
@@ -72,6 +77,9 @@ GET_ROUTES: dict[str, dict[str, str]] = {
     "/curate/duplicates": {},
     "/curate/merge": {},
     "/api/actions": {},
+    "/actions/mine": {},  # the viewer's own actions: casey owns one on hidden work
+    "/api/actions/mine": {},
+    "/digest": {},  # the viewer's own digest (administrators: ?person_id=, anyone's)
     "/taxonomy": {},
     "/api/taxonomy": {},
     "/api/lessons/{id:int}/tag-suggestions": {"id": "lesson"},
@@ -89,6 +97,8 @@ BAR_DECIDE = "test_bar_of_the_marker_brief_is_not_decidable_on_hidden_lessons"
 HIDDEN_WRITES = "test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one"
 BAR_OUTCOME = "test_bar_outcome_on_a_hidden_lesson_answers_as_on_a_missing_one"
 ACTION_WRITES = "test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one"
+PROFILE_WRITES = "test_profile_writes_on_a_hidden_person_answer_as_on_a_missing_one"
+ASSIST_WRITES = "test_peer_assists_name_no_hidden_person_and_reach_no_hidden_bar"
 OTHER_ROUTES: dict[str, str] = {
     "POST /login": NO_LESSONS,
     "POST /logout": NO_LESSONS,
@@ -101,6 +111,8 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /api/bar/{id:int}/decisions": BAR_DECIDE,
     "POST /bar/{id:int}/outcomes": BAR_OUTCOME,
     "POST /api/bar/{id:int}/outcomes": BAR_OUTCOME,
+    # Its runner only: a redirect; anyone else 404 (a BAR they cannot see) or 403 (one they can).
+    "POST /bar/{id:int}/delete": NO_LESSONS,
     "PATCH /api/lessons/{id:int}": HIDDEN_WRITES,
     "POST /api/lessons/{id:int}/transition": HIDDEN_WRITES,
     "POST /lessons/{id:int}/transition": HIDDEN_WRITES,
@@ -123,6 +135,12 @@ OTHER_ROUTES: dict[str, str] = {
     "POST /api/actions/{id:int}/carry-forward": ACTION_WRITES,
     "POST /reviews/{id:int}/actions": ACTION_WRITES,
     "POST /bar/{id:int}/actions": ACTION_WRITES,
+    "PATCH /api/people/{id:int}": PROFILE_WRITES,
+    "POST /people/{id:int}/edit": PROFILE_WRITES,
+    "POST /api/bar/{id:int}/peer-assists": ASSIST_WRITES,
+    "POST /bar/{id:int}/peer-assists": ASSIST_WRITES,
+    "POST /api/peer-assists/{id:int}/outcome": ASSIST_WRITES,
+    "POST /peer-assists/{id:int}/outcome": ASSIST_WRITES,
     # Curators only (they see every lesson); a redirect, or the taxonomy page again.
     "POST /taxonomy/schemes": NO_LESSONS,
     "POST /taxonomy/terms": NO_LESSONS,

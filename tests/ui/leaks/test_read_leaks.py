@@ -53,6 +53,7 @@ def fill(path: str, filling: dict[str, tuple[str, str]], bank: Bank) -> str:
         "bar": bank.bars,
         "tag": {"secret": SECRET_TAG, "public": TAG},
         "unit": {"secret": SECRET_UNIT, "public": "Public Health"},
+        "person": bank.people,
     }
 
     def value(match: re.Match[str]) -> str:

@@ -68,7 +68,7 @@ def test_a_new_route_fails_until_it_is_in_the_table(monkeypatch: pytest.MonkeyPa
         Mount("/curation", routes=[Route("/queue", lessons_feed)]),
     ]
     assert untabled(app) == [
-        'GET_ROUTES:   "/feeds/{id:int}": {"id": "<lesson|project|review|bar|tag|unit>"},',
+        'GET_ROUTES:   "/feeds/{id:int}": {"id": "<lesson|project|review|bar|tag|unit|person>"},',
         'OTHER_ROUTES: "POST /curation/merge": "<test that checks it, or NO_LESSONS>",',
         'MOUNTS:       "/exports": "<what it serves>",',
         'GET_ROUTES:   "/curation/queue": {},',
@@ -97,6 +97,9 @@ def test_route_table_covers_the_lesson_routes() -> None:
         "/reviews/{id:int}",
         "/actions",
         "/people",
+        "/people/{id:int}",
+        "/api/people",
+        "/api/people/{id:int}",
     ):
         kinds = GET_ROUTES[path].values()
         want = len(VIEWERS) * (len(FILLS[next(iter(kinds))]) if kinds else 1)

@@ -142,3 +142,93 @@ def test_writes_on_an_action_of_a_hidden_lesson_answer_as_on_a_missing_one(
 def _action_rows(engine: Any) -> list[Any]:
     with engine.connect() as connection:
         return list(connection.exec_driver_sql("SELECT * FROM action ORDER BY id"))
+
+
+def test_profile_writes_on_a_hidden_person_answer_as_on_a_missing_one(
+    client: Client, anon_client: Client, settings: Settings, fresh_bank: Bank
+) -> None:
+    """Editing the profile of someone known only through the secret project's work answers
+    as for a person who does not exist, and changes nothing (not even for an admin's form
+    typed by casey: casey may not see them)."""
+    missing = 10**9
+    bearer = {"Authorization": f"Bearer {TOKENS['casey']}"}
+    writes: list[tuple[str, str, dict[str, Any]]] = [
+        ("PATCH", "/api/people/{id}", {"json": {"role": "Renamed by casey"}}),
+        ("POST", "/people/{id}/edit", {"data": {"role": "Renamed by casey"}}),
+        ("GET", "/people/{id}/edit", {}),
+    ]
+    engine = make_engine(settings.database_url)
+    try:
+        before = _person_rows(engine)
+        for key in ("secret_author", "secret_owner", "secret_story_owner"):
+            hidden = fresh_bank.people[key]
+            for method, path, body in writes:
+                for who, headers in ((client, {}), (anon_client, bearer)):
+                    answers = [
+                        who.request(
+                            method,
+                            path.format(id=person_id),
+                            headers=headers,
+                            follow_redirects=False,
+                            **body,
+                        )
+                        for person_id in (hidden, missing)
+                    ]
+                    where = (key, method, path, "bearer" if headers else "session")
+                    assert answers[0].status_code == answers[1].status_code == 404, where
+                    assert _same_answer(answers[0].text, answers[1].text, hidden, missing), where
+        assert _person_rows(engine) == before
+    finally:
+        engine.dispose()
+
+
+def _person_rows(engine: Any) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.exec_driver_sql("SELECT * FROM person ORDER BY id"))
+
+
+def test_peer_assists_name_no_hidden_person_and_reach_no_hidden_bar(
+    client: Client, anon_client: Client, fresh_bank: Bank
+) -> None:
+    """Casey may not ask someone known only through the secret project's work (refused as an
+    unknown person), nor record a request or outcome on kim's BAR or on kim's request naming
+    that person (answered as missing); what casey reads of their own BAR leaves it out."""
+    missing = 10**9
+    hidden_person = fresh_bank.people["secret_author"]
+    mine, kims = fresh_bank.bars["casey"], fresh_bank.bars["kim"]
+    bearer = {"Authorization": f"Bearer {TOKENS['casey']}"}
+    for who, headers in ((client, {}), (anon_client, bearer)):
+        asked = [
+            who.post(
+                f"/api/bar/{mine}/peer-assists",
+                json={"person_id": person, "ask": "How did the fridges go?"},
+                headers=headers,
+            )
+            for person in (hidden_person, missing)
+        ]
+        assert asked[0].status_code == asked[1].status_code == 422
+        assert _same_answer(asked[0].text, asked[1].text, hidden_person, missing)
+        on_hidden_bar = [
+            who.post(
+                f"/api/bar/{bar}/peer-assists",
+                json={"person_id": fresh_bank.people["public_owner"], "ask": "Hello?"},
+                headers=headers,
+            )
+            for bar in (kims, missing)
+        ]
+        assert on_hidden_bar[0].status_code == on_hidden_bar[1].status_code == 404
+        assert _same_answer(on_hidden_bar[0].text, on_hidden_bar[1].text, kims, missing)
+    shown = client.get(f"/api/bar/{mine}").json()
+    assert shown["peer_assists"] == []  # kim's request names someone casey may not see
+    kims_request = client.get(f"/api/bar/{mine}", headers=client.curator).json()
+    [request] = kims_request["peer_assists"]
+    for path in ("/api/peer-assists/{id}/outcome", "/peer-assists/{id}/outcome"):
+        body: dict[str, Any] = (
+            {"json": {"outcome": "x"}} if path.startswith("/api") else {"data": {"outcome": "x"}}
+        )
+        answers = [client.post(path.format(id=i), **body) for i in (request["id"], missing)]
+        assert answers[0].status_code == answers[1].status_code == 404, path
+        assert _same_answer(answers[0].text, answers[1].text, request["id"], missing)
+    page = client.post(f"/bar/{mine}/peer-assists", data={"person_id": hidden_person, "ask": "Hi"})
+    assert page.status_code == 422
+    assert not leaks(page, fresh_bank, "casey-session", [])

@@ -131,13 +131,15 @@ def test_project_page_unknown_id_is_404(client: TestClient, url: str) -> None:
 def test_people_page_lists_everyone(demo_client: TestClient, demo_bank: dict[str, Any]) -> None:
     response = demo_client.get("/people")
     page = rendered(response, "people.html")
-    names = [p.name for p in context(response)["people"]]
+    names = [p["name"] for p in context(response)["found"]]
     assert names == sorted(names)
     assert {p["name"] for p in demo_bank["people"]} <= set(names)
     shown = [strong.get_text() for strong in page.select("ul.people strong")]
     assert shown == names
     first = demo_bank["people"][0]
     assert first["role"] in page.get_text()
+    links = [a["href"] for a in page.select("ul.people a")]
+    assert links == [f"/people/{p['id']}" for p in context(response)["found"]]
 
 
 # --- lessons -------------------------------------------------------------------------------

@@ -191,7 +191,7 @@ def test_queue_page_shows_counts_tabs_and_the_duplicates_link(kim: Client, engin
 
 def test_queue_page_form_shows_the_lesson_with_unique_field_ids(kim: Client) -> None:
     first, _ = _lessons(kim, {"title": "One", "tags": ["a", "b"]}, {"title": "Two"})
-    page = _page(kim.get("/curate"))
+    page = _page(kim.get(f"/curate?open={first}"))
     form = _form(page, first)
     assert form["action"] == f"/curate/lessons/{first}/validate"
     assert (_value(form, "title"), _value(form, "tags")) == ("One", "a, b")
@@ -230,7 +230,7 @@ def test_queue_page_pages_through_a_section_oldest_first(kim: Client) -> None:
 
 def test_queue_page_escapes_lesson_text(kim: Client) -> None:
     [lesson_id] = _lessons(kim, {"title": "<script>alert(1)</script> fridges"})
-    response = kim.get("/curate")
+    response = kim.get(f"/curate?open={lesson_id}")
     assert "<script>alert(1)</script>" not in response.text
     assert _value(_form(_page(response), lesson_id), "title") == "<script>alert(1)</script> fridges"
 
@@ -240,7 +240,7 @@ def test_queue_page_escapes_lesson_text(kim: Client) -> None:
 
 def test_validate_form_saves_edits_and_validates_in_one_submit(kim: Client, engine: Engine) -> None:
     [lesson_id] = _lessons(kim, {"title": "order fridges", "tags": []})
-    form = _form(_page(kim.get("/curate")), lesson_id)
+    form = _form(_page(kim.get(f"/curate?open={lesson_id}")), lesson_id)
     sent = _form_data(
         form,
         title="Order cold-chain fridges on the draft plan",
@@ -284,7 +284,7 @@ def test_validate_form_saves_edits_and_validates_in_one_submit(kim: Client, engi
 
 def test_reject_form_without_reason_comes_back_with_what_was_typed(kim: Client) -> None:
     [lesson_id] = _lessons(kim, {"title": "A duplicate"})
-    form = _form(_page(kim.get("/curate")), lesson_id)
+    form = _form(_page(kim.get(f"/curate?open={lesson_id}")), lesson_id)
     sent = _form_data(form, title="Edited title", decision="reject", reason="")
     response = kim.post(form["action"], data=sent, follow_redirects=False)
     page = _page(response, 422)
@@ -302,7 +302,7 @@ def test_reject_form_without_reason_comes_back_with_what_was_typed(kim: Client) 
 
 def test_reject_form_with_reason_rejects(kim: Client) -> None:
     [lesson_id] = _lessons(kim, {"title": "A duplicate"})
-    form = _form(_page(kim.get("/curate")), lesson_id)
+    form = _form(_page(kim.get(f"/curate?open={lesson_id}")), lesson_id)
     sent = _form_data(form, decision="reject", reason="Same as the fridge lesson")
     response = kim.post(form["action"], data=sent, follow_redirects=False)
     assert response.status_code == 303
@@ -325,7 +325,7 @@ def test_validate_form_bad_input_is_422_beside_the_field(
     kim: Client, changes: dict[str, str], field: str
 ) -> None:
     [lesson_id] = _lessons(kim, {"title": "Waiting"})
-    form = _form(_page(kim.get("/curate")), lesson_id)
+    form = _form(_page(kim.get(f"/curate?open={lesson_id}")), lesson_id)
     sent = _form_data(form, **{"decision": "accept", **changes})
     response = kim.post(form["action"], data=sent, follow_redirects=False)
     page = _page(response, 422)
@@ -350,7 +350,7 @@ def test_validate_form_tampered_fields_are_refused_not_a_server_error(kim: Clien
 
 def test_validate_form_on_a_lesson_already_decided_says_so(kim: Client, engine: Engine) -> None:
     [lesson_id] = _lessons(kim, {"title": "Decided elsewhere"})
-    form = _form(_page(kim.get("/curate")), lesson_id)
+    form = _form(_page(kim.get(f"/curate?open={lesson_id}")), lesson_id)
     _validated(engine, lesson_id)  # another curator got there first
     response = kim.post(
         form["action"],
@@ -374,7 +374,7 @@ def test_validate_form_unknown_lesson_is_404(kim: Client) -> None:
 def test_review_form_confirms_until_the_next_review(kim: Client, engine: Engine) -> None:
     [lesson_id] = _lessons(kim, {"title": "Due for review"})
     _validated(engine, lesson_id, review_due=TODAY - timedelta(days=30))
-    page = _page(kim.get("/curate?section=review_due"))
+    page = _page(kim.get(f"/curate?section=review_due&open={lesson_id}"))
     form = _form(page, lesson_id)
     assert form["action"] == f"/curate/lessons/{lesson_id}/review"
     response = kim.post(
@@ -391,7 +391,7 @@ def test_review_form_confirms_with_the_date_chosen(kim: Client, engine: Engine) 
     [lesson_id] = _lessons(kim, {"title": "Due for review"})
     _validated(engine, lesson_id, review_due=TODAY)
     chosen = (TODAY + timedelta(days=45)).isoformat()
-    form = _form(_page(kim.get("/curate?section=review_due")), lesson_id)
+    form = _form(_page(kim.get(f"/curate?section=review_due&open={lesson_id}")), lesson_id)
     sent = _form_data(form, decision="confirm", review_due=chosen, insight="Updated insight.")
     assert kim.post(form["action"], data=sent, follow_redirects=False).status_code == 303
     lesson = _api(kim, lesson_id)
@@ -401,7 +401,7 @@ def test_review_form_confirms_with_the_date_chosen(kim: Client, engine: Engine) 
 def test_review_form_retire_needs_a_reason_then_retires(kim: Client, engine: Engine) -> None:
     [lesson_id] = _lessons(kim, {"title": "Out of date"})
     _validated(engine, lesson_id, review_due=TODAY - timedelta(days=1))
-    form = _form(_page(kim.get("/curate?section=review_due")), lesson_id)
+    form = _form(_page(kim.get(f"/curate?section=review_due&open={lesson_id}")), lesson_id)
     refused = kim.post(
         form["action"], data=_form_data(form, decision="retire"), follow_redirects=False
     )
@@ -440,7 +440,7 @@ def test_flagged_section_lists_weak_lessons_with_what_is_weak(kim: Client, engin
 def test_flagged_form_fixes_the_lesson_and_it_leaves_the_list(kim: Client, engine: Engine) -> None:
     [weak] = _lessons(kim, {"title": "Weak one", "tags": []})
     _validated(engine, weak, insight="")
-    form = _form(_page(kim.get("/curate?section=flagged")), weak)
+    form = _form(_page(kim.get(f"/curate?section=flagged&open={weak}")), weak)
     assert form["action"] == f"/curate/lessons/{weak}/edit"
     sent = _form_data(form, tags="cold-chain", insight="Procurement started after approval.")
     response = kim.post(form["action"], data=sent, follow_redirects=False)

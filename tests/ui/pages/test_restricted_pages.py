@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
-from tests.conftest import review_payload
+from tests.conftest import add_people, review_payload
 from tests.ui.pages.helpers import post_review
 
 # --- access: restricted lessons stay out of every page -------------------------------------
@@ -21,6 +21,7 @@ def restricted(client: TestClient) -> dict[str, Any]:
         "title": "SECRET zebrafish quarantine lesson",
         "sensitivity": "restricted",
     }
+    add_people(client, "Otto")
     review = post_review(
         client,
         project={"name": "Closed aquarium"},

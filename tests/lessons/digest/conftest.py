@@ -1,0 +1,3 @@
+from tests.smtp_server import smtp_server
+
+__all__ = ["smtp_server"]
