@@ -174,6 +174,15 @@ def _database(url: str) -> str:
     return make_url(url).database or ""
 
 
+def sqlite_file(url: str) -> Path:
+    """The SQLite file of a template, for tests that copy an SQLite bank into PostgreSQL
+    (migrate-to, the search comparisons): they start their own server and run in the default
+    session; with --backend=postgresql the templates are PostgreSQL databases, so they skip."""
+    if make_url(url).get_backend_name() != "sqlite":
+        pytest.skip("copies an SQLite bank into PostgreSQL: runs in the default (SQLite) session")
+    return _path(url)
+
+
 class _Current:
     """The backend this session runs on (set by tests/conftest.py from --backend)."""
 

@@ -18,6 +18,9 @@ from lessons.catalogue import service as catalogue
 from lessons.schemas import LessonIn, LessonPatch
 from lessons.storage.models import Lesson, LessonStatus, Sensitivity
 from retrieval import bm25_bounded, bm25_caches, fts5_index, lexical
+from tests.databases import sqlite_only
+
+pytestmark = sqlite_only("BM25 read from SQLite FTS5's own tables")
 
 WORDS = [
     "valve",

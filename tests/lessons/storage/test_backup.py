@@ -43,7 +43,12 @@ from lessons.storage.models import Lesson, LessonVersion
 from lessons.storage.settings import Settings
 from retrieval.embedder import HashingEmbedder
 from retrieval.service import Retriever
+from tests.databases import sqlite_only
 from ui.cli.backup import add_parsers
+
+pytestmark = sqlite_only(
+    "SQLite's online backup API and its files (PostgreSQL: test_backup_postgres.py)"
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()

@@ -4,6 +4,7 @@ archive are refused before anything is written."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,15 @@ from lessons.storage.backup import (
 from lessons.storage.db import make_engine
 from lessons.storage.moving import migrate_to
 from tests.conftest import run_cli
-from tests.databases import databases
+from tests.databases import sqlite_file
 from tests.postgres import every_row
 
 
 @pytest.fixture
 def bank(tmp_path: Path, demo_template: str, pg_url: str) -> Iterator[Engine]:
     """The demo bank on PostgreSQL (copied there by migrate-to)."""
-    assert migrate_to(databases().copy(demo_template, tmp_path), pg_url).ok
+    shutil.copyfile(sqlite_file(demo_template), tmp_path / "demo.db")
+    assert migrate_to(f"sqlite:///{tmp_path / 'demo.db'}", pg_url).ok
     engine = make_engine(pg_url)
     yield engine
     engine.dispose()

@@ -12,6 +12,9 @@ from lessons.schemas import LessonIn, LessonPatch
 from lessons.storage import changes
 from lessons.storage.models import Lesson, LessonStatus, LessonTag, Sensitivity
 from retrieval import lexical
+from tests.databases import sqlite_only
+
+pytestmark = sqlite_only("SQLite's FTS5 index and its triggers (PostgreSQL: tsvector, 0012)")
 
 
 def _ids(session: Session, query: str) -> list[int]:

@@ -3,6 +3,7 @@ that is one line, not a traceback."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,14 @@ from sqlalchemy.exc import OperationalError
 from lessons.storage import moving
 from lessons.storage.db import make_engine
 from tests.conftest import run_cli
-from tests.databases import databases
+from tests.databases import sqlite_file
 
 
 def test_migrate_to_copies_the_demo_bank_and_reports_every_table(
     tmp_path: Path, demo_template: str, pg_url: str
 ) -> None:
-    source = databases().copy(demo_template, tmp_path)
+    shutil.copyfile(sqlite_file(demo_template), tmp_path / "demo.db")
+    source = f"sqlite:///{tmp_path / 'demo.db'}"
 
     done = run_cli("migrate-to", pg_url, "--database-url", source, "--batch-size", "50")
 
@@ -54,7 +56,8 @@ def test_migrate_to_refuses_a_sqlite_target_in_one_line(tmp_path: Path) -> None:
 def test_a_copy_stopped_by_a_database_error_says_to_run_it_again(
     tmp_path: Path, demo_template: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = databases().copy(demo_template, tmp_path)
+    shutil.copyfile(sqlite_file(demo_template), tmp_path / "demo.db")
+    source = f"sqlite:///{tmp_path / 'demo.db'}"
     copy_table = moving._copy_table
     tables: list[str] = []
 
