@@ -137,3 +137,35 @@ def test_the_signed_in_user_is_the_author_and_strangers_are_refused(page: Page, 
     assert re.search(r"/reviews/\d+$", page.url), page.inner_text("main")[:1500]
     meta = page.inner_text("main p.meta")
     assert "by ada" in meta and "recorded by" not in meta
+
+
+def test_a_lesson_is_edited_on_its_own_page_and_a_refusal_keeps_what_was_typed(
+    page: Page, site: Site
+) -> None:
+    """Item 2: from the lesson's page, "Edit this lesson" opens its form; a title over the
+    limit comes back with the problem beside it and everything typed kept; a good one is saved
+    and shown on the lesson's page, and its Changes table records the edit. On main the page
+    had no Edit link and /lessons/{id}/edit did not exist."""
+    sign_in(page)
+    page.goto(f"/lessons/{site.ids.other_lesson}")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Edit this lesson").click()
+    assert page.url.endswith(f"/lessons/{site.ids.other_lesson}/edit"), page.url
+    assert_accessible(page)
+    page.fill("#observation", "The fridges came three weeks late, again.")
+    page.fill("#title", "Fridges " * 40)
+    with page.expect_navigation() as refused:
+        page.get_by_role("button", name="Save changes").click()
+    assert refused.value is not None and refused.value.status == 422
+    assert "200" in page.inner_text("#title-error")
+    assert page.input_value("#title") == "Fridges " * 40
+    assert page.input_value("#observation") == "The fridges came three weeks late, again."
+    assert_accessible(page)
+    title = f"Order fridges twelve weeks ahead ({page.viewport_size['width']} px)"  # type: ignore[index]
+    page.fill("#title", title)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save changes").click()
+    assert page.url.endswith(f"/lessons/{site.ids.other_lesson}"), page.url
+    assert page.inner_text("h1") == title
+    assert title in page.inner_text("table:has(caption:text('Audit log of this lesson'))")
+    assert_accessible(page)

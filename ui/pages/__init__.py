@@ -10,6 +10,7 @@ from ui.pages import (
     curate,
     digest,
     feeds,
+    lesson_edit,
     merge,
     people,
     reviews,
@@ -24,6 +25,7 @@ routes = [*admin.routes, *auth.routes, *browse.routes, *reviews.routes, *bar.rou
 routes += curate.routes
 routes += [*actions.routes, *digest.routes, *feeds.routes, *taxonomy.routes]
 routes += merge.routes
+routes += lesson_edit.routes
 routes += themes_routes
 routes += metrics_routes
 routes += handover_routes

@@ -23,6 +23,8 @@ def test_writes_on_a_hidden_lesson_answer_as_on_a_missing_one(
         ("PATCH", "/api/lessons/{id}", {"json": {"title": "Renamed by casey"}}),
         ("POST", "/api/lessons/{id}/transition", {"json": {"to": "validated"}}),
         ("POST", "/lessons/{id}/transition", {"data": {"to": "validated"}}),
+        ("POST", "/lessons/{id}/edit", {"data": {"title": "Renamed by casey"}}),
+        ("GET", "/lessons/{id}/edit", {}),
         ("POST", "/lessons/{id}/delete", {"data": {}}),
         ("POST", "/admin/lessons/{id}/restore", {"data": {}}),
         ("POST", "/admin/lessons/{id}/purge", {"data": {}}),
