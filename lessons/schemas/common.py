@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lessons.errors import ValidationFailed
+from lessons.numbers import LARGEST_ID
 from lessons.storage.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,9 +22,7 @@ M = TypeVar("M", bound=BaseModel)
 
 MAX_LINK_CHARS = 1000  # the learned_link column
 # Record ids: anything larger cannot exist in any database and must not reach one.
-
-
-MAX_ID = 2**63 - 1
+MAX_ID = LARGEST_ID
 
 
 _TAG_CHARS = re.compile(r"[^a-z0-9:/_-]+")
