@@ -13,7 +13,10 @@ PG_TESTS ?= tests/lessons/accounts tests/lessons/actions tests/lessons/bar \
 	tests/ui/api/test_lessons_api.py tests/ui/api/test_peer_assists_api.py \
 	tests/ui/api/test_api_contract.py tests/ui/api/test_transitions_api.py \
 	tests/ui/api/test_bar_service.py tests/ui/api/test_bad_requests_api.py \
-	tests/ui/api/test_openapi.py
+	tests/ui/api/test_openapi.py tests/ui/api/test_restricted_api.py \
+	tests/ui/api/test_people_api.py tests/ui/api/test_communities_api.py \
+	tests/ui/api/test_handovers_api.py tests/ui/api/test_reviews_api.py \
+	tests/ui/api/test_bar_api.py tests/ui/api/test_fuzz_api.py
 
 .PHONY: run test lint format clean screenshots
 

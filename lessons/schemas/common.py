@@ -129,6 +129,8 @@ def _walk(value: Any, path: str, limits: Limits, problems: dict[str, str]) -> No
         cap = limits.brief if leaf == "brief" else limits.title if leaf in SHORT else limits.text
         if len(value) > cap:
             problems[path] = f"at most {cap} characters (got {len(value)})"
+        elif "\x00" in value:  # PostgreSQL's text refuses it: one rule for both backends
+            problems[path] = "must not contain a NUL character"
 
 
 def parse(model: type[M], data: Any, limits: Limits) -> M:
