@@ -106,10 +106,21 @@ SHORT = frozenset({"title", "name", "author", "owner", "unit", "run_by", "actor"
 
 def enforce_limits(payload: BaseModel, limits: Limits) -> None:
     """Raise ValidationFailed naming every field that is longer than the settings allow."""
-    problems: dict[str, str] = {}
-    _walk(payload, "", limits, problems)
+    problems = over_limits(payload, limits)
     if problems:
         raise ValidationFailed("Some fields are too long or have too many items.", problems)
+
+
+def over_limits(value: Any, limits: Limits) -> dict[str, str]:
+    """Every field of `value` (a model, or raw data shaped like one) over the limits, so a form
+    can report lengths together with the problems that stopped the model being built."""
+    problems: dict[str, str] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _walk(item, str(key), limits, problems)
+    else:
+        _walk(value, "", limits, problems)
+    return problems
 
 
 def _walk(value: Any, path: str, limits: Limits, problems: dict[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
@@ -18,6 +19,7 @@ from lessons.errors import DomainError, ValidationFailed
 from lessons.handovers import service as handovers
 from lessons.numbers import read_whole
 from lessons.schemas import ReviewIn, parse
+from lessons.schemas.common import over_limits
 from lessons.storage.models import ReviewKind
 from lessons.taxonomy import suggestions
 from ui.pages import merge
@@ -26,6 +28,7 @@ from ui.pages.render import page
 from ui.shared import carry
 from ui.shared.body import form_handler, path_id
 from ui.shared.carry import carry_context
+from ui.shared.field_labels import labelled
 from ui.shared.forms import form_paths, nested, redisplay, review_input
 from ui.shared.handover_forms import ROWS, grow, handover_parts
 from ui.shared.params import id_param
@@ -107,14 +110,18 @@ def review_submit(request: Request, form: FormData) -> Response:
     def save() -> int:
         data, back = review_input(values)
         data = handover_parts(data, back)
-        try:
-            payload = parse(ReviewIn, data, app_state(request).limits)
-        except ValidationFailed as exc:
-            raise ValidationFailed(exc.message, form_paths(exc.fields, back)) from None
+        payload, found = _checked(request, data, back)
         with session_for(request) as session:
             viewer = viewer_for(request)
-            _author_in_directory(session, viewer, payload.author)
-            review = handovers.log(session, payload=payload, viewer=viewer)
+            if payload is None:
+                raise found
+            try:
+                review = handovers.log(session, payload=payload, viewer=viewer)
+            except ValidationFailed as exc:
+                # The review's own rules (answers required, ...) reported with the form's.
+                raise _together(found, exc.message, form_paths(exc.fields, back)) from None
+            if found.fields:
+                raise found  # the form's problems alone: the transaction rolls back
             assert review.id is not None
             # Open actions settled in the form land with the review, or neither does.
             carry.settle(
@@ -133,24 +140,87 @@ def review_submit(request: Request, form: FormData) -> Response:
     try:
         review_id = save()
     except DomainError as exc:
-        context = _form_context(request, {**values, **carry_values}, exc.fields, exc.message)
+        errors = labelled(exc.fields, _question_texts(values))
+        context = _form_context(request, {**values, **carry_values}, errors, exc.message)
         return page(request, "review_form.html", context, status=422)
     return RedirectResponse(f"/reviews/{review_id}", status_code=303)
 
 
-def _author_in_directory(session: Session, viewer: Viewer, name: str | None) -> None:
+def _checked(
+    request: Request, data: dict[str, Any], back: dict[str, str]
+) -> tuple[ReviewIn | None, ValidationFailed]:
+    """The form's data as a review (None when the model refuses it) and every problem found
+    at once, as form paths: what the model refuses, lengths, a stranger as author and due
+    dates already past. No problems: an empty ValidationFailed."""
+    limits = app_state(request).limits
+    problems: dict[str, str] = {}
+    messages: list[str] = []
+    payload: ReviewIn | None = None
+    try:
+        payload = parse(ReviewIn, data, limits)
+    except ValidationFailed as exc:
+        messages.append(exc.message)
+        # Lengths too, not on the next submit once the missing fields are filled in.
+        problems = {**over_limits(data, limits), **exc.fields}
+    past = _past_due(data)
+    if past:
+        messages.append("A new action cannot be due in the past.")
+        problems = {**past, **problems}
+    with session_for(request, write=False) as session:
+        stranger = _author_in_directory(session, viewer_for(request), data.get("author"))
+    if stranger:
+        messages.append(stranger.message)
+        problems = {**stranger.fields, **problems}
+    return payload, ValidationFailed(" ".join(messages), form_paths(problems, back))
+
+
+def _together(found: ValidationFailed, message: str, fields: dict[str, str]) -> ValidationFailed:
+    return ValidationFailed(
+        " ".join(filter(None, [found.message, message])),
+        {
+            **fields,
+            **found.fields,
+        },
+    )
+
+
+def _past_due(data: dict[str, Any]) -> dict[str, str]:
+    """New actions due before today (a typo such as 1999 would never be chased)."""
+    today = catalogue.today()
+    problems = {}
+    actions = data.get("actions")
+    for i, action in enumerate(actions if isinstance(actions, list) else []):
+        due = action.get("due") if isinstance(action, dict) else None
+        try:
+            day = date.fromisoformat(due) if isinstance(due, str) else None
+        except ValueError:
+            continue  # not a date at all: the model says so
+        if day and day < today:
+            problems[f"actions.{i}.due"] = "Due date is in the past"
+    return problems
+
+
+def _question_texts(values: dict[str, Any]) -> dict[str, str]:
+    kind = str(values.get("kind") or "")
+    question_set = questions.current(kind if kind in set(ReviewKind) else ReviewKind.AAR)
+    return {q.id: q.text for q in question_set.questions}
+
+
+def _author_in_directory(session: Session, viewer: Viewer, name: Any) -> ValidationFailed | None:
     """On the form, whose words are the signed-in user's own or a person chosen from the
-    directory: a typed stranger would become a second person, no longer the account."""
-    if not (name or "").strip():
-        return
+    directory: a typed stranger would become a second person, no longer the account.
+    Returned, not raised, so it is reported with every other problem."""
+    if not isinstance(name, str) or not name.strip():
+        return None
     try:
         owners.choose(session, viewer=viewer, name=name, field="author")
     except ValidationFailed:
-        raise ValidationFailed(
+        return ValidationFailed(
             f"Whose words: nobody called {name!r} is in the people directory. Choose the "
             "person from the list, or leave it empty if the words are yours.",
             {"author": "choose a person from the people directory, or leave it empty"},
-        ) from None
+        )
+    return None
 
 
 def _review_page(

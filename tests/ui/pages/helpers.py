@@ -179,7 +179,7 @@ def review_form(**changes: str) -> dict[str, str]:
         "lessons.0.tags": "Cold Chain, procurement",
         "actions.0.what": "Add a lead-time check",
         "actions.0.owner": "Tom Reyes",
-        "actions.0.due": "2025-09-30",
+        "actions.0.due": "2031-09-30",
         "actions.0.lesson_index": "0",
     }
     form.update(changes)

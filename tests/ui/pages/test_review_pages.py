@@ -114,7 +114,7 @@ def test_review_form_valid_post_redirects_and_saves(client: TestClient) -> None:
     assert (action["what"], action["owner"]["name"], action["due"]) == (
         "Add a lead-time check",
         "Tom Reyes",
-        "2025-09-30",
+        "2031-09-30",
     )
     listed = client.get("/lessons?status=identified")
     assert lesson_id in lesson_links(BeautifulSoup(listed.text, "html.parser"))
@@ -339,3 +339,79 @@ def test_review_form_author_is_the_signed_in_user_or_a_directory_person(
         assert review is not None and casey.person_id is not None
         assert (review.recorded_by_id, review.author_id) == (casey.id, casey.person_id)
     assert row_counts(engine)["person"] == before["person"]  # the account's own person
+
+
+def _alert_items(page: BeautifulSoup) -> list[str]:
+    alert = page.find(attrs={"role": "alert"})
+    assert isinstance(alert, Tag)
+    return [li.get_text(" ", strip=True) for li in alert.find_all("li")]
+
+
+def test_review_form_messages_name_fields_as_the_form_labels_them(
+    small_client: TestClient, engine: Engine
+) -> None:
+    """Issue 15 item 6: a problem names the field as the form labels it ("Lesson 1 title"),
+    never its dotted path, at the top and beside the field; missing fields and lengths come
+    in one answer, not one wave per submit."""
+    title = "A lesson title far longer than twenty characters"
+    form = review_form(**{"lessons.0.title": title, "actions.0.what": ""})
+    response = small_client.post("/reviews", data=form)
+    page = rendered(response, "review_form.html", 422)
+    beside_title = assert_error_beside(page, "lessons.0.title")
+    assert beside_title == f"Lesson 1 title: at most 20 characters (you typed {len(title)})"
+    assert assert_error_beside(page, "actions.0.what") == "Action 1 what: required"
+    items = _alert_items(page)
+    assert beside_title in items and "Action 1 what: required" in items
+    alert_text = " ".join(items)
+    for path in ("lessons.0.title", "actions.0.what", "Field required", "got"):
+        assert path not in alert_text
+    assert_kept(page, {k: v for k, v in form.items() if k != "kind"})
+    assert set(row_counts(engine).values()) == {0}
+
+
+def test_review_form_stranger_author_and_long_title_come_in_one_answer(
+    small_client: TestClient, engine: Engine
+) -> None:
+    """Issue 15 item 6: the people-directory check on "Whose words" no longer hides the other
+    problems until the next submit."""
+    form = review_form(**{"author": "Casey Someone", "lessons.0.title": "x" * 21})
+    response = small_client.post("/reviews", data=form)
+    page = rendered(response, "review_form.html", 422)
+    assert set(context(response)["errors"]) == {"author", "lessons.0.title"}
+    assert assert_error_beside(page, "author").startswith("Whose words: ")
+    assert "people directory" in assert_error_beside(page, "author")
+    assert assert_error_beside(page, "lessons.0.title").startswith("Lesson 1 title: ")
+    assert len(_alert_items(page)) == 2
+    assert_kept(page, {k: v for k, v in form.items() if k != "kind"})
+    assert set(row_counts(engine).values()) == {0}
+
+
+def test_review_form_refuses_a_new_action_due_in_the_past(
+    client: TestClient, engine: Engine
+) -> None:
+    """Issue 15 item 6: a due date of 1999 is refused beside the field, not saved silently."""
+    form = review_form(**{"actions.0.due": "1999-09-30"})
+    response = client.post("/reviews", data=form)
+    page = rendered(response, "review_form.html", 422)
+    assert (
+        assert_error_beside(page, "actions.0.due") == "Action 1 due date: Due date is in the past"
+    )
+    assert_kept(page, {k: v for k, v in form.items() if k != "kind"})
+    assert set(row_counts(engine).values()) == {0}
+
+
+def test_review_form_stranger_author_and_missing_answers_come_in_one_answer(
+    client: TestClient, engine: Engine
+) -> None:
+    """Issue 15 item 6: the review's own rules (answers required) are reported together with
+    the form's problems (a stranger as author), and nothing is saved."""
+    form = review_form(author="Casey Someone", **{"answers.planned": "", "answers.actual": ""})
+    response = client.post("/reviews", data=form)
+    page = rendered(response, "review_form.html", 422)
+    errors = context(response)["errors"]
+    assert "author" in errors and "answers.planned" in errors
+    planned = questions.current("aar").questions[0]
+    assert assert_error_beside(page, "answers.planned").startswith(f"{planned.text}: ")
+    assert assert_error_beside(page, "author").startswith("Whose words: ")
+    assert_kept(page, {k: v for k, v in form.items() if k != "kind"})
+    assert set(row_counts(engine).values()) == {0}
