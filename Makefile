@@ -9,7 +9,14 @@ PG_TESTS ?= tests/lessons/accounts tests/lessons/actions tests/lessons/bar \
 	tests/lessons/expertise tests/lessons/taxonomy tests/lessons/metrics/test_metrics_edges.py \
 	tests/lessons/imports/test_exchange.py tests/lessons/test_numbers.py \
 	tests/lessons/test_schemas.py tests/lessons/storage/test_backends.py \
-	tests/lessons/storage/test_migrations.py tests/lessons/storage/test_races.py
+	tests/lessons/storage/test_migrations.py tests/lessons/storage/test_races.py \
+	tests/ui/api/test_lessons_api.py tests/ui/api/test_peer_assists_api.py \
+	tests/ui/api/test_api_contract.py tests/ui/api/test_transitions_api.py \
+	tests/ui/api/test_bar_service.py tests/ui/api/test_bad_requests_api.py \
+	tests/ui/api/test_openapi.py tests/ui/api/test_restricted_api.py \
+	tests/ui/api/test_people_api.py tests/ui/api/test_communities_api.py \
+	tests/ui/api/test_handovers_api.py tests/ui/api/test_reviews_api.py \
+	tests/ui/api/test_bar_api.py tests/ui/api/test_fuzz_api.py
 
 .PHONY: run test lint format clean screenshots
 

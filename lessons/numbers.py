@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from lessons.errors import ValidationFailed
 
-# The largest integer SQLite (and so any record id) holds.
+# The largest integer SQLite holds: the bound of a number typed into a query or form.
 LARGEST = 2**63 - 1
+# The largest record id: id columns are INTEGER, 32 bits on PostgreSQL (SQLite's go further,
+# but the schema is one for both backends). A larger id cannot exist and must not reach the
+# database, where PostgreSQL would refuse the parameter itself (a 500, not a 404).
+LARGEST_ID = 2**31 - 1
 _MAX_DIGITS = len(str(LARGEST))
 
 

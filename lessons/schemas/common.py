@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lessons.errors import ValidationFailed
+from lessons.numbers import LARGEST_ID
 from lessons.storage.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,9 +22,7 @@ M = TypeVar("M", bound=BaseModel)
 
 MAX_LINK_CHARS = 1000  # the learned_link column
 # Record ids: anything larger cannot exist in any database and must not reach one.
-
-
-MAX_ID = 2**63 - 1
+MAX_ID = LARGEST_ID
 
 
 _TAG_CHARS = re.compile(r"[^a-z0-9:/_-]+")
@@ -141,6 +140,8 @@ def _walk(value: Any, path: str, limits: Limits, problems: dict[str, str]) -> No
         cap = limits.brief if leaf == "brief" else limits.title if leaf in SHORT else limits.text
         if len(value) > cap:
             problems[path] = f"at most {cap} characters (got {len(value)})"
+        elif "\x00" in value:  # PostgreSQL's text refuses it: one rule for both backends
+            problems[path] = "must not contain a NUL character"
 
 
 def parse(model: type[M], data: Any, limits: Limits) -> M:

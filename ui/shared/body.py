@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lessons.errors import NotFound
-from lessons.numbers import LARGEST, read_whole
+from lessons.numbers import LARGEST_ID, read_whole
 from ui.shared.errors import RequestRejected, send_error
 
 
@@ -108,9 +108,9 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 
 
 def path_id(request: Request, name: str = "id") -> int:
-    """A record id from the path; ids beyond any database integer cannot exist."""
+    """A record id from the path; ids beyond the id columns' integer cannot exist."""
     value = int(request.path_params[name])
-    if value > LARGEST:
+    if value > LARGEST_ID:
         raise NotFound(f"No record with id {value}.")
     return value
 

@@ -40,7 +40,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.python import asgi as schemathesis_asgi
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from starlette.routing import Route
 
 from lessons.storage.db import make_engine
@@ -313,13 +313,7 @@ def snapshot(engine: Engine) -> dict[str, tuple[int, str]]:
     last used, so that table is compared by its row count alone."""
     tables: dict[str, tuple[int, str]] = {}
     with engine.connect() as connection:
-        names = [
-            row[0]
-            for row in connection.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        for name in names:
+        for name in inspect(connection).get_table_names():
             rows = connection.exec_driver_sql(f'SELECT * FROM "{name}"').fetchall()
             digest = "" if name == "api_token" else repr(sorted(repr(tuple(r)) for r in rows))
             tables[name] = (len(rows), hashlib.sha256(digest.encode()).hexdigest())
