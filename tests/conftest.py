@@ -80,13 +80,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         for marker in item.iter_markers("sqlite_only"):
             item.add_marker(pytest.mark.skip(reason=f"about SQLite itself: {marker.args[0]}"))
-        if item.get_closest_marker("lexical"):
-            item.add_marker(pytest.mark.skip(reason=LEXICAL_ON_POSTGRESQL))
-
-
-# Until PostgreSQL's full-text search lands (issue 13 item 2, branch pgsearch), lexical search
-# on PostgreSQL finds nothing; tests that need it are marked `lexical` and skipped there.
-LEXICAL_ON_POSTGRESQL = "needs lexical search, which PostgreSQL lacks until pgsearch lands"
 
 
 @pytest.fixture(scope="session", autouse=True)
