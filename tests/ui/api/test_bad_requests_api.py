@@ -168,3 +168,16 @@ def test_api_unknown_id_is_404_and_changes_nothing(
     )
     assert_error(response, 404, code="not_found")
     assert row_counts(engine) == before
+
+
+def test_a_nul_character_is_refused_by_its_field_and_changes_nothing(
+    client: TestClient, engine: Engine, bank: Bank
+) -> None:
+    """PostgreSQL text cannot hold NUL: refused on both backends, naming the field, never a 500."""
+    before = row_counts(engine)
+    response = client.patch(
+        f"/api/lessons/{bank.fridges}", json={"title": "Fridge\x00 alarms"}, headers=client.curator
+    )
+    error = assert_error(response, 422, field="title")
+    assert "NUL" in str(error["fields"]["title"])
+    assert row_counts(engine) == before
